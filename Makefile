@@ -1,0 +1,43 @@
+# The two commands a newcomer needs: `make run` and `make test` (see README.md).
+SHELL := /bin/sh
+PYTHON := .venv/bin/python
+INSTALLED := .venv/.installed
+
+.PHONY: run test lint format bench lock messages clean
+
+$(INSTALLED): requirements.lock scripts/bootstrap scripts/find-python
+	@scripts/bootstrap
+
+## run: serve the inbox with demo data on http://127.0.0.1:8000, plus the task worker
+run: $(INSTALLED)
+	@$(PYTHON) scripts/run_dev.py
+
+## test: the full test suite (SQLite unless DATABASE_URL says otherwise)
+test: $(INSTALLED)
+	$(PYTHON) -m pytest $(PYTEST_ARGS)
+
+## lint: ruff lint and format check
+lint: $(INSTALLED)
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+## format: apply ruff's fixes and formatting
+format: $(INSTALLED)
+	.venv/bin/ruff check --fix .
+	.venv/bin/ruff format .
+
+## bench: performance benchmarks (added by the performance issue)
+bench: $(INSTALLED)
+	@echo "No benchmarks yet: they arrive with the performance work (make bench)."
+
+## lock: re-resolve requirements.lock from pyproject.toml (newest allowed versions)
+lock:
+	@scripts/lock
+
+## messages: refresh the Arabic catalogue from the code, then compile it (needs GNU gettext)
+messages: $(INSTALLED)
+	DEBUG=on $(PYTHON) manage.py makemessages --locale ar --no-obsolete --ignore .venv --ignore staticfiles
+	DEBUG=on $(PYTHON) manage.py compilemessages --locale ar --ignore .venv
+
+clean:
+	rm -rf .venv staticfiles .pytest_cache .ruff_cache

@@ -1,0 +1,23 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from config.views import healthz
+from inbox.forms import StaffAuthenticationForm
+from inbox.middleware import staff_not_required
+
+urlpatterns = [
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(
+            authentication_form=StaffAuthenticationForm, redirect_authenticated_user=True
+        ),
+        name="login",
+    ),
+    # Anyone signed in may sign out, including an account that lost its staff flag.
+    path("accounts/logout/", staff_not_required(auth_views.LogoutView.as_view()), name="logout"),
+    path("healthz", healthz, name="healthz"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("", include("inbox.urls")),
+]

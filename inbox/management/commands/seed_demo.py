@@ -1,0 +1,38 @@
+import os
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+
+class Command(BaseCommand):
+    help = (
+        "Load demo data for local use: a staff account to sign in with. Safe to run again: "
+        "existing demo data is updated, not duplicated."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--username", default="demo")
+        parser.add_argument(
+            "--password",
+            default=os.environ.get("DEMO_PASSWORD") or None,
+            help="Password for the demo account (default: $DEMO_PASSWORD, else a random one).",
+        )
+
+    @transaction.atomic
+    def handle(self, *args, username, password, **options):
+        # Random unless given: a demo account that reaches a shared database by mistake must
+        # not come with a guessable password.
+        password = password or secrets.token_urlsafe(12)
+        user, created = get_user_model().objects.update_or_create(
+            username=username,
+            defaults={"is_staff": True, "is_active": True, "first_name": "Demo"},
+        )
+        # Re-hashing an unchanged password would sign out everyone using the account.
+        if not user.check_password(password):
+            user.set_password(password)
+            user.save(update_fields=["password"])
+        verb = "Created" if created else "Updated"
+        self.stdout.write(self.style.SUCCESS(f"{verb} demo staff account."))
+        self.stdout.write(f"  Sign in at http://127.0.0.1:8000/ as {username} / {password}")

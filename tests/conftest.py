@@ -1,0 +1,106 @@
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _collected_static_files():
+    """Tests run with DEBUG off, so pages link hashed files from WhiteNoise's manifest: build it.
+
+    Doing it here rather than in the Makefile keeps a bare `pytest` run working too.
+    """
+    call_command("collectstatic", interactive=False, verbosity=0)
+
+
+@pytest.fixture
+def password():
+    return "correct-horse-battery-staple"
+
+
+@pytest.fixture
+def staff_user(django_user_model, password):
+    return django_user_model.objects.create_user(
+        username="amina", password=password, first_name="Amina", is_staff=True
+    )
+
+
+@pytest.fixture
+def non_staff_user(django_user_model, password):
+    return django_user_model.objects.create_user(username="visitor", password=password)
+
+
+@pytest.fixture
+def staff_client(client, staff_user):
+    client.force_login(staff_user)
+    return client
+
+
+# Browser tests: Playwright driving the system Chromium (Debian's `chromium`; Playwright cannot
+# download its own browsers here). CHROMIUM_PATH overrides the location.
+
+
+def chromium_path():
+    configured = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+    if Path(configured).is_file():
+        return configured
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+# Flags from this environment's notes: as root Chromium needs --no-sandbox, and without the
+# background-networking flags it keeps trying to reach Google over a closed network.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    executable = chromium_path()
+    if not executable:
+        pytest.skip("No Chromium found: install Debian's chromium package or set CHROMIUM_PATH.")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop running in this thread, which makes Django
+    # refuse ORM calls as "async context". Allow them only while a browser module runs.
+    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        browser = playwright.chromium.launch(
+            executable_path=executable, headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+class ConsoleErrors(list):
+    """Console errors and failed requests seen by a page; CSP violations land here."""
+
+
+@pytest.fixture
+def page_errors():
+    return ConsoleErrors()
+
+
+@pytest.fixture
+def page(browser, live_server, page_errors, settings):
+    # pytest-django's live server answers /static/ itself, from the finders, which know only
+    # unhashed names; WhiteNoise's manifest is exercised by the non-browser tests.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    context = browser.new_context(base_url=live_server.url, locale="en-GB")
+    page = context.new_page()
+    page.on("console", lambda msg: msg.type == "error" and page_errors.append(msg.text))
+    page.on("pageerror", lambda exc: page_errors.append(str(exc)))
+    page.on("response", lambda r: r.status >= 400 and page_errors.append(f"{r.status} {r.url}"))
+    yield page
+    context.close()

@@ -1,0 +1,129 @@
+"""Headers every page carries, and the absence of inline code the CSP would have to allow."""
+
+import re
+import runpy
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+
+pytestmark = pytest.mark.django_db
+
+SETTINGS_FILE = Path(__file__).resolve().parent.parent / "config" / "settings.py"
+
+
+def csp_directives(response):
+    policy = response["Content-Security-Policy"]
+    return {parts[0]: parts[1:] for parts in (d.split() for d in policy.split(";")) if parts}
+
+
+def test_pages_carry_a_nonce_based_content_security_policy(client):
+    response = client.get(reverse("login"))
+
+    directives = csp_directives(response)
+    nonce = re.search(r"'nonce-([^']+)'", directives["script-src"][-1]).group(1)
+    assert directives["object-src"] == ["'none'"]
+    assert directives["base-uri"] == ["'none'"]
+    assert directives["frame-ancestors"] == ["'none'"]
+    assert "'unsafe-inline'" not in response["Content-Security-Policy"]
+    assert f'nonce="{nonce}"'.encode() in response.content
+
+
+def test_each_response_gets_a_fresh_nonce(client):
+    first = csp_directives(client.get(reverse("login")))["script-src"]
+    second = csp_directives(client.get(reverse("login")))["script-src"]
+
+    assert first != second
+
+
+def test_basic_security_headers_are_set(client):
+    response = client.get(reverse("login"))
+
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Referrer-Policy"] == "same-origin"
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["Cross-Origin-Opener-Policy"] == "same-origin"
+
+
+@pytest.fixture
+def production_transport(settings, monkeypatch):
+    """The HTTPS settings exactly as production computes them (tests run with HTTPS_ONLY off)."""
+    monkeypatch.setenv("HTTPS_ONLY", "on")
+    monkeypatch.setenv("ENV_FILE", "")
+    production = runpy.run_path(str(SETTINGS_FILE))
+    for name in (
+        "SECURE_SSL_REDIRECT",
+        "SECURE_HSTS_SECONDS",
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+        "SECURE_HSTS_PRELOAD",
+        "SECURE_PROXY_SSL_HEADER",
+        "SESSION_COOKIE_SECURE",
+        "CSRF_COOKIE_SECURE",
+    ):
+        setattr(settings, name, production[name])
+
+
+def test_production_sends_hsts_for_at_least_a_year(client, production_transport):
+    response = client.get(reverse("login"), secure=True)
+
+    max_age = int(re.search(r"max-age=(\d+)", response["Strict-Transport-Security"]).group(1))
+    assert max_age >= 365 * 24 * 3600
+    assert "includeSubDomains" in response["Strict-Transport-Security"]
+
+
+def test_production_redirects_plain_http_to_https(client, production_transport):
+    response = client.get(reverse("login"))
+
+    assert response.status_code == 301
+    assert response["Location"].startswith("https://")
+
+
+def test_production_trusts_the_proxys_forwarded_proto(client, production_transport):
+    response = client.get(reverse("login"), headers={"X-Forwarded-Proto": "https"})
+
+    assert response.status_code == 200
+
+
+def test_production_cookies_are_secure_and_http_only(
+    client, staff_user, password, production_transport
+):
+    client.get(reverse("login"), secure=True)
+    response = client.post(
+        reverse("login"), {"username": "amina", "password": password}, secure=True
+    )
+
+    for name in ("sessionid", "csrftoken"):
+        cookie = response.cookies[name]
+        assert cookie["secure"] is True, name
+        assert cookie["httponly"] is True, name
+
+
+INLINE_CODE = [
+    re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I),  # inline script
+    re.compile(r"<style\b", re.I),  # inline stylesheet
+    re.compile(r"\sstyle\s*=", re.I),  # style attribute
+    re.compile(r"\son[a-z]+\s*=", re.I),  # event handler attribute
+    re.compile(r"javascript:", re.I),
+]
+
+
+@pytest.mark.parametrize("path", ["/accounts/login/", "/", "/admin/"])
+def test_pages_have_no_inline_scripts_or_styles(staff_client, staff_user, path):
+    staff_user.is_superuser = True
+    staff_user.save()
+
+    html = staff_client.get(path).content.decode()
+
+    for pattern in INLINE_CODE:
+        assert not pattern.search(html), (path, pattern.pattern, pattern.search(html))
+
+
+def test_no_project_template_contains_inline_code():
+    base = Path(__file__).resolve().parent.parent
+    templates = [*base.glob("templates/**/*.html"), *base.glob("*/templates/**/*.html")]
+
+    assert templates
+    for template in templates:
+        text = template.read_text()
+        for pattern in INLINE_CODE:
+            assert not pattern.search(text), (template, pattern.pattern)
