@@ -5,6 +5,7 @@ developer's own configuration (e.g. DATABASE_URL=postgres://…) always wins. Ct
 processes; if either one dies, the other is stopped too.
 """
 
+import contextlib
 import os
 import secrets
 import signal
@@ -57,34 +58,41 @@ def main():
     for step in (["migrate", "--no-input"], ["seed_demo"]):
         subprocess.run(manage(*step), check=True, cwd=BASE_DIR)
     print(f"\nServing http://{ADDRESS}/ with the task worker. Stop both with Ctrl-C.\n", flush=True)
+    # Ctrl-C must reach this process even when started from a shell that ignores it; the
+    # children live in their own process groups (runserver's autoreloader forks a child of
+    # its own) and are stopped from here, group by group.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     processes = [
-        subprocess.Popen(manage("runserver", ADDRESS), cwd=BASE_DIR),
-        subprocess.Popen(manage("db_worker", "--queue-name", "*"), cwd=BASE_DIR),
+        subprocess.Popen(manage("runserver", ADDRESS), cwd=BASE_DIR, start_new_session=True),
+        subprocess.Popen(
+            manage("db_worker", "--queue-name", "*"), cwd=BASE_DIR, start_new_session=True
+        ),
     ]
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    exit_code = 0
     try:
         while all(process.poll() is None for process in processes):
             time.sleep(0.5)
-        exit_code = next(p.returncode for p in processes if p.returncode is not None) or 1
-        print("A process stopped unexpectedly; stopping the other.", file=sys.stderr)
     except KeyboardInterrupt:
-        pass
-    finally:
+        print("\nStopping the server and the task worker…", flush=True)
         stop(processes)
-    return exit_code
+        return 0
+    print("A process stopped unexpectedly; stopping the other.", file=sys.stderr)
+    stop(processes)
+    return 1
 
 
 def stop(processes):
+    """SIGTERM each process group (the worker finishes its current task), SIGKILL after 10 s."""
     for process in processes:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
     deadline = time.monotonic() + 10
     for process in processes:
         try:
             process.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            process.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
 
 
 if __name__ == "__main__":
