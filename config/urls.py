@@ -5,6 +5,7 @@ from django.urls import include, path
 from config.views import healthz
 from inbox.forms import StaffAuthenticationForm
 from inbox.middleware import staff_not_required
+from messaging.views import whatsapp_webhook
 
 urlpatterns = [
     path(
@@ -17,6 +18,7 @@ urlpatterns = [
     # Anyone signed in may sign out, including an account that lost its staff flag.
     path("accounts/logout/", staff_not_required(auth_views.LogoutView.as_view()), name="logout"),
     path("healthz", healthz, name="healthz"),
+    path("webhooks/whatsapp/", whatsapp_webhook, name="whatsapp-webhook"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("", include("inbox.urls")),

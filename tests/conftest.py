@@ -38,6 +38,24 @@ def staff_client(client, staff_user):
     return client
 
 
+@pytest.fixture
+def unreachable_database(django_db_blocker):
+    """Point the default connection at a database that cannot be reached, then restore it."""
+    from django.db import connections
+
+    original = connections["default"]
+    broken = connections.create_connection("default")
+    if broken.vendor == "sqlite":
+        broken.settings_dict = {**broken.settings_dict, "NAME": "/nonexistent/dir/db.sqlite3"}
+    else:
+        broken.settings_dict = {**broken.settings_dict, "HOST": "127.0.0.1", "PORT": "1"}
+    connections["default"] = broken
+    with django_db_blocker.unblock():
+        yield
+    broken.close()
+    connections["default"] = original
+
+
 # Browser tests: Playwright driving the system Chromium (Debian's `chromium`; Playwright cannot
 # download its own browsers here). CHROMIUM_PATH overrides the location.
 
@@ -104,3 +122,72 @@ def page(browser, live_server, page_errors, settings):
     page.on("response", lambda r: r.status >= 400 and page_errors.append(f"{r.status} {r.url}"))
     yield page
     context.close()
+
+
+@pytest.fixture
+def post_webhook(client, settings):
+    """POST a webhook body to our endpoint, signed as Meta signs it."""
+    from messaging.payloads import encode
+    from messaging.signature import sign
+
+    def post(payload, *, secret=None, body=None, **headers):
+        raw = body if body is not None else encode(payload)
+        signature = sign(raw, secret or settings.WHATSAPP_APP_SECRETS[0])
+        return client.post(
+            "/webhooks/whatsapp/",
+            raw,
+            content_type="application/json",
+            headers={"X-Hub-Signature-256": signature, **headers},
+        )
+
+    return post
+
+
+class DatabaseFault:
+    """Switches a database fault on and off (removed at teardown in any case)."""
+
+    def __init__(self, run, create, drop):
+        self.run, self.create, self.drop = run, create, drop
+
+    def start(self):
+        self.run(self.create)
+
+    def stop(self):
+        self.run(self.drop)
+
+
+@pytest.fixture
+def message_insert_failure(django_db_blocker):
+    """Make the database refuse new message rows, like a crash while applying a webhook.
+
+    A trigger, not a mock: the real code path runs and hits a real database error.
+    Call .start() to break inserts and .stop() to mend them.
+    """
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        create = [
+            "CREATE FUNCTION test_fail_insert() RETURNS trigger AS $$ "
+            "BEGIN RAISE EXCEPTION 'forced failure for a test'; END $$ LANGUAGE plpgsql",
+            "CREATE TRIGGER test_fail_message_insert BEFORE INSERT ON messaging_message "
+            "FOR EACH ROW EXECUTE FUNCTION test_fail_insert()",
+        ]
+        drop = [
+            "DROP TRIGGER IF EXISTS test_fail_message_insert ON messaging_message",
+            "DROP FUNCTION IF EXISTS test_fail_insert()",
+        ]
+    else:
+        create = [
+            "CREATE TRIGGER test_fail_message_insert BEFORE INSERT ON messaging_message "
+            "BEGIN SELECT RAISE(ABORT, 'forced failure for a test'); END"
+        ]
+        drop = ["DROP TRIGGER IF EXISTS test_fail_message_insert"]
+
+    def run(statements):
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            for statement in statements:
+                cursor.execute(statement)
+
+    fault = DatabaseFault(run, create, drop)
+    yield fault
+    fault.stop()

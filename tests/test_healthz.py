@@ -1,21 +1,4 @@
 import pytest
-from django.db import connections
-
-
-@pytest.fixture
-def unreachable_database(django_db_blocker):
-    """Point the default connection at a database that cannot be reached, then restore it."""
-    original = connections["default"]
-    broken = connections.create_connection("default")
-    if broken.vendor == "sqlite":
-        broken.settings_dict = {**broken.settings_dict, "NAME": "/nonexistent/dir/db.sqlite3"}
-    else:
-        broken.settings_dict = {**broken.settings_dict, "HOST": "127.0.0.1", "PORT": "1"}
-    connections["default"] = broken
-    with django_db_blocker.unblock():
-        yield
-    broken.close()
-    connections["default"] = original
 
 
 @pytest.mark.django_db

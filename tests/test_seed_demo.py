@@ -46,3 +46,21 @@ def test_an_unchanged_password_is_not_rehashed_so_sessions_survive():
     seed(password="same-password")
 
     assert get_user_model().objects.get(username="demo").password == before
+
+
+def test_it_delivers_demo_conversations_through_the_webhook_path_once():
+    from messaging.models import Contact, Conversation, Message, WebhookEvent
+
+    seed(password="pw-one-two-three")
+    counts = (WebhookEvent.objects.count(), Message.objects.count(), Conversation.objects.count())
+    seed(password="pw-one-two-three")
+
+    assert counts == (
+        WebhookEvent.objects.count(),
+        Message.objects.count(),
+        Conversation.objects.count(),
+    )
+    assert counts[2] == 4
+    assert not WebhookEvent.objects.exclude(state="processed").exists()
+    assert Contact.objects.filter(wa_id=None, username="noor.reads").exists()
+    assert Message.objects.get(wamid="wamid.DEMO-omar-1").reactions == {"contact": "👍"}

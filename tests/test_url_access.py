@@ -6,7 +6,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 pytestmark = pytest.mark.django_db
 
 # Public by design (PRODUCT.md, "URLs"); the admin's own login page is public as well.
-PUBLIC_PATHS = {"/accounts/login/", "/healthz", "/admin/login/"}
+PUBLIC_PATHS = {"/accounts/login/", "/healthz", "/admin/login/", "/webhooks/whatsapp/"}
 # Open to any signed-in user, staff or not.
 ANY_USER_PATHS = {"/accounts/logout/"}
 
@@ -47,8 +47,12 @@ def test_non_staff_users_are_refused(client, non_staff_user, path):
 
 
 @pytest.mark.parametrize("path", sorted(PUBLIC_PATHS))
-def test_public_pages_answer_anonymous_visitors(client, path):
-    assert client.get(path).status_code == 200
+def test_public_pages_answer_anonymous_visitors_themselves(client, path):
+    response = client.get(path)
+
+    # The webhook answers a bare GET with 403 (no verify token): its own answer, not a login.
+    assert response.status_code in {200, 403}
+    assert "Location" not in response
 
 
 def test_robots_are_told_to_stay_out(client):

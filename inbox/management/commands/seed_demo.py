@@ -5,10 +5,13 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from messaging.demo import seed_conversations
+
 
 class Command(BaseCommand):
     help = (
-        "Load demo data for local use: a staff account to sign in with. Safe to run again: "
+        "Load demo data for local use: a staff account to sign in with, and a few "
+        "conversations delivered through the real webhook ingestion. Safe to run again: "
         "existing demo data is updated, not duplicated."
     )
 
@@ -33,6 +36,9 @@ class Command(BaseCommand):
         if not user.check_password(password):
             user.set_password(password)
             user.save(update_fields=["password"])
+        delivered = seed_conversations()
+        if delivered:
+            self.stdout.write(f"Delivered {delivered} demo webhook bodies.")
         verb = "Created" if created else "Updated"
         self.stdout.write(self.style.SUCCESS(f"{verb} demo staff account."))
         self.stdout.write(f"  Sign in at http://127.0.0.1:8000/ as {username} / {password}")

@@ -1,0 +1,283 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class BusinessNumber(models.Model):
+    """One of the organisation's WhatsApp business phone numbers, registered on first sight."""
+
+    phone_number_id = models.CharField(_("phone number id"), max_length=64, unique=True)
+    display_phone_number = models.CharField(_("display number"), max_length=32, blank=True)
+    waba_id = models.CharField(_("WhatsApp Business Account id"), max_length=64, blank=True)
+    name = models.CharField(_("name"), max_length=100, blank=True)
+    created_at = models.DateTimeField(_("first seen"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("business number")
+        verbose_name_plural = _("business numbers")
+        ordering = ["display_phone_number"]
+
+    def __str__(self):
+        return self.name or self.display_phone_number or self.phone_number_id
+
+
+class Contact(models.Model):
+    """A WhatsApp user, known by phone (wa_id), by business-scoped user id (user_id), or both.
+
+    Either id finds the contact; when a payload pairs them, the two are linked (and records
+    that arrived separately are merged, see messaging.contacts).
+    """
+
+    # NULL, not "", when absent: each id is unique among the contacts that have one.
+    wa_id = models.CharField(_("WhatsApp number"), max_length=32, null=True, blank=True)  # noqa: DJ001
+    user_id = models.CharField(  # noqa: DJ001
+        _("business-scoped user id"), max_length=160, null=True, blank=True
+    )
+    parent_user_id = models.CharField(_("parent user id"), max_length=160, blank=True)
+    username = models.CharField(_("username"), max_length=100, blank=True)
+    profile_name = models.CharField(_("profile name"), max_length=256, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["wa_id"], condition=Q(wa_id__isnull=False), name="contact_unique_wa_id"
+            ),
+            models.UniqueConstraint(
+                fields=["user_id"],
+                condition=Q(user_id__isnull=False),
+                name="contact_unique_user_id",
+            ),
+            models.CheckConstraint(
+                condition=Q(wa_id__isnull=False) | Q(user_id__isnull=False),
+                name="contact_has_an_id",
+            ),
+            # Empty strings would defeat the uniqueness above: absent ids are NULL.
+            models.CheckConstraint(
+                condition=~Q(wa_id="") & ~Q(user_id=""), name="contact_ids_not_empty"
+            ),
+        ]
+
+    def __str__(self):
+        return self.display_name
+
+    @property
+    def display_name(self):
+        if self.profile_name:
+            return self.profile_name
+        if self.username:
+            return f"@{self.username.removeprefix('@')}"
+        if self.wa_id:
+            return f"+{self.wa_id}"
+        return self.user_id
+
+
+class Conversation(models.Model):
+    class State(models.TextChoices):
+        OPEN = "open", _("Open")
+        CLOSED = "closed", _("Closed")
+
+    business_number = models.ForeignKey(
+        BusinessNumber, on_delete=models.PROTECT, related_name="conversations"
+    )
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="conversations")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_conversations",
+    )
+    # Denormalised for the inbox list, which must not look at messages to render a row.
+    last_message = models.ForeignKey(
+        "Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    last_message_at = models.DateTimeField(null=True, blank=True)
+    # Meta's timestamp of the newest inbound message: the 24-hour customer-service window.
+    last_inbound_at = models.DateTimeField(null=True, blank=True)
+    unread_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("conversation")
+        verbose_name_plural = _("conversations")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["business_number", "contact"], name="conversation_unique_per_contact"
+            ),
+        ]
+        indexes = [
+            # The inbox list: newest activity first, keyset-paginated on (time, id).
+            models.Index(fields=["-last_message_at", "-id"], name="conversation_activity_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.contact} ↔ {self.business_number}"
+
+
+class Message(models.Model):
+    class Direction(models.TextChoices):
+        INBOUND = "in", _("Inbound")
+        OUTBOUND = "out", _("Outbound")
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", _("Received")
+        PENDING = "pending", _("Pending")
+        SENT = "sent", _("Sent")
+        DELIVERED = "delivered", _("Delivered")
+        READ = "read", _("Read")
+        PLAYED = "played", _("Played")
+        FAILED = "failed", _("Failed")
+
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="messages"
+    )
+    direction = models.CharField(max_length=3, choices=Direction.choices)
+    # Meta's type string, verbatim (unknown types are kept, not dropped).
+    type = models.CharField(max_length=40)
+    # NULL until Meta accepts an outbound message and returns its id.
+    wamid = models.CharField(max_length=160, null=True, blank=True, unique=True)
+    # Meta's timestamp (inbound), or when staff sent it (outbound): the timeline order.
+    timestamp = models.DateTimeField()
+    text = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    reply_to_wamid = models.CharField(max_length=160, blank=True)
+    # The message a reaction, edit or revoke applies to.
+    target_wamid = models.CharField(max_length=160, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices)
+    status_at = models.DateTimeField(null=True, blank=True)
+    error_code = models.IntegerField(null=True, blank=True)
+    error_title = models.CharField(max_length=255, blank=True)
+    error_details = models.TextField(blank=True)
+    # Reactions to this message, by who reacted: {"contact": "👍", "business": "❤️"}.
+    reactions = models.JSONField(default=dict, blank=True)
+    edited_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="sent_messages",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        constraints = [
+            models.CheckConstraint(condition=~Q(wamid=""), name="message_wamid_not_empty"),
+            models.CheckConstraint(
+                condition=Q(direction="out") | Q(status="received"),
+                name="message_inbound_is_received",
+            ),
+        ]
+        indexes = [
+            # The conversation timeline, read newest first in pages.
+            models.Index(fields=["conversation", "-timestamp", "-id"], name="message_timeline_idx"),
+            # Reactions, edits and revokes that arrived before the message they target.
+            models.Index(
+                fields=["target_wamid"],
+                condition=~Q(target_wamid=""),
+                name="message_target_idx",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_direction_display()} {self.type} {self.wamid or self.pk}"
+
+
+# Order of the delivery statuses. A message's status only ever moves up this ladder; failed
+# is outside it: it replaces anything and nothing replaces it.
+STATUS_RANK = {
+    Message.Status.PENDING: 0,
+    Message.Status.SENT: 1,
+    Message.Status.DELIVERED: 2,
+    Message.Status.READ: 3,
+    Message.Status.PLAYED: 4,
+}
+
+
+class StatusEvent(models.Model):
+    """Append-only history of the statuses Meta reported for our outbound messages.
+
+    Keyed by wamid, not by message: a status can arrive before we have recorded the wamid of
+    the message it is about; it is linked and applied when that wamid appears.
+    """
+
+    wamid = models.CharField(max_length=160)
+    message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.CASCADE, related_name="status_events"
+    )
+    status = models.CharField(max_length=20)
+    timestamp = models.DateTimeField()
+    recipient_id = models.CharField(max_length=160, blank=True)
+    conversation_info = models.JSONField(default=dict, blank=True)
+    pricing = models.JSONField(default=dict, blank=True)
+    errors = models.JSONField(default=list, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("status event")
+        verbose_name_plural = _("status events")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["wamid", "status", "timestamp"], name="status_event_unique"
+            ),
+        ]
+        indexes = [
+            # Finding the statuses that waited for a message's wamid.
+            models.Index(
+                fields=["wamid"], condition=Q(message__isnull=True), name="status_unlinked_idx"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.wamid} {self.status}"
+
+
+class WebhookEvent(models.Model):
+    """A verified webhook body exactly as Meta sent it, stored before anything else happens.
+
+    Meta has no API to fetch missed events, so this row is the only copy: it is committed
+    before the webhook answers 200, and can be applied again (`manage.py replay_webhooks`).
+    """
+
+    class State(models.TextChoices):
+        RECEIVED = "received", _("Received")
+        PROCESSED = "processed", _("Processed")
+        FAILED = "failed", _("Failed")
+
+    body = models.BinaryField()
+    # Identical redeliveries are recognised by their hash and stored once.
+    body_sha256 = models.CharField(max_length=64, unique=True)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    signature_valid = models.BooleanField(default=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.RECEIVED)
+    # What went wrong, without personal data: exception types, item paths, Meta error codes.
+    error = models.TextField(blank=True)
+    # Counts of the normalised events found, and items Meta or we flagged as problems.
+    summary = models.JSONField(default=dict, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    # Whom the body mentions: erasure finds a person's raw bodies through this.
+    contacts = models.ManyToManyField(Contact, blank=True, related_name="webhook_events")
+
+    class Meta:
+        verbose_name = _("webhook event")
+        verbose_name_plural = _("webhook events")
+        indexes = [
+            models.Index(
+                fields=["received_at"],
+                condition=Q(state="failed"),
+                name="webhook_failed_idx",
+            ),
+        ]
+
+    def __str__(self):
+        return f"webhook {self.pk} ({self.state})"
