@@ -110,6 +110,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "inbox.middleware.StaffRequiredMiddleware",
+    "inbox.language.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -245,6 +246,12 @@ WHATSAPP_WABA_ID = os.environ.get("WHATSAPP_WABA_ID", "")
 WHATSAPP_API_VERSION = os.environ.get("WHATSAPP_API_VERSION", "v23.0")
 WHATSAPP_GRAPH_URL = os.environ.get("WHATSAPP_GRAPH_URL", "https://graph.facebook.com").rstrip("/")
 WHATSAPP_BACKEND = os.environ.get("WHATSAPP_BACKEND", "cloud")
+if WHATSAPP_BACKEND not in {"cloud", "console", "locmem"} and "." not in WHATSAPP_BACKEND:
+    raise ImproperlyConfigured(
+        f"WHATSAPP_BACKEND must be cloud, console, locmem or a dotted path, "
+        f"not {WHATSAPP_BACKEND!r}."
+    )
+WHATSAPP_TRANSPORT = {"BACKEND": WHATSAPP_BACKEND, "OPTIONS": {}}
 
 
 def _is_loopback(host):

@@ -19,7 +19,6 @@ urlpatterns = [
     path("accounts/logout/", staff_not_required(auth_views.LogoutView.as_view()), name="logout"),
     path("healthz", healthz, name="healthz"),
     path("webhooks/whatsapp/", whatsapp_webhook, name="whatsapp-webhook"),
-    path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("", include("inbox.urls")),
 ]

@@ -1,5 +1,242 @@
-from django.shortcuts import render
+import uuid
+
+from django.conf import settings
+from django.contrib import messages as flash
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from inbox import permissions, services
+from inbox.language import set_language
+from inbox.services import ListFilters
+from messaging.models import BusinessNumber, Conversation
+from messaging.sending import ReplyRefused, queue_text_reply
 
 
+def list_context(request, filters, open_conversation=None):
+    rows, next_cursor = services.conversation_page(request.user, filters, request.GET.get("after"))
+    return {
+        "assignment_choices": [
+            ("all", _("All")),
+            ("mine", _("Mine")),
+            ("unassigned", _("Unassigned")),
+        ],
+        "filters": filters,
+        "filter_query": urlencode(filters.as_query()),
+        "conversations": rows,
+        "next_cursor": next_cursor,
+        "numbers": list(BusinessNumber.objects.all()),
+        "open_conversation": open_conversation,
+        "unread_total": services.unread_total(request.user),
+    }
+
+
+def conversation_context(request, conversation):
+    page, older = services.timeline_page(conversation)
+    return {
+        "conversation": conversation,
+        "timeline": page,
+        "older_cursor": older,
+        "can_reply": permissions.can_reply(request.user),
+        "can_assign_others": permissions.can_assign_others(request.user),
+        "can_close": permissions.can_close(request.user, conversation),
+        "staff": services.staff_choices() if permissions.can_assign_others(request.user) else [],
+        "client_token": uuid.uuid4(),
+    }
+
+
+def get_conversation(pk):
+    return get_object_or_404(
+        Conversation.objects.select_related("contact", "business_number", "assignee"), pk=pk
+    )
+
+
+@require_GET
 def index(request):
-    return render(request, "inbox/index.html")
+    filters = ListFilters.from_query(request.GET)
+    context = list_context(request, filters)
+    if request.htmx and request.GET.get("after"):
+        return render(request, "inbox/inbox.html#list-page", context)
+    context["change_cursor"] = services.latest_change_id()
+    return render(request, "inbox/inbox.html", context)
+
+
+@require_GET
+def conversation(request, pk):
+    conversation = get_conversation(pk)
+    services.mark_read(conversation)
+    filters = ListFilters.from_query(request.GET)
+    context = list_context(request, filters, conversation) | conversation_context(
+        request, conversation
+    )
+    context["change_cursor"] = services.latest_change_id()
+    return render(request, "inbox/inbox.html", context)
+
+
+@require_GET
+def older_messages(request, pk):
+    conversation = get_conversation(pk)
+    page, older = services.timeline_page(conversation, before=request.GET.get("before"))
+    return render(
+        request,
+        "inbox/inbox.html#timeline-page",
+        {"conversation": conversation, "timeline": page, "older_cursor": older},
+    )
+
+
+def back_to(request, conversation):
+    return redirect(
+        f"{reverse('inbox:conversation', args=[conversation.pk])}?{request.GET.urlencode()}"
+    )
+
+
+@require_POST
+def reply(request, pk):
+    conversation = get_conversation(pk)
+    if not permissions.can_reply(request.user):
+        raise PermissionDenied
+    try:
+        token = uuid.UUID(request.POST.get("client_token", ""))
+    except ValueError:
+        token = None
+    reply_to = None
+    if request.POST.get("reply_to"):
+        reply_to = conversation.messages.filter(pk=request.POST["reply_to"]).first()
+    try:
+        queue_text_reply(
+            conversation,
+            request.user,
+            request.POST.get("text", ""),
+            client_token=token,
+            reply_to=reply_to,
+        )
+    except ReplyRefused as refusal:
+        if request.htmx:
+            return render(
+                request,
+                "inbox/inbox.html#composer",
+                conversation_context(request, conversation)
+                | {"composer_error": str(refusal), "draft": request.POST.get("text", "")},
+                status=422,
+            )
+        flash.error(request, str(refusal))
+        return back_to(request, conversation)
+    if request.htmx:
+        # A fresh composer; the new message itself arrives with the next poll.
+        response = render(
+            request, "inbox/inbox.html#composer", conversation_context(request, conversation)
+        )
+        response["HX-Trigger"] = "inbox:poll"
+        return response
+    return back_to(request, conversation)
+
+
+@require_POST
+def assign(request, pk):
+    conversation = get_conversation(pk)
+    choice = request.POST.get("assignee", "")
+    if choice == "me":
+        assignee = request.user
+    elif choice:
+        assignee = get_object_or_404(get_user_model(), pk=choice, is_active=True, is_staff=True)
+    else:
+        assignee = None
+    if not permissions.can_assign(request.user, conversation, assignee):
+        raise PermissionDenied
+    services.assign(conversation, assignee)
+    return after_action(request, conversation)
+
+
+@require_POST
+def set_state(request, pk):
+    conversation = get_conversation(pk)
+    state = request.POST.get("state")
+    if state not in Conversation.State.values:
+        return HttpResponseBadRequest("unknown state")
+    if not permissions.can_close(request.user, conversation):
+        raise PermissionDenied
+    services.set_state(conversation, state)
+    return after_action(request, conversation)
+
+
+@require_POST
+def mark_unread(request, pk):
+    conversation = get_conversation(pk)
+    services.mark_unread(conversation)
+    # Staying on the page would read it again at once: go back to the list.
+    return redirect(f"{reverse('inbox:index')}?{request.GET.urlencode()}")
+
+
+def after_action(request, conversation):
+    if request.htmx:
+        response = render(
+            request,
+            "inbox/inbox.html#conversation-header",
+            conversation_context(request, conversation),
+        )
+        response["HX-Trigger"] = "inbox:poll"
+        return response
+    return back_to(request, conversation)
+
+
+@require_POST
+def choose_language(request):
+    language = request.POST.get("language")
+    if language not in {code for code, _name in settings.LANGUAGES}:
+        return HttpResponseBadRequest("unknown language")
+    set_language(request, language)
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
+        next_url = reverse("inbox:index")
+    return redirect(next_url)
+
+
+@require_GET
+def poll(request):
+    """What changed since change N: 204 when nothing did (one query), else fragments that
+    htmx swaps in place (list rows, the open conversation's new or changed messages)."""
+    try:
+        since = int(request.GET.get("since", ""))
+    except ValueError:
+        return HttpResponseBadRequest("since must be a change id")
+    changes, cursor = services.changes_after(since)
+    if not changes:
+        return HttpResponse(status=204)
+    filters = ListFilters.from_query(request.GET)
+    open_conversation = None
+    changed_messages = []
+    try:
+        open_pk = int(request.GET.get("open", "") or 0)
+    except ValueError:
+        open_pk = 0
+    if open_pk and any(conversation_id == open_pk for conversation_id, _ in changes):
+        open_conversation = (
+            Conversation.objects.select_related("contact", "business_number", "assignee")
+            .filter(pk=open_pk)
+            .first()
+        )
+        if open_conversation:
+            if request.GET.get("visible") == "1":
+                services.mark_read(open_conversation)
+            ids = {m for c, m in changes if c == open_pk and m}
+            changed_messages = services.messages_by_id(open_conversation, ids)
+    context = list_context(request, filters, open_conversation) | {
+        "change_cursor": cursor,
+        "changed_messages": changed_messages,
+    }
+    if open_conversation:
+        context |= {
+            "conversation": open_conversation,
+            "can_close": permissions.can_close(request.user, open_conversation),
+            "can_reply": permissions.can_reply(request.user),
+            "can_assign_others": permissions.can_assign_others(request.user),
+            "staff": services.staff_choices()
+            if permissions.can_assign_others(request.user)
+            else [],
+        }
+    return render(request, "inbox/poll.html", context)

@@ -3,6 +3,7 @@
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 
+from messaging.changes import announce
 from messaging.events import ContactRef
 from messaging.models import Contact, Conversation, Message
 
@@ -95,6 +96,7 @@ def merge_contacts(keep, other):
         if twin is None:
             conversation.contact = keep
             conversation.save(update_fields=["contact"])
+            announce(conversation.pk)
         else:
             merge_conversations(twin, conversation)
     keep.webhook_events.add(*other.webhook_events.all())
@@ -128,6 +130,7 @@ def merge_conversations(keep, other):
     )
     other.delete()
     keep.refresh_from_db()
+    announce(keep.pk)
 
 
 def _latest(*values):

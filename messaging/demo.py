@@ -2,18 +2,20 @@
 
 from datetime import timedelta
 
+from django.db.models import Q
 from django.utils import timezone
 
 from messaging import payloads as p
-from messaging.ingest import receive
-from messaging.models import BusinessNumber, Message
+from messaging.ingest import receive, record_activity
+from messaging.models import BusinessNumber, Conversation, Message
 
 DEMO_NUMBER_NAME = "Al Qalam Support"
 FIRST_DEMO_WAMID = "wamid.DEMO-amina-1"
 
 
-def seed_conversations(now=None):
-    """Deliver a handful of realistic webhook bodies, once; returns how many were delivered."""
+def seed_conversations(agent, now=None):
+    """Deliver a handful of realistic webhook bodies, once, and a few replies by `agent`
+    whose statuses arrive by webhook too; returns how many bodies were delivered."""
     if Message.objects.filter(wamid=FIRST_DEMO_WAMID).exists():
         return 0
     now = now or timezone.now()
@@ -101,4 +103,40 @@ def seed_conversations(now=None):
     BusinessNumber.objects.filter(phone_number_id=p.PHONE_NUMBER_ID, name="").update(
         name=DEMO_NUMBER_NAME
     )
-    return len(bodies)
+    replies = [
+        (john["sender"], "Yes, we ship to the UK: 3-5 working days. *Friday* is possible.",
+         ago(hours=2, minutes=50), ["sent", "delivered", "read"], None),
+        (noor_bsuid, "It is! Registration closes on Thursday.",
+         ago(hours=19), ["sent", "delivered"], None),
+        (omar["sender"], "Thank you, Omar. We will check the invoice.",
+         ago(days=1, hours=20), ["failed"],
+         p.error(131047, "Re-engagement message",
+                 details="More than 24 hours have passed since the customer last replied.")),
+    ]  # fmt: skip
+    for number, (recipient, text, sent_at, statuses, error) in enumerate(replies, start=1):
+        conversation = Conversation.objects.get(
+            Q(contact__wa_id=recipient) | Q(contact__user_id=recipient)
+        )
+        message = Message.objects.create(
+            conversation=conversation,
+            direction=Message.Direction.OUTBOUND,
+            type="text",
+            text=text,
+            wamid=f"wamid.DEMO-reply-{number}",
+            timestamp=sent_at,
+            status=Message.Status.PENDING,
+            sent_by=agent,
+        )
+        record_activity(conversation, message)
+        updates = [
+            p.status(
+                message.wamid,
+                status,
+                timestamp=sent_at + timedelta(seconds=step + 1),
+                recipient=recipient,
+                errors=[error] if status == "failed" else None,
+            )
+            for step, status in enumerate(statuses)
+        ]
+        receive(p.encode(p.envelope(p.value(statuses=updates))))
+    return len(bodies) + len(replies)

@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
+from messaging.changes import announce
 from messaging.contacts import change_contact_ids, resolve_contact
 from messaging.events import (
     BusinessRef,
@@ -194,10 +195,11 @@ def apply_inbound_message(item: InboundMessage, context: ApplyContext):
             return {contact.pk}  # a redelivery: the first copy already did everything below
         raise
     record_activity(conversation, message)
+    announce(conversation.pk, message.pk)
     if item.target_wamid:
         target = Message.objects.filter(wamid=item.target_wamid).first()
-        if target:
-            apply_annotation(message, target)
+        if target and apply_annotation(message, target):
+            announce(target.conversation_id, target.pk)
     # Annotations that arrived before this message (delivery is unordered).
     for annotation in Message.objects.filter(target_wamid=item.wamid).order_by("timestamp", "pk"):
         apply_annotation(annotation, message)
@@ -232,10 +234,13 @@ def record_activity(conversation, message):
         Conversation.objects.filter(pk=conversation.pk).update(**updates)
 
 
-def apply_annotation(annotation: Message, target: Message):
-    """Apply a reaction, edit or revoke to the message it targets (idempotent)."""
+def apply_annotation(annotation: Message, target: Message) -> bool:
+    """Apply a reaction, edit or revoke to the message it targets (idempotent).
+
+    Returns whether the target changed.
+    """
     if annotation.conversation_id != target.conversation_id or target.revoked_at:
-        return
+        return False
     if annotation.type == "reaction":
         who = "contact" if annotation.direction == Message.Direction.INBOUND else "business"
         emoji = annotation.data.get("emoji", "")
@@ -244,12 +249,13 @@ def apply_annotation(annotation: Message, target: Message):
             reactions[who] = emoji
         else:
             reactions.pop(who, None)  # an un-reaction
-        if reactions != target.reactions:
-            target.reactions = reactions
-            target.save(update_fields=["reactions"])
+        if reactions == target.reactions:
+            return False
+        target.reactions = reactions
+        target.save(update_fields=["reactions"])
     elif annotation.type == "edit":
         if target.edited_at and target.edited_at >= annotation.timestamp:
-            return  # an older edit arriving late must not undo a newer one
+            return False  # an older edit arriving late must not undo a newer one
         edited = annotation.data.get("message", {})
         target.text = annotation.text
         target.data = {**target.data, **edited.get("data", {})}
@@ -261,6 +267,9 @@ def apply_annotation(annotation: Message, target: Message):
         target.data = {}
         target.revoked_at = annotation.timestamp
         target.save(update_fields=["text", "data", "revoked_at"])
+    else:
+        return False
+    return True
 
 
 def apply_status(item: StatusUpdate, context: ApplyContext):
@@ -272,7 +281,9 @@ def apply_status(item: StatusUpdate, context: ApplyContext):
         contact = resolve_contact(recipient, create=False)
         if contact:
             touched.add(contact.pk)
-    message_id = Message.objects.filter(wamid=item.wamid).values_list("pk", flat=True).first()
+    message_id, conversation_id = Message.objects.filter(wamid=item.wamid).values_list(
+        "pk", "conversation_id"
+    ).first() or (None, None)
     try:
         with transaction.atomic():
             StatusEvent.objects.create(
@@ -288,29 +299,34 @@ def apply_status(item: StatusUpdate, context: ApplyContext):
     except IntegrityError:
         context.counts["duplicate"] += 1
         return touched
-    if message_id:
-        advance_status(message_id, item.status, item.timestamp, item.errors)
+    if message_id and advance_status(message_id, item.status, item.timestamp, item.errors):
+        announce(conversation_id, message_id)
     return touched
 
 
-def advance_status(message_id, status, timestamp, errors=()):
+def advance_status(message_id, status, timestamp, errors=()) -> bool:
     """Move a message's status forward, never back; `failed` wins and then stays.
 
-    Conditional UPDATEs make this safe under concurrency and in any arrival order.
+    Conditional UPDATEs make this safe under concurrency and in any arrival order. Returns
+    whether the message changed.
     """
     messages = Message.objects.filter(pk=message_id, direction=Message.Direction.OUTBOUND)
     if status == Message.Status.FAILED:
         error = errors[0] if errors else {}
-        messages.exclude(status=Message.Status.FAILED).update(
-            status=Message.Status.FAILED,
-            status_at=timestamp,
-            error_code=error.get("code"),
-            error_title=(error.get("title") or "")[:255],
-            error_details=error.get("details") or error.get("message") or "",
+        return (
+            messages.exclude(status=Message.Status.FAILED).update(
+                status=Message.Status.FAILED,
+                status_at=timestamp,
+                error_code=error.get("code"),
+                error_title=(error.get("title") or "")[:255],
+                error_details=error.get("details") or error.get("message") or "",
+            )
+            > 0
         )
-    elif status in STATUS_RANK:
+    if status in STATUS_RANK:
         lower = [s for s, rank in STATUS_RANK.items() if rank < STATUS_RANK[status]]
-        messages.filter(status__in=lower).update(status=status, status_at=timestamp)
+        return messages.filter(status__in=lower).update(status=status, status_at=timestamp) > 0
+    return False
 
 
 def apply_pending_statuses(message: Message):
@@ -323,8 +339,9 @@ def apply_pending_statuses(message: Message):
     if not pending:
         return
     StatusEvent.objects.filter(pk__in=[event.pk for event in pending]).update(message=message)
-    for event in pending:
-        advance_status(message.pk, event.status, event.timestamp, event.errors)
+    changed = [advance_status(message.pk, e.status, e.timestamp, e.errors) for e in pending]
+    if any(changed):
+        announce(message.conversation_id, message.pk)
     message.refresh_from_db()
 
 
@@ -336,4 +353,6 @@ def apply_contact_change(item: ContactChange, context: ApplyContext):
     if contact is None:
         return set()
     change_contact_ids(contact, wa_id=item.new_wa_id, user_id=item.new_user_id)
+    for conversation_id in contact.conversations.values_list("pk", flat=True):
+        announce(conversation_id)
     return {contact.pk}

@@ -1,7 +1,13 @@
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+# Free-form messages may be sent only within 24 hours of the customer's last message.
+CUSTOMER_SERVICE_WINDOW = timedelta(hours=24)
 
 
 class BusinessNumber(models.Model):
@@ -106,6 +112,11 @@ class Conversation(models.Model):
     class Meta:
         verbose_name = _("conversation")
         verbose_name_plural = _("conversations")
+        permissions = [
+            ("reply_conversation", _("Can reply in conversations")),
+            ("assign_conversation", _("Can assign conversations to anyone")),
+            ("close_any_conversation", _("Can close and reopen any conversation")),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["business_number", "contact"], name="conversation_unique_per_contact"
@@ -118,6 +129,16 @@ class Conversation(models.Model):
 
     def __str__(self):
         return f"{self.contact} ↔ {self.business_number}"
+
+    def window_closes_at(self):
+        """End of WhatsApp's 24-hour customer-service window, or None if it never opened."""
+        if self.last_inbound_at is None:
+            return None
+        return self.last_inbound_at + CUSTOMER_SERVICE_WINDOW
+
+    def window_is_open(self, now=None):
+        closes = self.window_closes_at()
+        return closes is not None and (now or timezone.now()) < closes
 
 
 class Message(models.Model):
@@ -165,6 +186,9 @@ class Message(models.Model):
         on_delete=models.SET_NULL,
         related_name="sent_messages",
     )
+    # Chosen by the composer when it is rendered: a double submit carries the same token and
+    # finds the message the first submit created instead of sending twice.
+    client_token = models.UUIDField(null=True, blank=True, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -281,3 +305,24 @@ class WebhookEvent(models.Model):
 
     def __str__(self):
         return f"webhook {self.pk} ({self.state})"
+
+
+class InboxChange(models.Model):
+    """Append-only feed of what changed, for open inbox pages to poll.
+
+    A poll asks "anything after change N?": one primary-key range query, and an empty answer
+    costs nothing else. Rows are written in the same transaction as the change they announce.
+    """
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="+")
+    message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("inbox change")
+        verbose_name_plural = _("inbox changes")
+
+    def __str__(self):
+        return f"change {self.pk}"

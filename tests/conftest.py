@@ -20,11 +20,28 @@ def password():
     return "correct-horse-battery-staple"
 
 
+def grant(user, *codenames):
+    from django.contrib.auth.models import Permission
+
+    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+    return type(user).objects.get(pk=user.pk)  # a fresh instance: permissions are cached
+
+
 @pytest.fixture
 def staff_user(django_user_model, password):
-    return django_user_model.objects.create_user(
+    """An agent: reads conversations and replies."""
+    user = django_user_model.objects.create_user(
         username="amina", password=password, first_name="Amina", is_staff=True
     )
+    return grant(user, "reply_conversation")
+
+
+@pytest.fixture
+def supervisor(django_user_model, password):
+    user = django_user_model.objects.create_user(
+        username="salma", password=password, first_name="Salma", is_staff=True
+    )
+    return grant(user, "reply_conversation", "assign_conversation", "close_any_conversation")
 
 
 @pytest.fixture

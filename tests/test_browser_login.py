@@ -18,7 +18,7 @@ def test_staff_user_signs_in_sees_the_inbox_and_signs_out(page, page_errors, sta
 
     sign_in(page, password)
 
-    page.get_by_role("heading", name="Inbox").wait_for()
+    page.get_by_role("heading", name="Conversations").wait_for()
     assert page.locator(".topbar .user").inner_text() == "Amina"
 
     page.get_by_role("button", name="Sign out").click()
@@ -41,7 +41,7 @@ def test_wrong_password_keeps_the_user_on_the_login_page(page, staff_user):
 def test_pages_fit_a_360_pixel_wide_phone(page, page_errors, staff_user, password, path):
     page.set_viewport_size({"width": 360, "height": 740})
     sign_in(page, password)
-    page.get_by_role("heading", name="Inbox").wait_for()
+    page.get_by_role("heading", name="Conversations").wait_for()
     if path == "/accounts/login/":
         page.get_by_role("button", name="Sign out").click()
         page.get_by_role("button", name="Sign in").wait_for()

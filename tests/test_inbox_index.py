@@ -1,4 +1,5 @@
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 pytestmark = pytest.mark.django_db
@@ -29,10 +30,29 @@ def test_page_follows_the_browser_language_into_arabic_right_to_left(staff_clien
 
 
 def test_staff_user_can_switch_language(staff_client):
-    response = staff_client.post(reverse("set_language"), {"language": "ar", "next": "/"})
+    response = staff_client.post(reverse("inbox:language"), {"language": "ar", "next": "/"})
 
     assert response.status_code == 302
     assert '<html lang="ar" dir="rtl">' in staff_client.get("/").content.decode()
+
+
+def test_the_language_choice_follows_the_person_to_another_device(
+    staff_client, staff_user, password
+):
+    staff_client.post(reverse("inbox:language"), {"language": "ar", "next": "/"})
+    other_device = Client()
+
+    other_device.post(reverse("login"), {"username": "amina", "password": password})
+
+    assert '<html lang="ar" dir="rtl">' in other_device.get("/").content.decode()
+
+
+def test_an_unknown_language_or_foreign_next_url_is_refused(staff_client):
+    assert staff_client.post(reverse("inbox:language"), {"language": "xx"}).status_code == 400
+    response = staff_client.post(
+        reverse("inbox:language"), {"language": "en", "next": "https://evil.example/"}
+    )
+    assert response["Location"] == "/"
 
 
 def test_htmx_is_served_from_our_own_static_files_with_the_nonce(staff_client):

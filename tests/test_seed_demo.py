@@ -64,3 +64,6 @@ def test_it_delivers_demo_conversations_through_the_webhook_path_once():
     assert not WebhookEvent.objects.exclude(state="processed").exists()
     assert Contact.objects.filter(wa_id=None, username="noor.reads").exists()
     assert Message.objects.get(wamid="wamid.DEMO-omar-1").reactions == {"contact": "👍"}
+    assert Message.objects.get(wamid="wamid.DEMO-reply-1").status == "read"
+    failed = Message.objects.get(wamid="wamid.DEMO-reply-3")
+    assert (failed.status, failed.error_code) == ("failed", 131047)

@@ -30,13 +30,19 @@ class Command(BaseCommand):
         password = password or secrets.token_urlsafe(12)
         user, created = get_user_model().objects.update_or_create(
             username=username,
-            defaults={"is_staff": True, "is_active": True, "first_name": "Demo"},
+            # A superuser, so the demo shows every part of the inbox and the admin.
+            defaults={
+                "is_staff": True,
+                "is_superuser": True,
+                "is_active": True,
+                "first_name": "Demo",
+            },
         )
         # Re-hashing an unchanged password would sign out everyone using the account.
         if not user.check_password(password):
             user.set_password(password)
             user.save(update_fields=["password"])
-        delivered = seed_conversations()
+        delivered = seed_conversations(agent=user)
         if delivered:
             self.stdout.write(f"Delivered {delivered} demo webhook bodies.")
         verb = "Created" if created else "Updated"

@@ -1,0 +1,218 @@
+"""Queries and actions behind the inbox pages (views stay thin)."""
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q, Sum
+
+from messaging.changes import announce
+from messaging.models import Conversation, InboxChange, Message
+
+PAGE_SIZE = 30
+TIMELINE_PAGE_SIZE = 50
+# Reactions, edits and revokes are shown on the message they change, not as rows of their own.
+TIMELINE_HIDDEN_TYPES = ("reaction", "edit", "revoke")
+
+
+# Keyset cursors: "<unix time with microseconds>_<id>", stable under concurrent inserts and
+# as cheap on page 10,000 as on page 1 (no OFFSET).
+
+
+def encode_cursor(moment, pk):
+    return f"{moment.timestamp():.6f}_{pk}"
+
+
+def decode_cursor(value):
+    try:
+        seconds, pk = (value or "").split("_")
+        return datetime.fromtimestamp(float(seconds), tz=UTC), int(pk)
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class ListFilters:
+    assigned: str = "all"  # all | mine | unassigned
+    state: str = "open"  # open | closed | all
+    number: int | None = None
+    q: str = ""
+
+    @classmethod
+    def from_query(cls, params):
+        assigned = params.get("assigned", "all")
+        state = params.get("state", "open")
+        try:
+            number = int(params["number"]) if params.get("number") else None
+        except ValueError:
+            number = None
+        return cls(
+            assigned=assigned if assigned in {"all", "mine", "unassigned"} else "all",
+            state=state if state in {"open", "closed", "all"} else "open",
+            number=number,
+            q=params.get("q", "").strip()[:100],
+        )
+
+    def as_query(self):
+        items = {"assigned": self.assigned, "state": self.state}
+        if self.number:
+            items["number"] = self.number
+        if self.q:
+            items["q"] = self.q
+        return items
+
+
+def filtered_conversations(user, filters: ListFilters):
+    conversations = Conversation.objects.filter(last_message_at__isnull=False)
+    if filters.assigned == "mine":
+        conversations = conversations.filter(assignee=user)
+    elif filters.assigned == "unassigned":
+        conversations = conversations.filter(assignee__isnull=True)
+    if filters.state != "all":
+        conversations = conversations.filter(state=filters.state)
+    if filters.number:
+        conversations = conversations.filter(business_number_id=filters.number)
+    if filters.q:
+        conversations = conversations.filter(search_condition(filters.q))
+    return conversations
+
+
+def search_condition(q):
+    """Contacts by name, username, phone or BSUID; conversations by any message's text."""
+    condition = (
+        Q(contact__profile_name__icontains=q)
+        | Q(contact__username__icontains=q.removeprefix("@"))
+        | Q(contact__user_id__iexact=q)
+    )
+    digits = re.sub(r"\D", "", q)
+    if len(digits) >= 4:
+        condition |= Q(contact__wa_id__contains=digits)
+    text_match = Message.objects.filter(conversation=OuterRef("pk"), text__icontains=q)
+    return condition | Q(Exists(text_match))
+
+
+def conversation_page(user, filters: ListFilters, after=None):
+    """One page of the conversation list, newest activity first, and the next page's cursor."""
+    conversations = filtered_conversations(user, filters).select_related(
+        "contact", "business_number", "assignee", "last_message"
+    )
+    position = decode_cursor(after)
+    if position:
+        moment, pk = position
+        conversations = conversations.filter(
+            Q(last_message_at__lt=moment) | Q(last_message_at=moment, pk__lt=pk)
+        )
+    rows = list(conversations.order_by("-last_message_at", "-pk")[: PAGE_SIZE + 1])
+    next_cursor = None
+    if len(rows) > PAGE_SIZE:
+        rows = rows[:PAGE_SIZE]
+        next_cursor = encode_cursor(rows[-1].last_message_at, rows[-1].pk)
+    return rows, next_cursor
+
+
+def unread_total(user):
+    total = Conversation.objects.filter(state=Conversation.State.OPEN).aggregate(
+        total=Sum("unread_count")
+    )["total"]
+    return total or 0
+
+
+def timeline_page(conversation, before=None):
+    """Up to a page of messages older than `before`, oldest first, and the cursor for more."""
+    messages = (
+        conversation.messages.exclude(type__in=TIMELINE_HIDDEN_TYPES)
+        .select_related("sent_by")
+        .order_by("-timestamp", "-pk")
+    )
+    position = decode_cursor(before)
+    if position:
+        moment, pk = position
+        messages = messages.filter(Q(timestamp__lt=moment) | Q(timestamp=moment, pk__lt=pk))
+    page = list(messages[: TIMELINE_PAGE_SIZE + 1])
+    older = None
+    if len(page) > TIMELINE_PAGE_SIZE:
+        page = page[:TIMELINE_PAGE_SIZE]
+        older = encode_cursor(page[-1].timestamp, page[-1].pk)
+    page.reverse()
+    attach_quotes(page)
+    return page, older
+
+
+def attach_quotes(messages):
+    """Give each reply the message it quotes (one query for the whole page)."""
+    wamids = {m.reply_to_wamid for m in messages if m.reply_to_wamid}
+    quoted = {m.wamid: m for m in Message.objects.filter(wamid__in=wamids)} if wamids else {}
+    for message in messages:
+        message.quoted = quoted.get(message.reply_to_wamid)
+
+
+def messages_by_id(conversation, ids):
+    messages = list(
+        conversation.messages.filter(pk__in=ids)
+        .exclude(type__in=TIMELINE_HIDDEN_TYPES)
+        .select_related("sent_by")
+        .order_by("timestamp", "pk")
+    )
+    attach_quotes(messages)
+    return messages
+
+
+def latest_change_id():
+    return InboxChange.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+
+def changes_after(change_id, limit=500):
+    """(conversation id, message id) pairs changed after `change_id`, and the new cursor."""
+    rows = list(
+        InboxChange.objects.filter(pk__gt=change_id)
+        .order_by("pk")
+        .values_list("pk", "conversation_id", "message_id")[:limit]
+    )
+    if not rows:
+        return [], change_id
+    return [(c, m) for _, c, m in rows], rows[-1][0]
+
+
+def staff_choices():
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, is_staff=True)
+        .order_by("first_name", "username")
+    )
+
+
+# Actions. Each is one conditional UPDATE plus an announcement, in one transaction.
+
+
+def _update(conversation, **changes):
+    with transaction.atomic():
+        updated = Conversation.objects.filter(pk=conversation.pk).update(**changes)
+        if updated:
+            announce(conversation.pk)
+    for name, value in changes.items():
+        setattr(conversation, name, value)
+
+
+def assign(conversation, assignee):
+    _update(conversation, assignee=assignee)
+
+
+def set_state(conversation, state):
+    _update(conversation, state=state)
+
+
+def mark_read(conversation):
+    """Opening a conversation reads it for the whole team."""
+    if conversation.unread_count:
+        with transaction.atomic():
+            if Conversation.objects.filter(pk=conversation.pk, unread_count__gt=0).update(
+                unread_count=0
+            ):
+                announce(conversation.pk)
+        conversation.unread_count = 0
+
+
+def mark_unread(conversation):
+    _update(conversation, unread_count=max(conversation.unread_count, 1))

@@ -1,0 +1,224 @@
+// Inbox behaviour on top of server-rendered pages: every action also works without this file.
+(function () {
+  "use strict";
+
+  document.documentElement.classList.add("js");
+
+  const NEAR_BOTTOM_PX = 120;
+  const baseTitle = document.title.replace(/^\(\d+\)\s*/, "");
+
+  function timeline() {
+    return document.getElementById("timeline");
+  }
+
+  function nearBottom(element) {
+    return element.scrollHeight - element.scrollTop - element.clientHeight < NEAR_BOTTOM_PX;
+  }
+
+  function scrollToBottom() {
+    const element = timeline();
+    if (element) element.scrollTop = element.scrollHeight;
+  }
+
+  // Day separators: rebuilt from the messages' own data after any insertion, so a message
+  // arriving late (Meta delivers out of order) lands under the right day.
+  function regroupDays() {
+    const element = timeline();
+    if (!element) return;
+    element.querySelectorAll("h3.day").forEach((header) => header.remove());
+    let previousDay = null;
+    element.querySelectorAll("article.msg").forEach((message) => {
+      if (message.dataset.day !== previousDay) {
+        const header = document.createElement("h3");
+        header.className = "day";
+        header.dataset.day = message.dataset.day;
+        const label = document.createElement("span");
+        label.textContent = message.dataset.dayLabel;
+        header.appendChild(label);
+        message.before(header);
+        previousDay = message.dataset.day;
+      }
+    });
+  }
+
+  function sortKey(message) {
+    return [Number(message.dataset.sort), Number(message.dataset.pk)];
+  }
+
+  function before(a, b) {
+    const [ta, pa] = sortKey(a);
+    const [tb, pb] = sortKey(b);
+    return ta < tb || (ta === tb && pa < pb);
+  }
+
+  // Place messages from a poll: replace a copy already shown, else insert in timestamp order.
+  function placeIncoming() {
+    const incoming = document.getElementById("incoming");
+    const element = timeline();
+    if (!incoming || !element) return;
+    const stick = nearBottom(element);
+    Array.from(incoming.children).forEach((message) => {
+      const existing = document.getElementById(message.id);
+      if (existing) {
+        existing.replaceWith(message);
+        return;
+      }
+      const later = Array.from(element.querySelectorAll("article.msg")).find((shown) =>
+        before(message, shown),
+      );
+      if (later) later.before(message);
+      else element.appendChild(message);
+    });
+    regroupDays();
+    if (stick) scrollToBottom();
+  }
+
+  function updateTitle() {
+    const total = document.getElementById("unread-total");
+    const count = total ? Number(total.dataset.count) : 0;
+    document.title = count > 0 ? `(${count}) ${baseTitle}` : baseTitle;
+  }
+
+  // The window can open (a new customer message) or close while the page is open.
+  function syncComposer() {
+    const header = document.getElementById("conversation-header");
+    const composer = document.getElementById("composer");
+    if (!header || !composer || composer.dataset.canReply !== "1") return;
+    const open = header.dataset.windowOpen === "1";
+    composer.querySelectorAll("textarea, button[type=submit]").forEach((control) => {
+      control.disabled = !open;
+    });
+    const note = composer.querySelector(".composer-note");
+    if (note) note.hidden = open;
+  }
+
+  function growTextarea(textarea) {
+    textarea.style.removeProperty("height");
+    textarea.style.height = `${Math.min(textarea.scrollHeight, 200)}px`;
+  }
+
+  // Composer: Enter sends, Shift+Enter makes a new line (not while an IME is composing).
+  document.addEventListener("keydown", (event) => {
+    const target = event.target;
+    if (target.matches && target.matches("#composer textarea")) {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        if (target.value.trim()) target.form.requestSubmit();
+      }
+      return;
+    }
+    if (target.closest && target.closest("input, textarea, select, [contenteditable]")) return;
+    if (event.altKey || event.ctrlKey || event.metaKey) return;
+    if (event.key === "/") {
+      const search = document.getElementById("search");
+      if (search) {
+        event.preventDefault();
+        search.focus();
+        search.select();
+      }
+      return;
+    }
+    const moves = { j: 1, ArrowDown: 1, k: -1, ArrowUp: -1 };
+    if (event.key in moves && !target.closest(".timeline")) {
+      const links = Array.from(document.querySelectorAll("#conversation-list .conversation-row > a"));
+      if (!links.length) return;
+      event.preventDefault();
+      const current = links.indexOf(document.activeElement);
+      const start = current === -1 ? links.findIndex((l) => l.getAttribute("aria-current")) : current;
+      const next = Math.max(0, Math.min(links.length - 1, (start === -1 ? -1 : start) + moves[event.key]));
+      links[next].focus();
+    }
+  });
+
+  document.addEventListener("input", (event) => {
+    if (event.target.matches("#composer textarea")) growTextarea(event.target);
+  });
+
+  document.addEventListener("change", (event) => {
+    const select = event.target.closest("select[data-autosubmit]");
+    if (select) select.form.requestSubmit();
+  });
+
+  document.addEventListener("click", (event) => {
+    const replyButton = event.target.closest("[data-reply-to]");
+    if (replyButton) {
+      const composer = document.getElementById("composer");
+      const message = replyButton.closest("article.msg");
+      if (!composer || !message) return;
+      composer.elements.reply_to.value = replyButton.dataset.replyTo;
+      const preview = composer.querySelector(".reply-preview");
+      preview.querySelector(".reply-preview-text").textContent = message.dataset.quote;
+      preview.hidden = false;
+      composer.querySelector("textarea").focus();
+      return;
+    }
+    if (event.target.closest("[data-cancel-reply]")) {
+      const composer = document.getElementById("composer");
+      composer.elements.reply_to.value = "";
+      composer.querySelector(".reply-preview").hidden = true;
+      return;
+    }
+    const quote = event.target.closest("[data-scroll-to]");
+    if (quote) {
+      const original = document.getElementById(quote.dataset.scrollTo);
+      if (original) {
+        event.preventDefault();
+        original.scrollIntoView({ block: "center", behavior: "smooth" });
+        original.classList.add("is-highlighted");
+        setTimeout(() => original.classList.remove("is-highlighted"), 1600);
+      }
+    }
+  });
+
+  // htmx integration.
+  let olderScroll = null;
+  document.addEventListener("htmx:configRequest", (event) => {
+    if (event.detail.elt.id === "poller") {
+      event.detail.parameters.visible = document.visibilityState === "visible" ? "1" : "0";
+    }
+  });
+  document.addEventListener("htmx:beforeSwap", (event) => {
+    if (event.detail.elt.classList.contains("load-older")) {
+      const element = timeline();
+      olderScroll = element.scrollHeight - element.scrollTop;
+    }
+    // A refused reply (422) still carries the composer with the reason: show it.
+    if (event.detail.xhr.status === 422) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+  document.addEventListener("htmx:afterSettle", (event) => {
+    const element = event.detail.elt;
+    if (olderScroll !== null && timeline()) {
+      regroupDays();
+      const t = timeline();
+      t.scrollTop = t.scrollHeight - olderScroll;
+      olderScroll = null;
+    }
+    if (element.id === "composer" || element.closest?.("#composer")) {
+      const textarea = document.querySelector("#composer textarea");
+      if (textarea && !textarea.disabled) textarea.focus();
+    }
+  });
+  document.addEventListener("htmx:oobAfterSwap", (event) => {
+    const target = event.detail.target || event.target;
+    if (target.id === "incoming") placeIncoming();
+    if (target.id === "unread-total") updateTitle();
+    if (target.id === "conversation-header") syncComposer();
+  });
+
+  // A tab that slept catches up at once when it is looked at again.
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible" && window.htmx) {
+      window.htmx.trigger(document.body, "inbox:poll");
+    }
+  });
+
+  document.addEventListener("DOMContentLoaded", () => {
+    updateTitle();
+    scrollToBottom();
+    const textarea = document.querySelector("#composer textarea");
+    if (textarea) growTextarea(textarea);
+  });
+})();

@@ -1,0 +1,611 @@
+"""The staff inbox: list, conversation, reply, actions and live polling."""
+
+import io
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from messaging import payloads as p
+from messaging.backends import locmem
+from messaging.ingest import receive
+from messaging.models import BusinessNumber, Conversation, InboxChange, Message
+
+pytestmark = pytest.mark.django_db
+
+
+def deliver_text(
+    text="Hello", *, sender=p.USER_WA_ID, name="Amina Khalid", minutes_ago=1, **options
+):
+    body = p.envelope(
+        p.value(
+            contacts=[p.contact(wa_id=sender, name=name)],
+            messages=[
+                p.text_message(
+                    text, sender=sender, timestamp=timezone.now() - timedelta(minutes=minutes_ago)
+                )
+            ],
+            **options,
+        )
+    )
+    receive(p.encode(body))
+    return Conversation.objects.get(
+        contact__wa_id=sender,
+        **(
+            {"business_number__phone_number_id": options["phone_number_id"]}
+            if "phone_number_id" in options
+            else {}
+        ),
+    )
+
+
+def conversation_url(conversation, name="inbox:conversation"):
+    return reverse(name, args=[conversation.pk])
+
+
+@pytest.fixture(autouse=True)
+def _empty_outbox():
+    locmem.reset()
+    yield
+    locmem.reset()
+
+
+# The list
+
+
+def test_the_list_shows_conversations_newest_activity_first(staff_client):
+    deliver_text("old news", sender="966500000001", name="Older", minutes_ago=30)
+    deliver_text("fresh", sender="966500000002", name="Newer", minutes_ago=1)
+
+    html = staff_client.get("/").content.decode()
+
+    assert html.index("Newer") < html.index("Older")
+    assert "fresh" in html
+    assert 'class="badge"' in html
+
+
+def test_the_list_filters_mine_unassigned_and_closed(staff_client, staff_user):
+    mine = deliver_text(sender="966500000001", name="Mine Person")
+    deliver_text(sender="966500000002", name="Nobody Person")
+    closed = deliver_text(sender="966500000003", name="Closed Person")
+    Conversation.objects.filter(pk=mine.pk).update(assignee=staff_user)
+    Conversation.objects.filter(pk=closed.pk).update(state="closed")
+
+    mine_page = staff_client.get("/?assigned=mine").content.decode()
+    unassigned_page = staff_client.get("/?assigned=unassigned").content.decode()
+    closed_page = staff_client.get("/?state=closed").content.decode()
+
+    assert "Mine Person" in mine_page
+    assert "Nobody Person" not in mine_page
+    assert "Nobody Person" in unassigned_page
+    assert "Mine Person" not in unassigned_page
+    assert "Closed Person" in closed_page
+    assert "Nobody Person" not in closed_page
+    assert "Closed Person" not in unassigned_page
+
+
+def test_the_number_filter_appears_with_a_second_business_number(staff_client):
+    deliver_text(sender="966500000001", name="First Line")
+    assert 'id="number"' not in staff_client.get("/").content.decode()
+
+    deliver_text(
+        sender="966500000002",
+        name="Second Line",
+        phone_number_id="222",
+        display_phone_number="15550000002",
+    )
+    second = BusinessNumber.objects.get(phone_number_id="222")
+
+    html = staff_client.get(f"/?number={second.pk}").content.decode()
+    assert 'id="number"' in html
+    assert "Second Line" in html
+    assert "First Line" not in html
+
+
+@pytest.mark.parametrize(
+    "query", ["Amina", "amina k", "966 50 123", "@amina.k", "invoice", "الطلب"], ids=str
+)
+def test_search_finds_by_name_phone_username_and_message_text(staff_client, query):
+    receive(
+        p.encode(
+            p.envelope(
+                p.value(
+                    contacts=[
+                        p.contact(wa_id="966501234567", name="Amina Khalid", username="amina.k")
+                    ],
+                    messages=[
+                        p.text_message("Where is my invoice?", sender="966501234567"),
+                        p.text_message("أين الطلب؟", sender="966501234567"),
+                    ],
+                )
+            )
+        )
+    )
+    deliver_text("unrelated", sender="447700900123", name="John Carter")
+
+    html = staff_client.get("/", {"q": query}).content.decode()
+
+    assert "Amina Khalid" in html
+    assert "John Carter" not in html
+
+
+def test_search_that_finds_nothing_says_so(staff_client):
+    deliver_text()
+
+    assert "No conversations match your search." in staff_client.get("/?q=zzzz").content.decode()
+
+
+def test_the_list_is_paginated_by_keyset_without_repeats(staff_client):
+    for i in range(35):
+        deliver_text(
+            f"message {i}", sender=f"96650000{i:04d}", name=f"Person {i:02d}", minutes_ago=i + 1
+        )
+
+    first = staff_client.get("/").content.decode()
+    cursor = first.split('hx-get="/?after=')[1].split('"')[0].replace("&amp;", "&")
+    second = staff_client.get("/", {"after": cursor.split("&")[0]}, headers={"HX-Request": "true"})
+
+    names_first = {f"Person {i:02d}" for i in range(35) if f"Person {i:02d}<" in first}
+    names_second = {
+        f"Person {i:02d}" for i in range(35) if f"Person {i:02d}<" in second.content.decode()
+    }
+    assert len(names_first) == 30
+    assert len(names_second) == 5
+    assert names_first.isdisjoint(names_second)
+
+
+def test_the_list_costs_the_same_number_of_queries_for_any_number_of_conversations(
+    staff_client, django_assert_num_queries
+):  # fmt: skip
+    deliver_text(sender="966500000001")
+    staff_client.get("/")  # warm the session
+    with CaptureQueriesContext(connection) as few:
+        staff_client.get("/")
+    for i in range(25):
+        deliver_text(sender=f"96650001{i:04d}", name=f"P{i}")
+
+    with django_assert_num_queries(len(few)):
+        staff_client.get("/")
+
+
+def test_message_text_is_escaped_in_the_list_and_the_conversation(staff_client):
+    conversation = deliver_text("<script>alert(1)</script> *bold*")
+
+    list_html = staff_client.get("/").content.decode()
+    conversation_html = staff_client.get(conversation_url(conversation)).content.decode()
+
+    assert "<script>alert(1)" not in list_html
+    assert "<script>alert(1)" not in conversation_html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; <strong>bold</strong>" in conversation_html
+
+
+# The conversation
+
+
+def test_opening_a_conversation_marks_it_read_for_the_team(staff_client):
+    conversation = deliver_text()
+    assert conversation.unread_count == 1
+
+    response = staff_client.get(conversation_url(conversation))
+
+    assert response.status_code == 200
+    conversation.refresh_from_db()
+    assert conversation.unread_count == 0
+    assert InboxChange.objects.filter(conversation=conversation).count() == 2
+
+
+def test_a_missing_conversation_is_404(staff_client):
+    assert staff_client.get("/c/999999/").status_code == 404
+
+
+def test_non_staff_users_cannot_open_conversations(client, non_staff_user):
+    conversation = deliver_text()
+    client.force_login(non_staff_user)
+
+    assert client.get(conversation_url(conversation)).status_code == 403
+
+
+def test_each_message_type_is_rendered(staff_client):
+    sender = {"sender": p.USER_WA_ID}
+    messages = [
+        p.text_message("plain text", wamid="wamid.T", **sender),
+        p.media_message("image", caption="a receipt", **sender),
+        p.media_message("audio", voice=True, **sender),
+        p.media_message("document", filename="invoice-7.pdf", **sender),
+        p.location_message(24.7, 46.6, name="Office", address="Riyadh", **sender),
+        p.interactive_reply("opt-1", "Track my order", **sender),
+        p.message(
+            "contacts",
+            [{"name": {"formatted_name": "Huda"}, "phones": [{"phone": "+966 55 000 0000"}]}],
+            **sender,
+        ),
+        p.message("hologram", {"x": 1}, **sender),
+        p.text_message("a reply", reply_to="wamid.T", **sender),
+        p.text_message("passed along", forwarded=True, **sender),
+        p.reaction_message("wamid.T", "🙏", **sender),
+    ]
+    receive(
+        p.encode(
+            p.envelope(
+                p.value(contacts=[p.contact(wa_id=p.USER_WA_ID, name="A")], messages=messages)
+            )
+        )
+    )
+
+    html = staff_client.get(conversation_url(Conversation.objects.get())).content.decode()
+
+    for expected in [
+        "plain text",
+        "a receipt",
+        "Voice message",
+        "invoice-7.pdf",
+        "Office",
+        "openstreetmap.org",
+        "Track my order",
+        "Huda",
+        "Unsupported message (hologram)",
+        'class="msg-quote"',
+        "Forwarded",
+        "🙏",
+    ]:
+        assert expected in html, expected
+    assert html.count('class="msg msg-in') == 10  # the reaction shows on its target
+
+
+def test_outbound_ticks_show_each_status_and_failures_explain_themselves(staff_client, staff_user):
+    conversation = deliver_text()
+    for status in ["pending", "sent", "delivered", "read", "failed"]:
+        Message.objects.create(
+            conversation=conversation,
+            direction="out",
+            type="text",
+            text=f"reply {status}",
+            timestamp=timezone.now(),
+            status=status,
+            sent_by=staff_user,
+            error_code=131047 if status == "failed" else None,
+            error_title="Re-engagement message" if status == "failed" else "",
+            error_details="More than 24 hours have passed" if status == "failed" else "",
+        )
+
+    html = staff_client.get(conversation_url(conversation)).content.decode()
+
+    for css in ["tick-pending", "tick-sent", "tick-delivered", "tick-read", "tick-failed"]:
+        assert css in html, css
+    assert "Re-engagement message" in html
+    assert "More than 24 hours have passed" in html
+    assert html.count(">Amina<") >= 5  # who sent each reply
+
+
+def test_a_long_conversation_opens_on_its_newest_page_with_a_way_to_older_ones(
+    staff_client, django_assert_num_queries
+):
+    conversation = deliver_text("first", minutes_ago=500)
+    now = timezone.now()
+    Message.objects.bulk_create(
+        Message(
+            conversation=conversation,
+            direction="in",
+            type="text",
+            text=f"number {i}",
+            wamid=f"wamid.bulk{i}",
+            timestamp=now - timedelta(minutes=400 - i),
+            status="received",
+        )
+        for i in range(120)
+    )
+
+    html = staff_client.get(conversation_url(conversation)).content.decode()
+
+    assert "number 119" in html
+    assert "number 70" in html
+    assert "number 69" not in html
+    older = html.split('hx-get="/c/')[1].split('"')[0]
+    page = staff_client.get(f"/c/{older}".replace("&amp;", "&")).content.decode()
+    assert "number 69" in page
+    assert "number 20" in page
+    assert "number 70" not in page
+
+
+def test_opening_a_conversation_costs_the_same_queries_for_10_or_500_messages(
+    staff_client, django_assert_num_queries
+):
+    small = deliver_text(sender="966500000001")
+    large = deliver_text(sender="966500000002")
+    for conversation, count in ((small, 10), (large, 500)):
+        Message.objects.bulk_create(
+            Message(
+                conversation=conversation,
+                direction="in",
+                type="text",
+                text="x",
+                wamid=f"wamid.{conversation.pk}-{i}",
+                timestamp=timezone.now() - timedelta(seconds=i),
+                status="received",
+            )
+            for i in range(count)
+        )
+    staff_client.get(conversation_url(small))
+    staff_client.get(conversation_url(large))  # both read now: the same work from here on
+
+    with CaptureQueriesContext(connection) as small_queries:
+        staff_client.get(conversation_url(small))
+    with django_assert_num_queries(len(small_queries)):
+        staff_client.get(conversation_url(large))
+
+
+# Replying
+
+
+def reply(client, conversation, text="On its way!", token=None, **extra):
+    return client.post(
+        reverse("inbox:reply", args=[conversation.pk]),
+        {"text": text, "client_token": str(token or uuid.uuid4()), **extra},
+        headers=extra.pop("headers", {}),
+    )
+
+
+def test_a_reply_is_stored_pending_and_queued_after_commit(
+    staff_client, staff_user, django_capture_on_commit_callbacks
+):
+    conversation = deliver_text()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = reply(staff_client, conversation)
+
+    assert response.status_code == 302
+    message = Message.objects.get(direction="out")
+    assert (message.status, message.text, message.sent_by, message.wamid) == (
+        "pending",
+        "On its way!",
+        staff_user,
+        None,
+    )
+    assert DBTaskResult.objects.filter(task_path="messaging.tasks.send_message").count() == 1
+    conversation.refresh_from_db()
+    assert conversation.last_message == message
+
+
+def test_the_queued_reply_goes_through_the_transport_when_the_worker_runs(
+    staff_client, django_capture_on_commit_callbacks
+):
+    conversation = deliver_text()
+    with django_capture_on_commit_callbacks(execute=True):
+        reply(staff_client, conversation, "Thanks, Amina")
+
+    call_command("db_worker", "--batch", "--no-reload", stdout=io.StringIO(), stderr=io.StringIO())
+
+    message = Message.objects.get(direction="out")
+    assert message.wamid.startswith("wamid.LOCMEM")
+    phone_number_id, payload = locmem.outbox[0]
+    assert phone_number_id == p.PHONE_NUMBER_ID
+    assert payload == {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": p.USER_WA_ID,
+        "type": "text",
+        "text": {"body": "Thanks, Amina", "preview_url": True},
+    }
+
+
+def test_a_double_submit_sends_once(staff_client, django_capture_on_commit_callbacks):
+    conversation = deliver_text()
+    token = uuid.uuid4()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        reply(staff_client, conversation, token=token)
+        reply(staff_client, conversation, token=token)
+
+    assert Message.objects.filter(direction="out").count() == 1
+    assert DBTaskResult.objects.count() == 1
+
+
+def test_a_reply_outside_the_24_hour_window_is_refused(staff_client):
+    conversation = deliver_text(minutes_ago=25 * 60)
+
+    response = reply(staff_client, conversation)
+    page = staff_client.get(conversation_url(conversation)).content.decode()
+
+    assert response.status_code == 302
+    assert not Message.objects.filter(direction="out").exists()
+    assert "window for free-form replies has closed" in page
+    assert 'name="text" rows="1" dir="auto" maxlength="4096"' in page
+    assert "disabled>" in page.split('id="reply-text"')[1].split("</textarea>")[0]
+
+
+def test_an_empty_reply_is_refused_with_a_reason(staff_client):
+    conversation = deliver_text()
+
+    response = reply(staff_client, conversation, "   ", headers={"HX-Request": "true"})
+
+    assert response.status_code == 422
+    assert b"Write a message first." in response.content
+    assert not Message.objects.filter(direction="out").exists()
+
+
+def test_a_reply_to_a_message_quotes_it(staff_client, django_capture_on_commit_callbacks):
+    conversation = deliver_text("Question?")
+    question = Message.objects.get()
+
+    reply(staff_client, conversation, "Answer.", reply_to=question.pk)
+
+    assert Message.objects.get(direction="out").reply_to_wamid == question.wamid
+
+
+def test_a_user_without_the_reply_permission_cannot_send(client, django_user_model):
+    reader = django_user_model.objects.create_user("reader", password="x" * 20, is_staff=True)
+    client.force_login(reader)
+    conversation = deliver_text()
+
+    page = client.get(conversation_url(conversation)).content.decode()
+    response = reply(client, conversation)
+
+    assert "can read conversations but not reply" in page
+    assert response.status_code == 403
+    assert not Message.objects.filter(direction="out").exists()
+
+
+# Actions
+
+
+def assign(client, conversation, assignee):
+    return client.post(reverse("inbox:assign", args=[conversation.pk]), {"assignee": assignee})
+
+
+def test_an_agent_can_take_an_unassigned_conversation_and_let_it_go(staff_client, staff_user):
+    conversation = deliver_text()
+
+    assert assign(staff_client, conversation, "me").status_code == 302
+    conversation.refresh_from_db()
+    assert conversation.assignee == staff_user
+
+    assign(staff_client, conversation, "")
+    conversation.refresh_from_db()
+    assert conversation.assignee is None
+
+
+def test_an_agent_cannot_hand_a_conversation_to_someone_else(staff_client, supervisor):
+    conversation = deliver_text()
+
+    assert assign(staff_client, conversation, supervisor.pk).status_code == 403
+    conversation.refresh_from_db()
+    assert conversation.assignee is None
+
+
+def test_an_agent_cannot_take_a_colleagues_conversation(staff_client, supervisor):
+    conversation = deliver_text()
+    Conversation.objects.filter(pk=conversation.pk).update(assignee=supervisor)
+
+    assert assign(staff_client, conversation, "me").status_code == 403
+
+
+def test_a_supervisor_assigns_anyone(client, supervisor, staff_user):
+    client.force_login(supervisor)
+    conversation = deliver_text()
+
+    assign(client, conversation, staff_user.pk)
+
+    conversation.refresh_from_db()
+    assert conversation.assignee == staff_user
+
+
+def test_close_and_reopen(staff_client):
+    conversation = deliver_text()
+    url = reverse("inbox:state", args=[conversation.pk])
+
+    staff_client.post(url, {"state": "closed"})
+    conversation.refresh_from_db()
+    assert conversation.state == "closed"
+
+    staff_client.post(url, {"state": "open"})
+    conversation.refresh_from_db()
+    assert conversation.state == "open"
+    assert staff_client.post(url, {"state": "archived"}).status_code == 400
+
+
+def test_an_agent_cannot_close_a_colleagues_conversation(staff_client, supervisor):
+    conversation = deliver_text()
+    Conversation.objects.filter(pk=conversation.pk).update(assignee=supervisor)
+
+    response = staff_client.post(
+        reverse("inbox:state", args=[conversation.pk]), {"state": "closed"}
+    )
+
+    assert response.status_code == 403
+
+
+def test_mark_unread_returns_to_the_list_with_the_badge_back(staff_client):
+    conversation = deliver_text()
+    staff_client.get(conversation_url(conversation))
+
+    response = staff_client.post(reverse("inbox:unread", args=[conversation.pk]))
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/?")
+    conversation.refresh_from_db()
+    assert conversation.unread_count == 1
+
+
+def test_actions_need_a_post(staff_client):
+    conversation = deliver_text()
+
+    assert staff_client.get(reverse("inbox:assign", args=[conversation.pk])).status_code == 405
+
+
+# Live updates
+
+
+def poll(client, since, **params):
+    return client.get(reverse("inbox:poll"), {"since": since, **params})
+
+
+def test_a_poll_with_nothing_new_is_a_204_after_one_query(staff_client, django_assert_num_queries):
+    deliver_text()
+    staff_client.get("/")  # signed in, session warm
+    cursor = InboxChange.objects.latest("pk").pk
+
+    # The session and the user, as on every page; then one query on the change feed.
+    with django_assert_num_queries(3):
+        response = poll(staff_client, cursor)
+
+    assert response.status_code == 204
+
+
+def test_a_poll_after_a_new_message_returns_it_and_the_list(staff_client):
+    conversation = deliver_text("first")
+    cursor = InboxChange.objects.latest("pk").pk
+    deliver_text("second message")
+
+    response = poll(staff_client, cursor, open=conversation.pk, visible="1")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="incoming" hx-swap-oob="innerHTML"' in html
+    assert "second message" in html.split('id="incoming"')[1]
+    assert 'id="conversation-list" hx-swap-oob="innerHTML"' in html
+    next_since = int(html.split("since=")[1].split("&")[0])
+    assert next_since > cursor
+    conversation.refresh_from_db()
+    assert conversation.unread_count == 0  # the open, visible conversation was read
+
+
+def test_a_poll_from_a_hidden_tab_does_not_mark_messages_read(staff_client):
+    conversation = deliver_text("first")
+    cursor = InboxChange.objects.latest("pk").pk
+    deliver_text("second")
+
+    poll(staff_client, cursor, open=conversation.pk, visible="0")
+
+    conversation.refresh_from_db()
+    assert conversation.unread_count == 2
+
+
+def test_a_status_webhook_reaches_the_open_page_as_a_changed_tick(staff_client, staff_user):
+    conversation = deliver_text()
+    message = Message.objects.create(
+        conversation=conversation,
+        direction="out",
+        type="text",
+        text="hi",
+        wamid="wamid.OUT",
+        timestamp=timezone.now(),
+        status="sent",
+        sent_by=staff_user,
+    )
+    cursor = InboxChange.objects.latest("pk").pk
+
+    receive(p.encode(p.envelope(p.value(statuses=[p.status("wamid.OUT", "read")]))))
+    html = poll(staff_client, cursor, open=conversation.pk).content.decode()
+
+    assert f'id="m-{message.pk}"' in html
+    assert "tick-read" in html
+
+
+def test_a_poll_with_a_bad_cursor_is_a_400(staff_client):
+    assert poll(staff_client, "yesterday").status_code == 400
