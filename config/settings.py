@@ -7,6 +7,8 @@ the variable, rather than surfacing later as a confusing failure.
 
 import ipaddress
 import os
+import re
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -60,18 +62,55 @@ def env_list(name, default=()):
     )
 
 
+def env_secret(name):
+    """A secret from NAME, or from the file that NAME_FILE names (container and systemd
+    secrets), surrounding whitespace stripped; "" when neither is set. Both set is an error."""
+    value = os.environ.get(name, "").strip()
+    path = os.environ.get(f"{name}_FILE", "").strip()
+    if value and path:
+        raise ImproperlyConfigured(f"Set {name} or {name}_FILE, not both.")
+    if not path:
+        return value
+    try:
+        return Path(path).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ImproperlyConfigured(
+            f"{name}_FILE names {path!r}, which cannot be read ({type(exc).__name__})."
+        ) from None
+
+
+def env_secret_list(name):
+    """Several secrets (e.g. old and new while rotating): env_secret(name) split on commas or
+    line breaks."""
+    return [item.strip() for item in re.split(r"[,\n]", env_secret(name)) if item.strip()]
+
+
+def env_networks(name):
+    """A comma-separated list of networks in CIDR notation (a bare address is one host)."""
+    networks = []
+    for item in env_list(name):
+        try:
+            networks.append(str(ipaddress.ip_network(item)))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name} must list networks in CIDR notation, e.g. 10.0.0.0/8,2001:db8::/32; "
+                f"{item!r} is not one (a network's host bits are zero: 10.0.0.0/8, not 10.0.0.1/8)."
+            ) from None
+    return networks
+
+
 DEBUG = env_bool("DEBUG", False)
 
-SECRET_KEY = os.environ.get("SECRET_KEY", "")
+SECRET_KEY = env_secret("SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
             "SECRET_KEY is not set. Set the SECRET_KEY environment variable (at least 50 random "
-            "characters), or DEBUG=on for local development."
+            "characters) or SECRET_KEY_FILE, or DEBUG=on for local development."
         )
     SECRET_KEY = "django-insecure-development-only-key"  # noqa: S105 - only ever used with DEBUG on
 # Old keys still accepted for signatures and sessions while a new SECRET_KEY rolls out.
-SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
+SECRET_KEY_FALLBACKS = env_secret_list("SECRET_KEY_FALLBACKS")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 if not ALLOWED_HOSTS:
@@ -98,16 +137,23 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "django_tasks_db",
+    "axes",
+    "config.apps.SecurityConfig",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Outside INBOX_ALLOWED_NETWORKS, only views marked open_to_internet answer.
+    "config.security.InternalNetworkMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "config.security.NoStoreMiddleware",
+    # Idle and absolute session limits; must come before LoginRequiredMiddleware.
+    "config.security.SessionExpiryMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "inbox.middleware.StaffRequiredMiddleware",
     "inbox.language.UserLanguageMiddleware",
@@ -115,6 +161,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Turns a locked-out sign-in into the lockout page (django-axes wants to be last).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -177,6 +225,38 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "inbox:index"
 LOGOUT_REDIRECT_URL = "login"
 
+# Access control (config/security.py). Behind reverse proxies, list them in TRUSTED_PROXIES:
+# the client address is then read from X-Forwarded-For, right to left, past trusted hops only.
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
+# Staff pages and the admin answer only from these networks (empty: from anywhere); the webhook,
+# /healthz and /privacy/ always answer (views marked open_to_internet).
+INBOX_ALLOWED_NETWORKS = env_networks("INBOX_ALLOWED_NETWORKS")
+
+# Sessions end after SESSION_IDLE_MINUTES without activity (the inbox's own polling does not
+# count) and SESSION_MAX_HOURS after signing in, whatever happens (SessionExpiryMiddleware).
+SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 480, minimum=1)
+SESSION_MAX_HOURS = env_int("SESSION_MAX_HOURS", 12, minimum=1)
+SESSION_COOKIE_AGE = SESSION_MAX_HOURS * 60 * 60
+
+# Login throttling (django-axes): LOGIN_FAILURE_LIMIT failed sign-ins for one username, or from
+# one address, lock that username or address out for LOGIN_COOLOFF_MINUTES (each attempt while
+# locked out starts the wait again); a successful sign-in clears the count. Administrators
+# unlock in the admin (Access attempts: delete) or with `manage.py axes_reset_username NAME`.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one trips the lock
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "config.security.client_ip"
+AXES_LOCKOUT_CALLABLE = "config.security.lockout_response"
+# What axes records of a failed attempt's query and form: never the password (always masked),
+# the page asked for (`next` may carry search terms) or the CSRF token. Usernames and
+# addresses are kept: they are what an administrator needs to unlock.
+AXES_SENSITIVE_PARAMETERS = ["next", "csrfmiddlewaretoken"]
+
 # Internationalisation: staff work in English and Arabic (right-to-left).
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("ar", "العربية")]
@@ -201,6 +281,13 @@ STORAGES = {
         )
     },
 }
+# Private files: attachments staff send wait under MEDIA_ROOT/outbox-media/ between the web
+# request and the sending task, which deletes each once Meta has it. No URL serves MEDIA_ROOT
+# (MEDIA_URL stays unset). Relative paths are next to manage.py.
+MEDIA_ROOT = BASE_DIR / (os.environ.get("MEDIA_ROOT", "").strip() or "media")
+# Largest inbound media file the inbox fetches from Meta for staff (Meta's own limit, for
+# documents, is 100 MB); anything larger is refused rather than streamed.
+WHATSAPP_MEDIA_MAX_BYTES = env_int("WHATSAPP_MEDIA_MAX_BYTES", 100 * 1024 * 1024, minimum=1)
 
 # Transport security. HTTPS_ONLY defaults to on whenever DEBUG is off; production sits behind
 # a TLS-terminating proxy that must set X-Forwarded-Proto (and strip it from clients).
@@ -238,10 +325,11 @@ SECURE_CSP = {
 # Background work: Django's Tasks framework with the database backend (`manage.py db_worker`).
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
-# WhatsApp Business Cloud API. Secrets only ever come from the environment.
-WHATSAPP_APP_SECRETS = env_list("WHATSAPP_APP_SECRET")  # several while rotating
-WHATSAPP_VERIFY_TOKEN = os.environ.get("WHATSAPP_VERIFY_TOKEN", "")
-WHATSAPP_ACCESS_TOKEN = os.environ.get("WHATSAPP_ACCESS_TOKEN", "")
+# WhatsApp Business Cloud API. Secrets only ever come from the environment, or from files named
+# by NAME_FILE variables (env_secret); they are never stored, logged or shown.
+WHATSAPP_APP_SECRETS = env_secret_list("WHATSAPP_APP_SECRET")  # several while rotating
+WHATSAPP_VERIFY_TOKEN = env_secret("WHATSAPP_VERIFY_TOKEN")
+WHATSAPP_ACCESS_TOKEN = env_secret("WHATSAPP_ACCESS_TOKEN")
 WHATSAPP_WABA_ID = os.environ.get("WHATSAPP_WABA_ID", "")
 WHATSAPP_API_VERSION = os.environ.get("WHATSAPP_API_VERSION", "v23.0")
 WHATSAPP_GRAPH_URL = os.environ.get("WHATSAPP_GRAPH_URL", "https://graph.facebook.com").rstrip("/")
@@ -252,6 +340,16 @@ if WHATSAPP_BACKEND not in {"cloud", "console", "locmem"} and "." not in WHATSAP
         f"not {WHATSAPP_BACKEND!r}."
     )
 WHATSAPP_TRANSPORT = {"BACKEND": WHATSAPP_BACKEND, "OPTIONS": {}}
+# The outbox: attempts per message for temporary errors (then it fails), the first backoff
+# (doubling, with jitter), and how long a worker may hold a message before the sweep assumes
+# it died mid-send (longer than the Graph API timeouts plus a media upload).
+WHATSAPP_SEND_MAX_ATTEMPTS = env_int("WHATSAPP_SEND_MAX_ATTEMPTS", 6, minimum=1)
+WHATSAPP_RETRY_BASE_SECONDS = env_int("WHATSAPP_RETRY_BASE_SECONDS", 5, minimum=1)
+WHATSAPP_SEND_LEASE_SECONDS = env_int("WHATSAPP_SEND_LEASE_SECONDS", 300, minimum=60)
+# Opening a conversation tells the customer their messages were read (blue ticks).
+WHATSAPP_READ_RECEIPTS = env_bool("WHATSAPP_READ_RECEIPTS", True)
+# How often the worker runs its maintenance (outbox sweep, retention purge).
+MAINTENANCE_INTERVAL_SECONDS = env_int("MAINTENANCE_INTERVAL_SECONDS", 60, minimum=5)
 
 
 def _is_loopback(host):

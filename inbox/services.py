@@ -4,12 +4,14 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, Sum
 
 from messaging.changes import announce
 from messaging.models import Conversation, InboxChange, Message
+from messaging.tasks import send_read_receipt
 
 PAGE_SIZE = 30
 TIMELINE_PAGE_SIZE = 50
@@ -204,14 +206,28 @@ def set_state(conversation, state):
 
 
 def mark_read(conversation):
-    """Opening a conversation reads it for the whole team."""
+    """Opening a conversation reads it for the whole team, and (unless switched off) tells
+    the customer with one read receipt for their newest message, which covers the others."""
     if conversation.unread_count:
         with transaction.atomic():
             if Conversation.objects.filter(pk=conversation.pk, unread_count__gt=0).update(
                 unread_count=0
             ):
                 announce(conversation.pk)
+                if settings.WHATSAPP_READ_RECEIPTS:
+                    queue_read_receipt(conversation)
         conversation.unread_count = 0
+
+
+def queue_read_receipt(conversation):
+    newest = (
+        conversation.messages.filter(direction=Message.Direction.INBOUND, wamid__isnull=False)
+        .order_by("-timestamp", "-pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if newest:
+        transaction.on_commit(lambda: send_read_receipt.enqueue(newest))
 
 
 def mark_unread(conversation):

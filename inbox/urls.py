@@ -1,12 +1,14 @@
 from django.urls import path
 
-from inbox import views
+from config.security import passive_view
+from inbox import views, views_media, views_templates
 
 app_name = "inbox"
 
 urlpatterns = [
     path("", views.index, name="index"),
-    path("poll/", views.poll, name="poll"),
+    # The page polls by itself: not activity that keeps a session alive.
+    path("poll/", passive_view(views.poll), name="poll"),
     path("language/", views.choose_language, name="language"),
     path("c/<int:pk>/", views.conversation, name="conversation"),
     path("c/<int:pk>/messages/", views.older_messages, name="older"),
@@ -14,4 +16,15 @@ urlpatterns = [
     path("c/<int:pk>/assign/", views.assign, name="assign"),
     path("c/<int:pk>/state/", views.set_state, name="state"),
     path("c/<int:pk>/unread/", views.mark_unread, name="unread"),
+    path("c/<int:pk>/m/<int:message_pk>/retry/", views.retry, name="retry"),
+    path("c/<int:pk>/m/<int:message_pk>/react/", views.react, name="react"),
+    path("c/<int:pk>/template/", views_templates.template_panel, name="template"),
+    path(
+        "c/<int:pk>/template/preview/",
+        views_templates.template_preview,
+        name="template_preview",
+    ),
+    path("c/<int:pk>/template/send/", views_templates.template_send, name="template_send"),
+    path("c/<int:pk>/attach/", views_media.attach, name="attach"),
+    path("media/<int:message_pk>/", views_media.media, name="media"),
 ]

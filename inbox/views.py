@@ -15,7 +15,11 @@ from inbox import permissions, services
 from inbox.language import set_language
 from inbox.services import ListFilters
 from messaging.models import BusinessNumber, Conversation
-from messaging.sending import ReplyRefused, queue_text_reply
+from messaging.sending import ReplyRefused, queue_reaction, queue_text_reply
+from messaging.tasks import retry_message
+
+# The quick reactions offered on each message (WhatsApp's own default set).
+REACTIONS = ["👍", "❤️", "😂", "😮", "😢", "🙏"]
 
 
 def list_context(request, filters, open_conversation=None):
@@ -47,6 +51,7 @@ def conversation_context(request, conversation):
         "can_close": permissions.can_close(request.user, conversation),
         "staff": services.staff_choices() if permissions.can_assign_others(request.user) else [],
         "client_token": uuid.uuid4(),
+        "reactions": REACTIONS,
     }
 
 
@@ -85,7 +90,13 @@ def older_messages(request, pk):
     return render(
         request,
         "inbox/inbox.html#timeline-page",
-        {"conversation": conversation, "timeline": page, "older_cursor": older},
+        {
+            "conversation": conversation,
+            "timeline": page,
+            "older_cursor": older,
+            "can_reply": permissions.can_reply(request.user),
+            "reactions": REACTIONS,
+        },
     )
 
 
@@ -131,6 +142,43 @@ def reply(request, pk):
         response = render(
             request, "inbox/inbox.html#composer", conversation_context(request, conversation)
         )
+        response["HX-Trigger"] = "inbox:poll"
+        return response
+    return back_to(request, conversation)
+
+
+@require_POST
+def retry(request, pk, message_pk):
+    conversation = get_conversation(pk)
+    message = get_object_or_404(conversation.messages, pk=message_pk, direction="out")
+    if not permissions.can_reply(request.user):
+        raise PermissionDenied
+    if message.type != "template" and not conversation.window_is_open():
+        flash.error(request, _("The 24-hour window has closed: send a template instead."))
+    elif not retry_message(message, request.user):
+        flash.info(request, _("This message is not failed any more, so it was not sent again."))
+    if request.htmx:
+        response = HttpResponse(status=204)
+        response["HX-Trigger"] = "inbox:poll"
+        return response
+    return back_to(request, conversation)
+
+
+@require_POST
+def react(request, pk, message_pk):
+    conversation = get_conversation(pk)
+    target = get_object_or_404(conversation.messages, pk=message_pk)
+    if not permissions.can_reply(request.user):
+        raise PermissionDenied
+    emoji = request.POST.get("emoji", "")
+    if emoji not in REACTIONS and emoji != "":
+        return HttpResponseBadRequest("unknown reaction")
+    try:
+        queue_reaction(conversation, request.user, target, emoji)
+    except ReplyRefused as refusal:
+        flash.error(request, str(refusal))
+    if request.htmx:
+        response = HttpResponse(status=204)
         response["HX-Trigger"] = "inbox:poll"
         return response
     return back_to(request, conversation)
@@ -234,6 +282,7 @@ def poll(request):
             "conversation": open_conversation,
             "can_close": permissions.can_close(request.user, open_conversation),
             "can_reply": permissions.can_reply(request.user),
+            "reactions": REACTIONS,
             "can_assign_others": permissions.can_assign_others(request.user),
             "staff": services.staff_choices()
             if permissions.can_assign_others(request.user)

@@ -11,9 +11,13 @@ from messaging.models import (
     Contact,
     Conversation,
     Message,
+    MessageTemplate,
+    SendAttempt,
     StatusEvent,
     WebhookEvent,
 )
+from messaging.tasks import resume_sending
+from messaging.templates import TemplateSyncError, sync_templates
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -31,15 +35,35 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(BusinessNumber)
 class BusinessNumberAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "display_phone_number", "phone_number_id", "waba_id", "created_at"]
-    readonly_fields = ["phone_number_id", "display_phone_number", "waba_id", "created_at"]
+    list_display = [
+        "__str__", "display_phone_number", "phone_number_id", "waba_id", "sending_paused_at"
+    ]  # fmt: skip
+    readonly_fields = [
+        "phone_number_id", "display_phone_number", "waba_id", "created_at", "sending_paused_at",
+        "paused_reason",
+    ]  # fmt: skip
     fields = ["name", *readonly_fields]
+    actions = ["resume_sending"]
 
     def has_add_permission(self, request):
         return False  # numbers register themselves from webhook metadata
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.action(description=_("Resume sending (after replacing the access token)"))
+    def resume_sending(self, request, queryset):
+        queued = sum(resume_sending(number) for number in queryset)
+        self.message_user(
+            request,
+            ngettext(
+                "Sending resumed; %(count)d waiting message queued again.",
+                "Sending resumed; %(count)d waiting messages queued again.",
+                queued,
+            )
+            % {"count": queued},
+            messages.SUCCESS,
+        )
 
 
 @admin.register(Contact)
@@ -59,8 +83,20 @@ class ConversationAdmin(ReadOnlyAdmin):
     exclude = ["last_message"]
 
 
+class SendAttemptInline(admin.TabularInline):
+    model = SendAttempt
+    extra = 0
+    can_delete = False
+    fields = ["number", "requested_by", "started_at", "outcome", "error_code", "error_title"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Message)
 class MessageAdmin(ReadOnlyAdmin):
+    inlines = [SendAttemptInline]
     # No text in the list: message bodies are shown only where someone opens one on purpose.
     list_display = ["pk", "direction", "type", "status", "timestamp", "wamid", "conversation_id"]
     list_filter = ["direction", "status", "type"]
@@ -120,3 +156,71 @@ class WebhookEventAdmin(ReadOnlyAdmin):
             % {"count": len(results), "failed": failed},
             messages.WARNING if failed else messages.SUCCESS,
         )
+
+
+@admin.register(MessageTemplate)
+class MessageTemplateAdmin(ReadOnlyAdmin):
+    """Templates are written by Meta (synchronisation and webhooks): staff look and sync."""
+
+    list_display = ["name", "language", "category", "status", "parameter_format", "updated_at"]
+    list_filter = ["status", "category", "language", "waba_id"]
+    search_fields = ["name", "=template_id"]
+    readonly_fields = ["pretty_components"]
+    exclude = ["components"]
+    actions = ["sync_from_meta"]
+    change_list_template = "admin/messaging/messagetemplate/change_list.html"
+
+    def has_sync_permission(self, request):
+        return request.user.has_perm("messaging.change_messagetemplate")
+
+    @admin.display(description=_("components"))
+    def pretty_components(self, template):
+        text = json.dumps(template.components, indent=2, ensure_ascii=False)
+        return format_html('<pre dir="auto">{}</pre>', text)
+
+    def get_urls(self):
+        from django.urls import path
+
+        sync = path(
+            "sync/",
+            self.admin_site.admin_view(self.sync_view),
+            name="messaging_messagetemplate_sync",
+        )
+        return [sync, *super().get_urls()]
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "can_sync": self.has_sync_permission(request)}
+        return super().changelist_view(request, extra_context)
+
+    def sync_view(self, request):
+        from django.core.exceptions import PermissionDenied
+        from django.http import HttpResponseNotAllowed
+        from django.shortcuts import redirect
+
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_sync_permission(request):
+            raise PermissionDenied
+        self.run_sync(request, [None])
+        return redirect("admin:messaging_messagetemplate_changelist")
+
+    @admin.action(description=_("Sync templates from Meta"), permissions=["sync"])
+    def sync_from_meta(self, request, queryset):
+        self.run_sync(request, sorted(set(queryset.values_list("waba_id", flat=True))))
+
+    def run_sync(self, request, waba_ids):
+        for waba_id in waba_ids:
+            try:
+                created, updated, removed = sync_templates(waba_id or None)
+            except TemplateSyncError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+                continue
+            self.message_user(
+                request,
+                _(
+                    "Templates synchronised: %(created)d new, %(updated)d changed, %(removed)d "
+                    "removed."
+                )
+                % {"created": created, "updated": updated, "removed": removed},
+                messages.SUCCESS,
+            )

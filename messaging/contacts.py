@@ -6,6 +6,7 @@ from django.db.models import F, Q
 from messaging.changes import announce
 from messaging.events import ContactRef
 from messaging.models import Contact, Conversation, Message
+from messaging.storable import storable
 
 
 def find_contacts(ref: ContactRef):
@@ -29,6 +30,7 @@ def resolve_contact(ref: ContactRef, *, create=True):
     """
     if not (ref.user_id or ref.wa_id):
         raise ValueError("a contact needs a phone number or a business-scoped user id")
+    ref = ContactRef(**{name: storable(getattr(ref, name)) for name in ref.__slots__})
     for _attempt in range(3):
         found = find_contacts(ref)
         if not found:

@@ -139,4 +139,8 @@ def seed_conversations(agent, now=None):
             for step, status in enumerate(statuses)
         ]
         receive(p.encode(p.envelope(p.value(statuses=updates))))
+    # Approved templates, so the closed-window conversations can be answered in the demo.
+    from messaging.demo_templates import seed_templates
+
+    seed_templates(p.WABA_ID)
     return len(bodies) + len(replies)

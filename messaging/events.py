@@ -61,6 +61,7 @@ class StatusUpdate:
 
     `status` is lower case: sent, delivered, read, played, failed, or whatever else Meta
     sends. `errors` is a list of {"code", "title", "message", "details"} dicts.
+    `callback_data` is the biz_opaque_callback_data we sent with the message, echoed back.
     """
 
     business: BusinessRef
@@ -71,6 +72,7 @@ class StatusUpdate:
     conversation: dict = field(default_factory=dict)
     pricing: dict = field(default_factory=dict)
     errors: list = field(default_factory=list)
+    callback_data: str = ""
     path: str = ""
 
 

@@ -35,6 +35,7 @@ from messaging.models import (
     WebhookEvent,
 )
 from messaging.parser import parse_webhook
+from messaging.storable import storable
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +46,9 @@ ANNOTATION_TYPES = {"reaction", "edit", "revoke"}
 # annotations (conservative: a wrongly open window means a failed send).
 NO_WINDOW_TYPES = ANNOTATION_TYPES | {"system"}
 NOT_UNREAD_TYPES = ANNOTATION_TYPES | {"system"}
+# Our outbound messages carry "waq:<message id>" as biz_opaque_callback_data; Meta echoes it
+# in status webhooks (see messaging.sending).
+CALLBACK_PREFIX = "waq:"
 
 
 def receive(body: bytes) -> WebhookEvent:
@@ -77,7 +81,7 @@ def apply_webhook_event(event: WebhookEvent) -> WebhookEvent:
     content: one failing item is recorded and the others still apply."""
     try:
         payload = json.loads(bytes(event.body))
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # not JSON, or nested beyond reason
         return _finish(event, ApplyContext(failures=[f"body is not JSON ({type(exc).__name__})"]))
 
     context = ApplyContext()
@@ -109,7 +113,7 @@ def apply_webhook_event(event: WebhookEvent) -> WebhookEvent:
 def _finish(event, context):
     event.state = WebhookEvent.State.FAILED if context.failures else WebhookEvent.State.PROCESSED
     event.error = "\n".join(context.failures)
-    event.summary = {"events": dict(context.counts), "problems": context.problems}
+    event.summary = storable({"events": dict(context.counts), "problems": context.problems})
     event.attempts += 1
     event.processed_at = timezone.now()
     event.save(update_fields=["state", "error", "summary", "attempts", "processed_at"])
@@ -139,7 +143,10 @@ def apply_event(item, context: ApplyContext) -> set:
         case IgnoredField():
             context.counts[f"ignored:{item.field}"] += 1
         case TemplateUpdate():
-            pass  # recorded in the counts; templates are synchronised by the sending side
+            # Imported here: messaging.templates imports sending, which imports this module.
+            from messaging.templates import apply_template_update
+
+            apply_template_update(item)
     return set()
 
 
@@ -180,13 +187,13 @@ def apply_inbound_message(item: InboundMessage, context: ApplyContext):
             message = Message.objects.create(
                 conversation=conversation,
                 direction=Message.Direction.INBOUND,
-                type=item.type[:40],
-                wamid=item.wamid,
+                type=storable(item.type[:40]),
+                wamid=storable(item.wamid),
                 timestamp=item.timestamp,
-                text=item.text,
-                data=item.data,
-                reply_to_wamid=item.reply_to_wamid,
-                target_wamid=item.target_wamid,
+                text=storable(item.text),
+                data=storable(item.data),
+                reply_to_wamid=storable(item.reply_to_wamid),
+                target_wamid=storable(item.target_wamid),
                 status=Message.Status.RECEIVED,
             )
     except IntegrityError:
@@ -281,20 +288,22 @@ def apply_status(item: StatusUpdate, context: ApplyContext):
         contact = resolve_contact(recipient, create=False)
         if contact:
             touched.add(contact.pk)
-    message_id, conversation_id = Message.objects.filter(wamid=item.wamid).values_list(
-        "pk", "conversation_id"
-    ).first() or (None, None)
+    message_id, conversation_id = (
+        Message.objects.filter(wamid=item.wamid).values_list("pk", "conversation_id").first()
+        or adopt_wamid(item)
+        or (None, None)
+    )
     try:
         with transaction.atomic():
             StatusEvent.objects.create(
-                wamid=item.wamid,
+                wamid=storable(item.wamid),
                 message_id=message_id,
-                status=item.status[:20],
+                status=storable(item.status[:20]),
                 timestamp=item.timestamp,
-                recipient_id=recipient.wa_id or recipient.user_id,
-                conversation_info=item.conversation,
-                pricing=item.pricing,
-                errors=item.errors,
+                recipient_id=storable(recipient.wa_id or recipient.user_id),
+                conversation_info=storable(item.conversation),
+                pricing=storable(item.pricing),
+                errors=storable(item.errors),
             )
     except IntegrityError:
         context.counts["duplicate"] += 1
@@ -302,6 +311,23 @@ def apply_status(item: StatusUpdate, context: ApplyContext):
     if message_id and advance_status(message_id, item.status, item.timestamp, item.errors):
         announce(conversation_id, message_id)
     return touched
+
+
+def adopt_wamid(item: StatusUpdate):
+    """A status for a wamid we never recorded, carrying our own message id as callback data:
+    the send timed out after Meta took it. The message learns its wamid now."""
+    if not item.callback_data.startswith(CALLBACK_PREFIX):
+        return None
+    try:
+        pk = int(item.callback_data.removeprefix(CALLBACK_PREFIX))
+    except ValueError:
+        return None
+    adopted = Message.objects.filter(
+        pk=pk, direction=Message.Direction.OUTBOUND, wamid__isnull=True
+    ).update(wamid=item.wamid, claimed_at=None)
+    if not adopted:
+        return None
+    return Message.objects.filter(pk=pk).values_list("pk", "conversation_id").first()
 
 
 def advance_status(message_id, status, timestamp, errors=()) -> bool:

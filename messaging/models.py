@@ -18,6 +18,10 @@ class BusinessNumber(models.Model):
     waba_id = models.CharField(_("WhatsApp Business Account id"), max_length=64, blank=True)
     name = models.CharField(_("name"), max_length=100, blank=True)
     created_at = models.DateTimeField(_("first seen"), auto_now_add=True)
+    # Set when Meta rejects the access token (code 190): nothing is sent from this number
+    # until staff replace the token and resume sending.
+    sending_paused_at = models.DateTimeField(_("sending paused at"), null=True, blank=True)
+    paused_reason = models.CharField(_("why sending is paused"), max_length=255, blank=True)
 
     class Meta:
         verbose_name = _("business number")
@@ -154,6 +158,9 @@ class Message(models.Model):
         READ = "read", _("Read")
         PLAYED = "played", _("Played")
         FAILED = "failed", _("Failed")
+        # The send request timed out after it may have reached Meta: not resent blindly, but
+        # settled by a status webhook (which carries our message id as callback data).
+        UNKNOWN = "unknown", _("Unconfirmed")
 
     conversation = models.ForeignKey(
         Conversation, on_delete=models.CASCADE, related_name="messages"
@@ -189,6 +196,11 @@ class Message(models.Model):
     # Chosen by the composer when it is rendered: a double submit carries the same token and
     # finds the message the first submit created instead of sending twice.
     client_token = models.UUIDField(null=True, blank=True, unique=True)
+    # The outbox: send attempts so far, when the next may start, and when a worker claimed
+    # the message (NULL when no worker holds it).
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -220,6 +232,7 @@ class Message(models.Model):
 # is outside it: it replaces anything and nothing replaces it.
 STATUS_RANK = {
     Message.Status.PENDING: 0,
+    Message.Status.UNKNOWN: 0,
     Message.Status.SENT: 1,
     Message.Status.DELIVERED: 2,
     Message.Status.READ: 3,
@@ -326,3 +339,75 @@ class InboxChange(models.Model):
 
     def __str__(self):
         return f"change {self.pk}"
+
+
+class SendAttempt(models.Model):
+    """Audit trail of every try to hand an outbound message to Meta."""
+
+    class Outcome(models.TextChoices):
+        ACCEPTED = "accepted", _("Accepted by Meta")
+        RETRY = "retry", _("Will retry")
+        FAILED = "failed", _("Failed")
+        UNKNOWN = "unknown", _("Outcome unknown")
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="send_attempts")
+    number = models.PositiveSmallIntegerField()
+    # Who asked for this attempt: the author, or whoever pressed Retry (NULL: automation).
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    started_at = models.DateTimeField(auto_now_add=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, blank=True)
+    error_code = models.IntegerField(null=True, blank=True)
+    error_title = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("send attempt")
+        verbose_name_plural = _("send attempts")
+        constraints = [
+            models.UniqueConstraint(fields=["message", "number"], name="send_attempt_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.message_id} #{self.number} {self.outcome}"
+
+
+class MessageTemplate(models.Model):
+    """An approved (or pending, rejected, …) message template of a WhatsApp Business Account,
+    mirrored from the Graph API by `sync_templates` and kept current by template webhooks."""
+
+    class Category(models.TextChoices):
+        MARKETING = "MARKETING", _("Marketing")
+        UTILITY = "UTILITY", _("Utility")
+        AUTHENTICATION = "AUTHENTICATION", _("Authentication")
+
+    class ParameterFormat(models.TextChoices):
+        POSITIONAL = "POSITIONAL", _("Positional ({{1}})")
+        NAMED = "NAMED", _("Named ({{name}})")
+
+    waba_id = models.CharField(max_length=64)
+    template_id = models.CharField(max_length=64)
+    name = models.CharField(max_length=512)
+    language = models.CharField(max_length=16)
+    category = models.CharField(max_length=20, blank=True)
+    status = models.CharField(max_length=30, blank=True)
+    parameter_format = models.CharField(
+        max_length=12, choices=ParameterFormat.choices, default=ParameterFormat.POSITIONAL
+    )
+    components = models.JSONField(default=list, blank=True)
+    rejected_reason = models.CharField(max_length=255, blank=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("message template")
+        verbose_name_plural = _("message templates")
+        ordering = ["name", "language"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["waba_id", "name", "language"], name="template_unique_name_language"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.language})"

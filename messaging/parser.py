@@ -306,6 +306,7 @@ def _read_status(status, path, business, contacts) -> list[Event]:
             conversation=_object_at(status, "conversation"),
             pricing=_object_at(status, "pricing"),
             errors=_errors(status.get("errors")),
+            callback_data=_string(status, "biz_opaque_callback_data"),
             path=path,
         )
     ]

@@ -1,11 +1,15 @@
-"""Staff replies: a pending message row first, the Graph API call after commit, in a task."""
+"""Outbound messages: a pending row first, the Graph API call after commit, in a task.
+
+Every kind of outbound message (text, reaction, media, template) is created by
+`queue_outbound()`; `graph_payload()` turns a row into the Cloud API request body.
+"""
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from messaging.changes import announce
-from messaging.ingest import record_activity
+from messaging.ingest import CALLBACK_PREFIX, record_activity
 from messaging.models import Message
 
 # WhatsApp's limit for a text message body.
@@ -13,26 +17,20 @@ MAX_TEXT_LENGTH = 4096
 
 
 class ReplyRefused(Exception):
-    """The reply cannot be sent; the message says why, for the person who tried."""
+    """The message cannot be sent; the text says why, for the person who tried."""
 
 
-def queue_text_reply(conversation, user, text, *, client_token=None, reply_to=None):
-    """Record a text reply as pending and send it once the transaction commits.
+def queue_outbound(
+    conversation, user, *, type, text="", data=None, client_token=None, reply_to=None
+):
+    """Record an outbound message as pending and send it once the transaction commits.
 
     A repeated `client_token` (a double submit) returns the message the first call created.
-    Outside the 24-hour customer-service window free text is refused: only approved
-    templates may be sent then.
+    Outside the 24-hour customer-service window only templates may be sent.
     """
-    text = (text or "").strip()
-    if not text:
-        raise ReplyRefused(_("Write a message first."))
-    if len(text) > MAX_TEXT_LENGTH:
-        raise ReplyRefused(
-            _("WhatsApp messages can be at most %(limit)d characters.") % {"limit": MAX_TEXT_LENGTH}
-        )
     if client_token and (existing := Message.objects.filter(client_token=client_token).first()):
         return existing
-    if not conversation.window_is_open():
+    if type != "template" and not conversation.window_is_open():
         raise ReplyRefused(
             _(
                 "The 24-hour window for free-form replies has closed. Only an approved "
@@ -44,15 +42,18 @@ def queue_text_reply(conversation, user, text, *, client_token=None, reply_to=No
             message = Message.objects.create(
                 conversation=conversation,
                 direction=Message.Direction.OUTBOUND,
-                type="text",
+                type=type,
                 text=text,
+                data=data or {},
                 timestamp=timezone.now(),
                 status=Message.Status.PENDING,
                 sent_by=user,
                 client_token=client_token,
                 reply_to_wamid=reply_to.wamid if reply_to and reply_to.wamid else "",
+                target_wamid=(data or {}).get("target_wamid", ""),
             )
-            record_activity(conversation, message)
+            if type != "reaction":
+                record_activity(conversation, message)
             announce(conversation.pk, message.pk)
             transaction.on_commit(lambda: enqueue_send(message.pk))
     except IntegrityError:
@@ -62,21 +63,77 @@ def queue_text_reply(conversation, user, text, *, client_token=None, reply_to=No
     return message
 
 
-def enqueue_send(message_id):
+def queue_text_reply(conversation, user, text, *, client_token=None, reply_to=None):
+    text = (text or "").strip()
+    if not text:
+        raise ReplyRefused(_("Write a message first."))
+    if len(text) > MAX_TEXT_LENGTH:
+        raise ReplyRefused(
+            _("WhatsApp messages can be at most %(limit)d characters.") % {"limit": MAX_TEXT_LENGTH}
+        )
+    return queue_outbound(
+        conversation, user, type="text", text=text, client_token=client_token, reply_to=reply_to
+    )
+
+
+def queue_reaction(conversation, user, target, emoji, *, client_token=None):
+    """React to `target` (a message with a wamid) with `emoji`; "" removes our reaction."""
+    if not target.wamid or target.conversation_id != conversation.pk:
+        raise ReplyRefused(_("This message cannot be reacted to."))
+    return queue_outbound(
+        conversation,
+        user,
+        type="reaction",
+        data={"emoji": emoji, "target_wamid": target.wamid},
+        client_token=client_token,
+    )
+
+
+def enqueue_send(message_id, run_after=None):
     from messaging.tasks import send_message
 
-    send_message.enqueue(message_id)
+    task = send_message.using(run_after=run_after) if run_after else send_message
+    task.enqueue(message_id)
+
+
+def recipient(contact):
+    """`to` for a phone number; `recipient` for a username user known only by BSUID."""
+    if contact.wa_id:
+        return {"to": contact.wa_id}
+    return {"recipient": contact.user_id}
 
 
 def graph_payload(message):
-    """The Cloud API request body for an outbound text message."""
-    contact = message.conversation.contact
-    payload = {"messaging_product": "whatsapp", "recipient_type": "individual"}
-    if contact.wa_id:
-        payload["to"] = contact.wa_id
-    else:
-        payload["recipient"] = contact.user_id  # a username user: known only by BSUID
-    payload |= {"type": "text", "text": {"body": message.text, "preview_url": True}}
+    """The Cloud API request body for an outbound message row."""
+    payload = {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        **recipient(message.conversation.contact),
+        "type": message.type,
+    }
+    payload.update(content_for(message))
     if message.reply_to_wamid:
         payload["context"] = {"message_id": message.reply_to_wamid}
+    payload["biz_opaque_callback_data"] = f"{CALLBACK_PREFIX}{message.pk}"
     return payload
+
+
+def content_for(message):
+    """The type-specific part of the request body."""
+    if message.type == "text":
+        return {"text": {"body": message.text, "preview_url": True}}
+    if message.type == "reaction":
+        return {"reaction": {"message_id": message.target_wamid, "emoji": message.data["emoji"]}}
+    if message.type == "template":
+        from messaging.templates import template_payload
+
+        return {"template": template_payload(message)}
+    if message.type in {"image", "document", "audio", "video", "sticker"}:
+        from messaging.media import media_payload
+
+        return {message.type: media_payload(message)}
+    raise ValueError(f"cannot send messages of type {message.type!r}")
+
+
+def read_receipt_payload(wamid):
+    return {"messaging_product": "whatsapp", "status": "read", "message_id": wamid}

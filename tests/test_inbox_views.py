@@ -372,6 +372,7 @@ def test_a_reply_is_stored_pending_and_queued_after_commit(
     assert conversation.last_message == message
 
 
+@pytest.mark.django_db(transaction=True)  # the worker closes connections left in a transaction
 def test_the_queued_reply_goes_through_the_transport_when_the_worker_runs(
     staff_client, django_capture_on_commit_callbacks
 ):
@@ -391,6 +392,7 @@ def test_the_queued_reply_goes_through_the_transport_when_the_worker_runs(
         "to": p.USER_WA_ID,
         "type": "text",
         "text": {"body": "Thanks, Amina", "preview_url": True},
+        "biz_opaque_callback_data": f"waq:{message.pk}",
     }
 
 
@@ -609,3 +611,103 @@ def test_a_status_webhook_reaches_the_open_page_as_a_changed_tick(staff_client, 
 
 def test_a_poll_with_a_bad_cursor_is_a_400(staff_client):
     assert poll(staff_client, "yesterday").status_code == 400
+
+
+# Reactions, retries and read receipts
+
+
+def test_staff_react_to_a_customer_message(staff_client, django_capture_on_commit_callbacks):
+    conversation = deliver_text("Thank you!")
+    target = Message.objects.get()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(
+            reverse("inbox:react", args=[conversation.pk, target.pk]), {"emoji": "❤️"}
+        )
+
+    assert response.status_code == 302
+    reaction = Message.objects.get(type="reaction")
+    assert (reaction.direction, reaction.data["emoji"], reaction.target_wamid) == (
+        "out",
+        "❤️",
+        target.wamid,
+    )
+    assert DBTaskResult.objects.filter(task_path="messaging.tasks.send_message").exists()
+
+
+def test_only_the_offered_reactions_are_accepted(staff_client):
+    conversation = deliver_text()
+    target = Message.objects.get()
+
+    response = staff_client.post(
+        reverse("inbox:react", args=[conversation.pk, target.pk]), {"emoji": "<b>"}
+    )
+
+    assert response.status_code == 400
+
+
+def test_retry_puts_a_failed_message_back_in_the_outbox(
+    staff_client, staff_user, django_capture_on_commit_callbacks
+):
+    conversation = deliver_text()
+    failed = Message.objects.create(
+        conversation=conversation,
+        direction="out",
+        type="text",
+        text="lost",
+        timestamp=timezone.now(),
+        status="failed",
+        error_code=131026,
+        sent_by=staff_user,
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(reverse("inbox:retry", args=[conversation.pk, failed.pk]))
+
+    failed.refresh_from_db()
+    assert response.status_code == 302
+    assert (failed.status, failed.error_code) == ("pending", None)
+    queued = DBTaskResult.objects.get(task_path="messaging.tasks.send_message")
+    assert queued.args_kwargs["kwargs"] == {"requested_by": staff_user.pk}
+
+
+def test_opening_an_unread_conversation_sends_one_read_receipt_for_the_newest_message(
+    staff_client, django_capture_on_commit_callbacks
+):
+    conversation = deliver_text("one", minutes_ago=3)
+    deliver_text("two", minutes_ago=2)
+    newest = Message.objects.get(text="two")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        staff_client.get(conversation_url(conversation))
+        staff_client.get(conversation_url(conversation))  # already read: nothing more
+
+    receipts = DBTaskResult.objects.filter(task_path="messaging.tasks.send_read_receipt")
+    assert [task.args_kwargs["args"] for task in receipts] == [[newest.pk]]
+
+
+def test_read_receipts_can_be_switched_off(
+    staff_client, settings, django_capture_on_commit_callbacks
+):
+    settings.WHATSAPP_READ_RECEIPTS = False
+    conversation = deliver_text()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        staff_client.get(conversation_url(conversation))
+
+    assert not DBTaskResult.objects.filter(task_path="messaging.tasks.send_read_receipt").exists()
+
+
+def test_the_read_receipt_task_sends_metas_read_body():
+    deliver_text()
+    message = Message.objects.get()
+    from messaging.tasks import send_read_receipt
+
+    send_read_receipt.call(message.pk)
+
+    assert locmem.outbox == [
+        (
+            p.PHONE_NUMBER_ID,
+            {"messaging_product": "whatsapp", "status": "read", "message_id": message.wamid},
+        )
+    ]

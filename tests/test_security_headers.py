@@ -127,3 +127,62 @@ def test_no_project_template_contains_inline_code():
         text = template.read_text()
         for pattern in INLINE_CODE:
             assert not pattern.search(text), (template, pattern.pattern)
+
+
+@pytest.mark.parametrize("path", ["/", "/admin/", "/admin/messaging/message/"])
+def test_signed_in_pages_carry_the_nonce_policy_too(staff_client, staff_user, path):
+    staff_user.is_superuser = True
+    staff_user.save()
+
+    response = staff_client.get(path)
+
+    assert response.status_code == 200
+    directives = csp_directives(response)
+    assert any(source.startswith("'nonce-") for source in directives["script-src"])
+    assert any(source.startswith("'nonce-") for source in directives["style-src"])
+    assert directives["frame-ancestors"] == ["'none'"]
+    assert "unsafe-inline" not in response["Content-Security-Policy"]
+    assert "unsafe-eval" not in response["Content-Security-Policy"]
+
+
+def test_pages_for_signed_in_users_are_never_stored(staff_client):
+    response = staff_client.get("/")
+
+    assert response["Cache-Control"] == "no-store"
+
+
+def test_a_page_that_sets_its_own_cache_control_keeps_it(staff_client):
+    # /healthz is never_cache: Django's own, stricter header, left as it is.
+    response = staff_client.get("/healthz")
+
+    assert "no-store" in response["Cache-Control"]
+    assert "must-revalidate" in response["Cache-Control"]
+
+
+def test_anonymous_responses_are_left_to_their_views(client):
+    response = client.get("/robots.txt")
+
+    assert "no-store" not in response.get("Cache-Control", "")
+
+
+def test_every_page_a_signed_in_user_gets_says_how_to_cache_it(staff_client, staff_user):
+    from tests.url_walk import walk
+
+    staff_user.is_superuser = True
+    staff_user.save()
+    for route in walk():
+        if route.path == "/webhooks/whatsapp/":
+            continue  # Meta's, not a page; answers 403 to a GET without the verify token
+        response = staff_client.get(route.path)
+        assert response.has_header("Cache-Control"), route
+        if response.status_code == 200 and route.name != "inbox:media":
+            assert "no-store" in response["Cache-Control"], route
+
+
+def test_the_session_cookie_lasts_no_longer_than_the_longest_session(
+    client, staff_user, password, settings
+):
+    response = client.post(reverse("login"), {"username": "amina", "password": password})
+
+    assert response.cookies["sessionid"]["max-age"] == settings.SESSION_MAX_HOURS * 60 * 60
+    assert response.cookies["sessionid"]["samesite"] == "Lax"

@@ -2,10 +2,17 @@ import io
 import re
 
 import pytest
-from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth import authenticate as django_authenticate
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.test import RequestFactory
 
 pytestmark = pytest.mark.django_db
+
+
+def authenticate(**credentials):
+    """As the login page does: django-axes (login throttling) needs the request."""
+    return django_authenticate(RequestFactory().post("/accounts/login/"), **credentials)
 
 
 def seed(**options):

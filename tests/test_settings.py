@@ -2,6 +2,7 @@
 
 import os
 import runpy
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -18,9 +19,11 @@ PRODUCTION_ENV = {
     "ALLOWED_HOSTS": "inbox.example.org",
     "CSRF_TRUSTED_ORIGINS": "https://inbox.example.org",
     "DATABASE_URL": "postgres://waba@db.internal:5432/waba",
-    "WHATSAPP_APP_SECRET": "an-app-secret",
-    "WHATSAPP_VERIFY_TOKEN": "a-verify-token",
-    "WHATSAPP_ACCESS_TOKEN": "an-access-token",
+    # Realistic shapes (check --deploy warns on weak ones), generated per run, never committed.
+    "WHATSAPP_APP_SECRET": secrets.token_hex(16),
+    "WHATSAPP_VERIFY_TOKEN": secrets.token_urlsafe(24),
+    "WHATSAPP_ACCESS_TOKEN": "EAA" + secrets.token_urlsafe(150),
+    "TRUSTED_PROXIES": "127.0.0.1/32",  # the TLS-terminating proxy on the same machine
 }
 
 VARIABLES = [
@@ -28,6 +31,10 @@ VARIABLES = [
     "HTTPS_ONLY", "DATABASE_URL", "CONN_MAX_AGE", "TIME_ZONE", "LOG_LEVEL",
     "WHATSAPP_APP_SECRET", "WHATSAPP_VERIFY_TOKEN", "WHATSAPP_ACCESS_TOKEN", "WHATSAPP_WABA_ID",
     "WHATSAPP_API_VERSION", "WHATSAPP_GRAPH_URL", "WHATSAPP_BACKEND",
+    "SECRET_KEY_FILE", "SECRET_KEY_FALLBACKS_FILE", "WHATSAPP_APP_SECRET_FILE",
+    "WHATSAPP_VERIFY_TOKEN_FILE", "WHATSAPP_ACCESS_TOKEN_FILE", "TRUSTED_PROXIES",
+    "INBOX_ALLOWED_NETWORKS", "SESSION_IDLE_MINUTES", "SESSION_MAX_HOURS",
+    "LOGIN_FAILURE_LIMIT", "LOGIN_COOLOFF_MINUTES",
 ]  # fmt: skip
 
 

@@ -43,7 +43,36 @@ class SendError(Exception):
         return not (self.retryable or self.ambiguous)
 
 
+@dataclass(frozen=True)
+class MediaInfo:
+    """What GET /{media-id} tells: a download URL valid for about five minutes."""
+
+    url: str
+    mime_type: str
+    file_size: int | None = None
+    sha256: str = ""
+
+
 class BaseBackend:
+    """One transport to the Graph API. Every method raises SendError on failure."""
+
     def send(self, phone_number_id: str, payload: dict) -> SendResult:
-        """POST `payload` to /{phone_number_id}/messages; raise SendError on failure."""
+        """POST `payload` to /{phone_number_id}/messages."""
+        raise NotImplementedError
+
+    def upload_media(self, phone_number_id: str, filename: str, content: bytes, mime_type: str):
+        """POST the file to /{phone_number_id}/media; return Meta's media id."""
+        raise NotImplementedError
+
+    def media_info(self, media_id: str) -> MediaInfo:
+        """GET /{media_id}. Inbound media ids expire after 7 days (SendError, permanent)."""
+        raise NotImplementedError
+
+    def download_media(self, url: str, max_bytes: int):
+        """Yield the bytes behind a media URL (it needs the token); raise SendError when it
+        is gone or larger than `max_bytes`."""
+        raise NotImplementedError
+
+    def list_templates(self, waba_id: str):
+        """Yield every message template of the account, following Meta's paging."""
         raise NotImplementedError

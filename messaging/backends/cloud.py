@@ -3,13 +3,17 @@
 import requests
 from django.conf import settings
 
-from messaging.backends.base import BaseBackend, SendError, SendResult
+from messaging.backends.base import BaseBackend, MediaInfo, SendError, SendResult
 
 # Meta's error codes (developers.facebook.com, Cloud API error codes). Temporary: throttling,
 # service hiccups, "try again later"; everything else is permanent unless listed below.
 RETRYABLE_CODES = {1, 2, 4, 80007, 130429, 131000, 131016, 131056}
 # The access token expired or was revoked: nothing can be sent until staff replace it.
 STOP_SENDING_CODES = {190}
+TEMPLATE_FIELDS = [
+    "id", "name", "language", "status", "category", "components", "parameter_format",
+    "rejected_reason",
+]  # fmt: skip
 
 
 class CloudBackend(BaseBackend):
@@ -30,6 +34,61 @@ class CloudBackend(BaseBackend):
             raise SendError(
                 "Meta accepted the request but returned no message id", ambiguous=True
             ) from None
+
+    def upload_media(self, phone_number_id, filename, content, mime_type):
+        data = self.post(
+            f"{phone_number_id}/media",
+            data={"messaging_product": "whatsapp", "type": mime_type},
+            files={"file": (filename, content, mime_type)},
+        )
+        if not data.get("id"):
+            raise SendError("Meta accepted the upload but returned no media id", ambiguous=True)
+        return data["id"]
+
+    def media_info(self, media_id):
+        data = self.request("GET", media_id)
+        try:
+            size = int(data["file_size"]) if data.get("file_size") else None
+            return MediaInfo(
+                url=data["url"], mime_type=data.get("mime_type", ""), file_size=size,
+                sha256=data.get("sha256", ""),
+            )  # fmt: skip
+        except (KeyError, ValueError):
+            raise SendError("The Graph API returned no media URL", code=100) from None
+
+    def download_media(self, url, max_bytes):
+        headers = {"Authorization": f"Bearer {settings.WHATSAPP_ACCESS_TOKEN}"}
+        try:
+            response = self.session.get(url, headers=headers, timeout=self.timeout, stream=True)
+        except requests.RequestException as exc:
+            raise SendError("Could not download the media", retryable=True) from exc
+        with response:
+            if not response.ok:
+                raise SendError(f"Media download refused (HTTP {response.status_code})", code=100)
+            declared = int(response.headers.get("Content-Length") or 0)
+            if declared > max_bytes:
+                raise SendError("Media is larger than allowed")
+            received = 0
+            for chunk in response.iter_content(chunk_size=64 * 1024):
+                received += len(chunk)
+                if received > max_bytes:
+                    raise SendError("Media is larger than allowed")
+                yield chunk
+
+    def list_templates(self, waba_id):
+        params = {
+            "limit": 100,
+            "fields": ",".join(TEMPLATE_FIELDS),
+        }
+        path = f"{waba_id}/message_templates"
+        while path:
+            page = self.request("GET", path, params=params)
+            yield from page.get("data", [])
+            after = ((page.get("paging") or {}).get("cursors") or {}).get("after")
+            # Meta includes "next" only while more pages exist.
+            if not (page.get("paging") or {}).get("next") or not after:
+                break
+            params = {**params, "after": after}
 
     def post(self, path, **kwargs):
         return self.request("POST", path, **kwargs)

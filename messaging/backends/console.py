@@ -3,8 +3,9 @@
 import json
 import secrets
 import sys
+from datetime import timedelta
 
-from messaging.backends.base import BaseBackend, SendResult
+from messaging.backends.base import BaseBackend, SendError, SendResult
 
 
 class ConsoleBackend(BaseBackend):
@@ -18,4 +19,42 @@ class ConsoleBackend(BaseBackend):
             f"{json.dumps(payload, ensure_ascii=False, indent=2)}\n"
         )
         self.stream.flush()
+        if "to" in payload or "recipient" in payload:
+            self.simulate_statuses(
+                phone_number_id, wamid, payload.get("to") or payload["recipient"]
+            )
         return SendResult(wamid=wamid)
+
+    def simulate_statuses(self, phone_number_id, wamid, recipient):
+        """Make the demo's ticks move: sent, delivered and read arrive as real status
+        webhooks would, a few seconds apart, through the same ingestion path."""
+        from django.db import transaction
+        from django.utils import timezone
+
+        from messaging.tasks import simulate_status
+
+        now = timezone.now()
+        for delay, status in ((1, "sent"), (3, "delivered"), (6, "read")):
+            when = now + timedelta(seconds=delay)
+            transaction.on_commit(
+                lambda when=when, status=status: simulate_status.using(run_after=when).enqueue(
+                    phone_number_id, wamid, recipient, status
+                )
+            )
+
+    def upload_media(self, phone_number_id, filename, content, mime_type):
+        media_id = "CONSOLE" + secrets.token_hex(8)
+        self.stream.write(
+            f"[whatsapp console] POST /{phone_number_id}/media {mime_type} "
+            f"{len(content)} bytes → {media_id}\n"
+        )
+        return media_id
+
+    def media_info(self, media_id):
+        raise SendError("The console transport has no media to download", code=100)
+
+    def download_media(self, url, max_bytes):
+        raise SendError("The console transport has no media to download", code=100)
+
+    def list_templates(self, waba_id):
+        return iter(())

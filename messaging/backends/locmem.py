@@ -2,23 +2,63 @@
 
 import itertools
 
-from messaging.backends.base import BaseBackend, SendResult
+from messaging.backends.base import BaseBackend, MediaInfo, SendError, SendResult
 
-# (phone_number_id, payload) for every accepted request, like django.core.mail.outbox.
+# (phone_number_id, payload) for every accepted message request, like django.core.mail.outbox.
 outbox = []
 # SendErrors to raise, first in first out, before accepting requests again.
 failures = []
+# Files uploaded to /{phone_number_id}/media, and media Meta would serve, by media id:
+# {"content": bytes, "mime_type": str, "filename": str}.
+media = {}
+# What GET /{waba_id}/message_templates returns, in pages.
+template_pages = []
 _counter = itertools.count(1)
 
 
 def reset():
     outbox.clear()
     failures.clear()
+    media.clear()
+    template_pages.clear()
+
+
+def _fail_if_asked():
+    if failures:
+        raise failures.pop(0)
 
 
 class LocmemBackend(BaseBackend):
     def send(self, phone_number_id, payload):
-        if failures:
-            raise failures.pop(0)
+        _fail_if_asked()
         outbox.append((phone_number_id, payload))
         return SendResult(wamid=f"wamid.LOCMEM{next(_counter):08d}")
+
+    def upload_media(self, phone_number_id, filename, content, mime_type):
+        _fail_if_asked()
+        media_id = f"{next(_counter):015d}"
+        media[media_id] = {"content": content, "mime_type": mime_type, "filename": filename}
+        return media_id
+
+    def media_info(self, media_id):
+        _fail_if_asked()
+        if media_id not in media:
+            raise SendError("Media not found or expired", code=100)
+        item = media[media_id]
+        return MediaInfo(
+            url=f"locmem://{media_id}", mime_type=item["mime_type"], file_size=len(item["content"])
+        )
+
+    def download_media(self, url, max_bytes):
+        _fail_if_asked()
+        content = media.get(url.removeprefix("locmem://"), {}).get("content")
+        if content is None:
+            raise SendError("Media not found or expired", code=100)
+        if len(content) > max_bytes:
+            raise SendError("Media is larger than allowed")
+        yield content
+
+    def list_templates(self, waba_id):
+        _fail_if_asked()
+        for page in template_pages:
+            yield from page

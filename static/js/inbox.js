@@ -58,7 +58,8 @@
     if (!incoming || !element) return;
     const stick = nearBottom(element);
     Array.from(incoming.children).forEach((message) => {
-      const existing = document.getElementById(message.id);
+      // Look in the timeline only: the incoming copy itself is in the document too.
+      const existing = element.querySelector(`#${CSS.escape(message.id)}`);
       if (existing) {
         existing.replaceWith(message);
         return;

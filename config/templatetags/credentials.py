@@ -1,0 +1,12 @@
+from django import template
+
+from config.checks import credential_status
+
+register = template.Library()
+
+
+@register.simple_tag
+def whatsapp_credentials():
+    """`{% whatsapp_credentials as credentials %}`: which credentials are set, never their
+    values (see config.checks.credential_status)."""
+    return credential_status()

@@ -1,0 +1,48 @@
+"""Periodic upkeep, run by the task worker itself: one self-rescheduling task.
+
+Every `db_worker` makes sure a maintenance run is queued when it starts (see the db_worker
+command in this app); each run queues the next one MAINTENANCE_INTERVAL_SECONDS later unless
+another is already waiting, so several workers converge on a single chain.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.tasks import TaskResultStatus, task
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+logger = logging.getLogger(__name__)
+
+
+def maintenance_jobs():
+    from messaging.tasks import sweep_outbox
+
+    return [sweep_outbox]
+
+
+def waiting_runs():
+    return DBTaskResult.objects.filter(
+        task_path=f"{run_maintenance.module_path}", status=TaskResultStatus.READY
+    )
+
+
+def ensure_scheduled(delay=None):
+    """Queue a maintenance run unless one is already waiting."""
+    if waiting_runs().exists():
+        return False
+    interval = timedelta(seconds=settings.MAINTENANCE_INTERVAL_SECONDS)
+    run_maintenance.using(
+        run_after=timezone.now() + (interval if delay is None else delay)
+    ).enqueue()
+    return True
+
+
+@task
+def run_maintenance():
+    try:
+        for job in maintenance_jobs():
+            job()
+    finally:
+        ensure_scheduled()

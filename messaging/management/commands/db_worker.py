@@ -1,0 +1,16 @@
+from datetime import timedelta
+
+from django_tasks_db.management.commands.db_worker import Command as DatabaseWorkerCommand
+
+from messaging.maintenance import ensure_scheduled
+
+
+class Command(DatabaseWorkerCommand):
+    help = (
+        f"{DatabaseWorkerCommand.help} Also keeps the periodic maintenance task (outbox "
+        "sweep, retention purge) scheduled."
+    )
+
+    def handle(self, *args, **options):
+        ensure_scheduled(delay=timedelta(0))  # a first run right away
+        return super().handle(*args, **options)

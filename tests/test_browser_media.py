@@ -1,0 +1,118 @@
+"""Media in a real browser: an inbound photo, delivered through the real webhook endpoint,
+is drawn through the media proxy; a photo attached in the composer joins the timeline."""
+
+import pytest
+import requests
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from messaging import payloads as p
+from messaging.backends import locmem
+from messaging.models import Message
+from messaging.signature import sign
+from tests import media_files as f
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+APP_SECRET = "test-app-secret"
+SLOW = 10_000
+AMINA = "966501234567"
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.WHATSAPP_TRANSPORT = {"BACKEND": "locmem", "OPTIONS": {}}
+    locmem.reset()
+    yield
+    locmem.reset()
+
+
+def deliver(live_server, item):
+    """A customer's message, posted and signed as Meta posts it."""
+    raw = p.encode(
+        p.envelope(p.value(contacts=[p.contact(wa_id=AMINA, name="Amina Khalid")], messages=[item]))
+    )
+    response = requests.post(
+        f"{live_server.url}/webhooks/whatsapp/",
+        data=raw,
+        headers={"Content-Type": "application/json", "X-Hub-Signature-256": sign(raw, APP_SECRET)},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+
+
+def sign_in_and_open(page, password):
+    page.goto("/")
+    page.get_by_label("Username").fill("amina")
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.locator("#conversation-list .conversation-row", has_text="Amina Khalid").get_by_role(
+        "link"
+    ).click()
+    expect(page.locator("#conversation-header h2")).to_have_text("Amina Khalid", timeout=SLOW)
+
+
+def loaded(image):
+    return image.evaluate("img => img.complete && img.naturalWidth > 0")
+
+
+def test_an_inbound_photo_is_drawn_through_the_media_proxy(
+    page, page_errors, staff_user, password, live_server
+):
+    photo = f.png(width=40, height=30)
+    media_id = p.new_media_id()
+    locmem.media[media_id] = {"content": photo, "mime_type": "image/png", "filename": ""}
+    deliver(
+        live_server,
+        p.media_message(
+            "image",
+            media_id,
+            mime_type="image/png",
+            caption="My receipt",
+            sender=AMINA,
+            timestamp=timezone.now(),
+        ),
+    )
+    message = Message.objects.get(type="image")
+
+    sign_in_and_open(page, password)
+
+    image = page.locator(f"#m-{message.pk} img.media-image")
+    expect(image).to_have_attribute("src", f"/media/{message.pk}/")
+    expect(image).to_have_attribute("alt", "Photo")
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth === 40", arg=image.element_handle(), timeout=SLOW
+    )
+    expect(page.locator(f"#m-{message.pk}")).to_contain_text("My receipt")
+    assert page_errors == []
+
+
+def test_a_photo_attached_in_the_composer_joins_the_timeline(
+    page, page_errors, staff_user, password, live_server
+):
+    deliver(live_server, p.text_message("Can you send the receipt?", sender=AMINA))
+
+    sign_in_and_open(page, password)
+    form = page.locator("#attach-form")
+    expect(form.get_by_role("button", name="Send file")).to_be_hidden()  # until a file is chosen
+    form.locator("input[type=file]").set_input_files(
+        {"name": "receipt.png", "mimeType": "image/png", "buffer": f.png()}
+    )
+    expect(form.locator("[data-attach-name]")).to_contain_text("receipt.png")
+    form.get_by_placeholder("Caption (optional)").fill("Here it is")
+    form.get_by_role("button", name="Send file").click()
+
+    sent = page.locator("#timeline article.msg-out", has_text="Here it is")
+    expect(sent).to_be_visible(timeout=SLOW)
+    expect(sent.locator(".msg-media-image")).to_contain_text("Photo")
+    expect(sent.locator(".tick-pending")).to_be_visible()
+    expect(page.locator("#attach-form [data-attach-name]")).to_have_text("")  # a fresh form
+    message = Message.objects.get(direction="out")
+    assert (message.type, message.text, message.data["filename"]) == (
+        "image",
+        "Here it is",
+        "receipt.png",
+    )
+    assert page.locator(f"#m-{message.pk}").count() == 1
+    assert page_errors == []
