@@ -26,9 +26,9 @@ format: $(INSTALLED)
 	.venv/bin/ruff check --fix .
 	.venv/bin/ruff format .
 
-## bench: performance benchmarks (added by the performance issue)
+## bench: performance benchmarks on PostgreSQL with gunicorn and wrk (bench/run.py, docs/benchmarks.md)
 bench: $(INSTALLED)
-	@echo "No benchmarks yet: they arrive with the performance work (make bench)."
+	$(PYTHON) -m bench.run $(BENCH_ARGS)
 
 ## lock: re-resolve requirements.lock from pyproject.toml (newest allowed versions)
 lock:

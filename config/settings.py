@@ -128,6 +128,8 @@ for _origin in CSRF_TRUSTED_ORIGINS:
 INSTALLED_APPS = [
     "inbox",
     "messaging",
+    "privacy",
+    "automation",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -138,6 +140,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_tasks_db",
     "axes",
+    "django_otp",
+    "config.two_factor_apps.AuthenticatorAppsConfig",  # django_otp.plugins.otp_totp
     "config.apps.SecurityConfig",
 ]
 
@@ -151,11 +155,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.otp_device / is_verified(): the two-factor device this session signed in with.
+    "django_otp.middleware.OTPMiddleware",
     "config.security.NoStoreMiddleware",
     # Idle and absolute session limits; must come before LoginRequiredMiddleware.
     "config.security.SessionExpiryMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "inbox.middleware.StaffRequiredMiddleware",
+    # REQUIRE_2FA_FOR_SUPERUSERS: superusers set up two-factor sign-in before anything else.
+    "config.two_factor.TwoFactorRequiredMiddleware",
     "inbox.language.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -255,7 +263,16 @@ AXES_LOCKOUT_CALLABLE = "config.security.lockout_response"
 # What axes records of a failed attempt's query and form: never the password (always masked),
 # the page asked for (`next` may carry search terms) or the CSRF token. Usernames and
 # addresses are kept: they are what an administrator needs to unlock.
-AXES_SENSITIVE_PARAMETERS = ["next", "csrfmiddlewaretoken"]
+AXES_SENSITIVE_PARAMETERS = ["next", "csrfmiddlewaretoken", "otp_token"]
+
+# Two-factor sign-in (django-otp: codes from an authenticator app; config/two_factor.py).
+# Optional for every staff member (/accounts/two-factor/); once set up, signing in needs a code.
+# REQUIRE_2FA_FOR_SUPERUSERS: superusers must set it up before they can use any page, and must
+# sign in with a code. A lost phone: a superuser deletes the device in the admin.
+REQUIRE_2FA_FOR_SUPERUSERS = env_bool("REQUIRE_2FA_FOR_SUPERUSERS", False)
+OTP_TOTP_ISSUER = "WABA Al Qalam"  # the name authenticator apps show
+# The admin lists and deletes devices but never shows their keys or QR codes.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # Internationalisation: staff work in English and Arabic (right-to-left).
 LANGUAGE_CODE = "en"
@@ -325,6 +342,48 @@ SECURE_CSP = {
 # Background work: Django's Tasks framework with the database backend (`manage.py db_worker`).
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
+# Teamwork and automation (automation/, README "Teamwork and automation"). Automatic replies
+# never answer a message older than AUTOMATION_MAX_MESSAGE_AGE_MINUTES (after downtime Meta
+# replays up to a week of messages), and a conversation gets at most
+# AUTOMATION_MAX_REPLIES_PER_HOUR of them. Open conversations without a message for
+# AUTOMATION_AUTO_CLOSE_DAYS are closed (0: never); staff get an e-mail when a customer has
+# waited AUTOMATION_UNANSWERED_ALERT_MINUTES for an answer (0: never).
+AUTOMATION_MAX_MESSAGE_AGE_MINUTES = env_int("AUTOMATION_MAX_MESSAGE_AGE_MINUTES", 60, minimum=1)
+AUTOMATION_MAX_REPLIES_PER_HOUR = env_int("AUTOMATION_MAX_REPLIES_PER_HOUR", 3, minimum=1)
+AUTOMATION_AUTO_CLOSE_DAYS = env_int("AUTOMATION_AUTO_CLOSE_DAYS", 7, minimum=0)
+AUTOMATION_UNANSWERED_ALERT_MINUTES = env_int("AUTOMATION_UNANSWERED_ALERT_MINUTES", 30, minimum=0)
+
+# E-mail to staff (notifications, sent by the task worker), through Django's MAILERS. By
+# default printed on the worker's console while DEBUG is on (`make run`), and sent by SMTP
+# otherwise (Django's `check --deploy` refuses a console backend in production): the
+# EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD (or _FILE), EMAIL_USE_TLS and
+# EMAIL_USE_SSL variables configure it. EMAIL_BACKEND names another backend. SITE_URL (e.g.
+# https://inbox.example.org) makes the links in e-mails absolute.
+_email_backend = os.environ.get("EMAIL_BACKEND", "").strip() or (
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend"
+)
+_email_options = {}
+if _email_backend == "django.core.mail.backends.smtp.EmailBackend":
+    _email_options = {
+        "host": os.environ.get("EMAIL_HOST", "").strip() or "localhost",
+        "port": env_int("EMAIL_PORT", 25, minimum=1),
+        "username": os.environ.get("EMAIL_HOST_USER", "").strip(),
+        "password": env_secret("EMAIL_HOST_PASSWORD"),
+        "use_tls": env_bool("EMAIL_USE_TLS", False),
+        "use_ssl": env_bool("EMAIL_USE_SSL", False),
+        "timeout": 10,
+    }
+    if _email_options["use_tls"] and _email_options["use_ssl"]:
+        raise ImproperlyConfigured("Set EMAIL_USE_TLS or EMAIL_USE_SSL, not both.")
+MAILERS = {"default": {"BACKEND": _email_backend, "OPTIONS": _email_options}}
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "").strip() or "inbox@localhost"
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+SITE_URL = os.environ.get("SITE_URL", "").strip().rstrip("/")
+if SITE_URL and urlsplit(SITE_URL).scheme not in {"http", "https"}:
+    raise ImproperlyConfigured(f"SITE_URL must start with https:// (or http://), not {SITE_URL!r}.")
+
 # WhatsApp Business Cloud API. Secrets only ever come from the environment, or from files named
 # by NAME_FILE variables (env_secret); they are never stored, logged or shown.
 WHATSAPP_APP_SECRETS = env_secret_list("WHATSAPP_APP_SECRET")  # several while rotating
@@ -348,8 +407,44 @@ WHATSAPP_RETRY_BASE_SECONDS = env_int("WHATSAPP_RETRY_BASE_SECONDS", 5, minimum=
 WHATSAPP_SEND_LEASE_SECONDS = env_int("WHATSAPP_SEND_LEASE_SECONDS", 300, minimum=60)
 # Opening a conversation tells the customer their messages were read (blue ticks).
 WHATSAPP_READ_RECEIPTS = env_bool("WHATSAPP_READ_RECEIPTS", True)
+# Messages per second per business number (Meta's default throughput is 80): bulk work is
+# paced so that it never earns a 130429 rate-limit error by itself.
+WHATSAPP_SEND_RATE_PER_SECOND = env_int("WHATSAPP_SEND_RATE_PER_SECOND", 80, minimum=1)
 # How often the worker runs its maintenance (outbox sweep, retention purge).
 MAINTENANCE_INTERVAL_SECONDS = env_int("MAINTENANCE_INTERVAL_SECONDS", 60, minimum=5)
+
+# Privacy (shown on /privacy/ and in admin). Deletion requests are due this many days after
+# receipt; erasure tombstones hash people's ids with this key (keep it stable: a new key stops
+# redelivered webhooks from being recognised as erased people's).
+DELETION_REQUEST_DEADLINE_DAYS = env_int("DELETION_REQUEST_DEADLINE_DAYS", 30, minimum=1)
+ERASURE_HASH_KEY = env_secret("ERASURE_HASH_KEY") or f"erasure:{SECRET_KEY}"
+
+# Retention, in days (privacy.retention: applied once a day by the task worker, or by
+# `manage.py purge_expired` from cron; shown on /privacy/ and on the admin index). Message
+# content (text, captions, media ids, locations, reactions, …) is removed CONTENT days after
+# the message, keeping its metadata (ids, times, types, statuses) until METADATA days, when the
+# message, its statuses, and conversations and contacts left empty are deleted. Raw webhook
+# bodies hold message text too, so they may not outlive content; 7 days covers Meta's
+# redelivery window. Finished background-task results, the audit log and the sign-in records
+# (django-axes; kept as long as the audit log) have their own periods.
+RETENTION_CONTENT_DAYS = env_int("RETENTION_CONTENT_DAYS", 90, minimum=1)
+RETENTION_METADATA_DAYS = env_int("RETENTION_METADATA_DAYS", 365, minimum=1)
+RETENTION_WEBHOOK_DAYS = env_int("RETENTION_WEBHOOK_DAYS", 7, minimum=1)
+RETENTION_TASK_RESULTS_DAYS = env_int("RETENTION_TASK_RESULTS_DAYS", 7, minimum=1)
+RETENTION_AUDIT_DAYS = env_int("RETENTION_AUDIT_DAYS", 730, minimum=1)
+if RETENTION_METADATA_DAYS < RETENTION_CONTENT_DAYS:
+    raise ImproperlyConfigured(
+        f"RETENTION_METADATA_DAYS ({RETENTION_METADATA_DAYS}) must be at least "
+        f"RETENTION_CONTENT_DAYS ({RETENTION_CONTENT_DAYS}): content goes first, metadata after."
+    )
+if RETENTION_WEBHOOK_DAYS > RETENTION_CONTENT_DAYS:
+    raise ImproperlyConfigured(
+        f"RETENTION_WEBHOOK_DAYS ({RETENTION_WEBHOOK_DAYS}) must not exceed "
+        f"RETENTION_CONTENT_DAYS ({RETENTION_CONTENT_DAYS}): raw webhook bodies hold message text."
+    )
+# Who people write to about their data: section 10 of the public privacy policy (/privacy/).
+# An e-mail address (shown as a link) or any short text.
+PRIVACY_CONTACT = os.environ.get("PRIVACY_CONTACT", "").strip()
 
 
 def _is_loopback(host):
@@ -377,6 +472,7 @@ if not WHATSAPP_API_VERSION.startswith("v"):
 # Logging: one line per event on stdout, with phone-number-like digit runs masked, so that
 # personal data does not end up in log storage that retention cannot reach.
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
+_AT_LEAST_INFO = "INFO" if LOG_LEVEL in {"DEBUG", "NOTSET"} else LOG_LEVEL
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -396,5 +492,9 @@ LOGGING = {
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
     "loggers": {
         "django": {"handlers": ["stdout"], "level": LOG_LEVEL, "propagate": False},
+        # Never below INFO, whatever LOG_LEVEL says: at DEBUG these two write template
+        # contexts (contact names, message objects) and SQL with its parameters (message text).
+        "django.template": {"level": _AT_LEAST_INFO},
+        "django.db.backends": {"level": _AT_LEAST_INFO},
     },
 }

@@ -3,6 +3,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from config.security import open_to_internet
+from config.two_factor import two_factor_exempt
+from config.two_factor_views import two_factor
 from config.views import healthz
 from inbox.forms import StaffAuthenticationForm
 from inbox.middleware import staff_not_required
@@ -17,10 +19,18 @@ urlpatterns = [
         name="login",
     ),
     # Anyone signed in may sign out, including an account that lost its staff flag.
-    path("accounts/logout/", staff_not_required(auth_views.LogoutView.as_view()), name="logout"),
+    path(
+        "accounts/logout/",
+        two_factor_exempt(staff_not_required(auth_views.LogoutView.as_view())),
+        name="logout",
+    ),
+    # Staff set up (or remove) an authenticator app for two-factor sign-in.
+    path("accounts/two-factor/", two_factor, name="two_factor"),
     # Reachable from any network, even with INBOX_ALLOWED_NETWORKS set (config.security).
     path("healthz", open_to_internet(healthz), name="healthz"),
     path("webhooks/whatsapp/", open_to_internet(whatsapp_webhook), name="whatsapp-webhook"),
     path("admin/", admin.site.urls),
+    # The public privacy policy (open_to_internet, no sign-in): privacy/views.py.
+    path("privacy/", include("privacy.urls")),
     path("", include("inbox.urls")),
 ]

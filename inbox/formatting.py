@@ -223,6 +223,8 @@ def message_preview(message) -> str:
     """One short line of plain text saying what a message is (not escaped: templates do)."""
     if message.revoked_at or message.type == "revoke":
         return "🚫 " + _("This message was deleted")
+    if getattr(message, "content_redacted_at", None):
+        return _("content removed under retention policy")
     data = message.data if isinstance(message.data, dict) else {}
     describe = _PREVIEWS.get(message.type)
     preview = describe(message, data) if describe else _unsupported(message.type, data)

@@ -2,8 +2,11 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
+from config.two_factor import TwoFactorLoginFormMixin
 
-class StaffAuthenticationForm(AuthenticationForm):
+
+# A user with two-factor sign-in set up must also give a current code (config.two_factor).
+class StaffAuthenticationForm(TwoFactorLoginFormMixin, AuthenticationForm):
     error_messages = {
         **AuthenticationForm.error_messages,
         "not_staff": _("This account has no access to the inbox. Ask an administrator."),

@@ -12,6 +12,15 @@ class StaffProfile(models.Model):
     language = models.CharField(
         _("language"), max_length=10, choices=settings.LANGUAGES, blank=True
     )
+    # Empty: every business number. Otherwise conversations of other numbers do not exist for
+    # this person (404 everywhere: lists, search, conversations, media, polls).
+    numbers = models.ManyToManyField(
+        "messaging.BusinessNumber",
+        verbose_name=_("business numbers this person may see"),
+        blank=True,
+        related_name="+",
+        help_text=_("Leave empty to allow every number."),
+    )
 
     class Meta:
         verbose_name = _("staff profile")

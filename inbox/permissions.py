@@ -1,5 +1,14 @@
 """Who may do what in the inbox. Views check these server-side; templates only mirror them."""
 
+from django.contrib.auth.decorators import permission_required
+
+# Reading conversations at all (the Agent role and up).
+view_required = permission_required("messaging.view_conversation", raise_exception=True)
+
+
+def can_view(user):
+    return user.has_perm("messaging.view_conversation")
+
 
 def can_reply(user):
     return user.has_perm("messaging.reply_conversation")

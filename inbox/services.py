@@ -9,6 +9,9 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, Sum
 
+from automation.labels import label_filter, label_search, with_teamwork
+from automation.notes import merge_into_timeline
+from inbox.visibility import visible_conversations
 from messaging.changes import announce
 from messaging.models import Conversation, InboxChange, Message
 from messaging.tasks import send_read_receipt
@@ -41,6 +44,7 @@ class ListFilters:
     state: str = "open"  # open | closed | all
     number: int | None = None
     q: str = ""
+    label: int | None = None  # automation.Label id
 
     @classmethod
     def from_query(cls, params):
@@ -50,11 +54,16 @@ class ListFilters:
             number = int(params["number"]) if params.get("number") else None
         except ValueError:
             number = None
+        try:
+            label = int(params["label"]) if params.get("label") else None
+        except ValueError:
+            label = None
         return cls(
             assigned=assigned if assigned in {"all", "mine", "unassigned"} else "all",
             state=state if state in {"open", "closed", "all"} else "open",
             number=number,
             q=params.get("q", "").strip()[:100],
+            label=label,
         )
 
     def as_query(self):
@@ -63,11 +72,13 @@ class ListFilters:
             items["number"] = self.number
         if self.q:
             items["q"] = self.q
+        if self.label:
+            items["label"] = self.label
         return items
 
 
 def filtered_conversations(user, filters: ListFilters):
-    conversations = Conversation.objects.filter(last_message_at__isnull=False)
+    conversations = visible_conversations(user).filter(last_message_at__isnull=False)
     if filters.assigned == "mine":
         conversations = conversations.filter(assignee=user)
     elif filters.assigned == "unassigned":
@@ -78,6 +89,8 @@ def filtered_conversations(user, filters: ListFilters):
         conversations = conversations.filter(business_number_id=filters.number)
     if filters.q:
         conversations = conversations.filter(search_condition(filters.q))
+    if filters.label:
+        conversations = conversations.filter(label_filter(filters.label))
     return conversations
 
 
@@ -92,7 +105,7 @@ def search_condition(q):
     if len(digits) >= 4:
         condition |= Q(contact__wa_id__contains=digits)
     text_match = Message.objects.filter(conversation=OuterRef("pk"), text__icontains=q)
-    return condition | Q(Exists(text_match))
+    return condition | Q(Exists(text_match)) | Q(label_search(q))
 
 
 def conversation_page(user, filters: ListFilters, after=None):
@@ -100,6 +113,7 @@ def conversation_page(user, filters: ListFilters, after=None):
     conversations = filtered_conversations(user, filters).select_related(
         "contact", "business_number", "assignee", "last_message"
     )
+    conversations = with_teamwork(conversations)  # labels (one query) and priority
     position = decode_cursor(after)
     if position:
         moment, pk = position
@@ -115,9 +129,11 @@ def conversation_page(user, filters: ListFilters, after=None):
 
 
 def unread_total(user):
-    total = Conversation.objects.filter(state=Conversation.State.OPEN).aggregate(
-        total=Sum("unread_count")
-    )["total"]
+    total = (
+        visible_conversations(user)
+        .filter(state=Conversation.State.OPEN)
+        .aggregate(total=Sum("unread_count"))["total"]
+    )
     return total or 0
 
 
@@ -139,6 +155,8 @@ def timeline_page(conversation, before=None):
         older = encode_cursor(page[-1].timestamp, page[-1].pk)
     page.reverse()
     attach_quotes(page)
+    # Internal notes among the messages, by time (one query).
+    page = merge_into_timeline(conversation, page, before=position, reaches_start=not older)
     return page, older
 
 

@@ -1,7 +1,9 @@
 from django.urls import path
 
 from config.security import passive_view
-from inbox import views, views_media, views_templates
+from config.two_factor import two_factor_exempt
+from inbox import views, views_media, views_teamwork, views_templates
+from privacy import views_staff
 
 app_name = "inbox"
 
@@ -9,7 +11,8 @@ urlpatterns = [
     path("", views.index, name="index"),
     # The page polls by itself: not activity that keeps a session alive.
     path("poll/", passive_view(views.poll), name="poll"),
-    path("language/", views.choose_language, name="language"),
+    # Also while a superuser must first set up two-factor sign-in (config.two_factor).
+    path("language/", two_factor_exempt(views.choose_language), name="language"),
     path("c/<int:pk>/", views.conversation, name="conversation"),
     path("c/<int:pk>/messages/", views.older_messages, name="older"),
     path("c/<int:pk>/reply/", views.reply, name="reply"),
@@ -26,5 +29,13 @@ urlpatterns = [
     ),
     path("c/<int:pk>/template/send/", views_templates.template_send, name="template_send"),
     path("c/<int:pk>/attach/", views_media.attach, name="attach"),
+    path("c/<int:pk>/deletion-request/", views_staff.request_deletion, name="deletion_request"),
     path("media/<int:message_pk>/", views_media.media, name="media"),
+    path("c/<int:pk>/labels/", views_teamwork.label, name="label"),
+    path("c/<int:pk>/notes/", views_teamwork.note, name="note"),
+    path(
+        "settings/notifications/",
+        views_teamwork.notification_settings,
+        name="notification_settings",
+    ),
 ]

@@ -11,12 +11,16 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from automation.notifications import notify_assignment
 from inbox import permissions, services
 from inbox.language import set_language
+from inbox.permissions import view_required
 from inbox.services import ListFilters
-from messaging.models import BusinessNumber, Conversation
+from inbox.visibility import visible_conversations, visible_numbers
+from messaging.models import Conversation
 from messaging.sending import ReplyRefused, queue_reaction, queue_text_reply
 from messaging.tasks import retry_message
+from privacy.audit import Action, record
 
 # The quick reactions offered on each message (WhatsApp's own default set).
 REACTIONS = ["👍", "❤️", "😂", "😮", "😢", "🙏"]
@@ -34,7 +38,7 @@ def list_context(request, filters, open_conversation=None):
         "filter_query": urlencode(filters.as_query()),
         "conversations": rows,
         "next_cursor": next_cursor,
-        "numbers": list(BusinessNumber.objects.all()),
+        "numbers": list(visible_numbers(request.user)),
         "open_conversation": open_conversation,
         "unread_total": services.unread_total(request.user),
     }
@@ -55,12 +59,13 @@ def conversation_context(request, conversation):
     }
 
 
-def get_conversation(pk):
-    return get_object_or_404(
-        Conversation.objects.select_related("contact", "business_number", "assignee"), pk=pk
-    )
+def get_conversation(request, pk):
+    """The conversation, if this person may see its business number; else 404."""
+    conversations = Conversation.objects.select_related("contact", "business_number", "assignee")
+    return get_object_or_404(visible_conversations(request.user, conversations), pk=pk)
 
 
+@view_required
 @require_GET
 def index(request):
     filters = ListFilters.from_query(request.GET)
@@ -71,9 +76,11 @@ def index(request):
     return render(request, "inbox/inbox.html", context)
 
 
+@view_required
 @require_GET
 def conversation(request, pk):
-    conversation = get_conversation(pk)
+    conversation = get_conversation(request, pk)
+    record(Action.VIEW_CONVERSATION, actor=request.user, obj=conversation)
     services.mark_read(conversation)
     filters = ListFilters.from_query(request.GET)
     context = list_context(request, filters, conversation) | conversation_context(
@@ -83,9 +90,10 @@ def conversation(request, pk):
     return render(request, "inbox/inbox.html", context)
 
 
+@view_required
 @require_GET
 def older_messages(request, pk):
-    conversation = get_conversation(pk)
+    conversation = get_conversation(request, pk)
     page, older = services.timeline_page(conversation, before=request.GET.get("before"))
     return render(
         request,
@@ -106,9 +114,10 @@ def back_to(request, conversation):
     )
 
 
+@view_required
 @require_POST
 def reply(request, pk):
-    conversation = get_conversation(pk)
+    conversation = get_conversation(request, pk)
     if not permissions.can_reply(request.user):
         raise PermissionDenied
     try:
@@ -147,16 +156,17 @@ def reply(request, pk):
     return back_to(request, conversation)
 
 
+@view_required
 @require_POST
 def retry(request, pk, message_pk):
-    conversation = get_conversation(pk)
+    conversation = get_conversation(request, pk)
     message = get_object_or_404(conversation.messages, pk=message_pk, direction="out")
     if not permissions.can_reply(request.user):
         raise PermissionDenied
     if message.type != "template" and not conversation.window_is_open():
         flash.error(request, _("The 24-hour window has closed: send a template instead."))
     elif not retry_message(message, request.user):
-        flash.info(request, _("This message is not failed any more, so it was not sent again."))
+        flash.info(request, _("This message is no longer marked as failed, so it was not resent."))
     if request.htmx:
         response = HttpResponse(status=204)
         response["HX-Trigger"] = "inbox:poll"
@@ -164,9 +174,10 @@ def retry(request, pk, message_pk):
     return back_to(request, conversation)
 
 
+@view_required
 @require_POST
 def react(request, pk, message_pk):
-    conversation = get_conversation(pk)
+    conversation = get_conversation(request, pk)
     target = get_object_or_404(conversation.messages, pk=message_pk)
     if not permissions.can_reply(request.user):
         raise PermissionDenied
@@ -184,9 +195,10 @@ def react(request, pk, message_pk):
     return back_to(request, conversation)
 
 
+@view_required
 @require_POST
 def assign(request, pk):
-    conversation = get_conversation(pk)
+    conversation = get_conversation(request, pk)
     choice = request.POST.get("assignee", "")
     if choice == "me":
         assignee = request.user
@@ -196,13 +208,17 @@ def assign(request, pk):
         assignee = None
     if not permissions.can_assign(request.user, conversation, assignee):
         raise PermissionDenied
+    previous = conversation.assignee_id
     services.assign(conversation, assignee)
+    if assignee is not None and assignee.pk != previous:
+        notify_assignment(conversation, assignee, actor=request.user)  # e-mailed by a task
     return after_action(request, conversation)
 
 
+@view_required
 @require_POST
 def set_state(request, pk):
-    conversation = get_conversation(pk)
+    conversation = get_conversation(request, pk)
     state = request.POST.get("state")
     if state not in Conversation.State.values:
         return HttpResponseBadRequest("unknown state")
@@ -212,9 +228,10 @@ def set_state(request, pk):
     return after_action(request, conversation)
 
 
+@view_required
 @require_POST
 def mark_unread(request, pk):
-    conversation = get_conversation(pk)
+    conversation = get_conversation(request, pk)
     services.mark_unread(conversation)
     # Staying on the page would read it again at once: go back to the list.
     return redirect(f"{reverse('inbox:index')}?{request.GET.urlencode()}")
@@ -255,6 +272,9 @@ def poll(request):
     changes, cursor = services.changes_after(since)
     if not changes:
         return HttpResponse(status=204)
+    # Checked only now: an empty answer shows nothing, and stays one query.
+    if not permissions.can_view(request.user):
+        raise PermissionDenied
     filters = ListFilters.from_query(request.GET)
     open_conversation = None
     changed_messages = []
@@ -264,7 +284,8 @@ def poll(request):
         open_pk = 0
     if open_pk and any(conversation_id == open_pk for conversation_id, _ in changes):
         open_conversation = (
-            Conversation.objects.select_related("contact", "business_number", "assignee")
+            visible_conversations(request.user)
+            .select_related("contact", "business_number", "assignee")
             .filter(pk=open_pk)
             .first()
         )

@@ -23,7 +23,9 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
 from inbox import permissions, services
+from inbox.permissions import view_required
 from inbox.views import back_to, get_conversation
+from inbox.visibility import visible_conversations
 from messaging.backends import get_backend
 from messaging.backends.base import SendError
 from messaging.media import MAX_UPLOAD_BYTES, MEDIA_TYPES, queue_media_message
@@ -52,13 +54,9 @@ FORM_OVERHEAD_BYTES = 64 * 1024
 
 
 def get_visible_message(request, pk):
-    """The media message `pk` if `request.user` may see it, else Http404.
-
-    Every signed-in staff member sees every conversation today; restricting staff to some
-    business numbers means narrowing this one query.
-    """
+    """The media message `pk` if `request.user` may see its conversation, else Http404."""
     message = get_object_or_404(
-        Message,
+        Message.objects.filter(conversation__in=visible_conversations(request.user).values("pk")),
         pk=pk,
         type__in=MEDIA_TYPES,
         revoked_at__isnull=True,
@@ -68,6 +66,7 @@ def get_visible_message(request, pk):
     return message
 
 
+@view_required
 @require_GET
 def media(request, message_pk):
     """Stream the media of message `message_pk` from Meta to a staff member's browser."""
@@ -171,11 +170,12 @@ def unavailable(request, message, *, too_large=False, temporary=False):
     return response
 
 
+@view_required
 @csrf_exempt  # checked below, once we know the body is not too large to read
 @require_POST
 def attach(request, pk):
     """Queue a media message from the composer's attachment form."""
-    conversation = get_conversation(pk)
+    conversation = get_conversation(request, pk)
     if not permissions.can_reply(request.user):
         raise PermissionDenied
     try:

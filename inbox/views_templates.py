@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from inbox import permissions, services
+from inbox.permissions import view_required
 from inbox.services import ListFilters
 from inbox.views import conversation_context, get_conversation, list_context
 from messaging.models import MessageTemplate
@@ -35,7 +36,7 @@ PARAM_PREFIX = "param-"
 
 
 def replier_conversation(request, pk):
-    conversation = get_conversation(pk)
+    conversation = get_conversation(request, pk)
     if not permissions.can_reply(request.user):
         raise PermissionDenied
     return conversation
@@ -131,6 +132,7 @@ def back_to_conversation(request, conversation):
     return redirect(f"{url}?{urlencode(filters.as_query())}")
 
 
+@view_required
 @require_GET
 def template_panel(request, pk):
     """Open the panel (?template=<id> picks one; ?language= narrows the list; ?cancel=1
@@ -144,6 +146,7 @@ def template_panel(request, pk):
     return respond(request, conversation, panel_context(request, conversation, template))
 
 
+@view_required
 @require_POST
 def template_preview(request, pk):
     """What the customer will read with the values typed so far (placeholders stay visible
@@ -157,6 +160,7 @@ def template_preview(request, pk):
     return respond(request, conversation, context)
 
 
+@view_required
 @require_POST
 def template_send(request, pk):
     conversation = replier_conversation(request, pk)

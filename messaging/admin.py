@@ -18,6 +18,7 @@ from messaging.models import (
 )
 from messaging.tasks import resume_sending
 from messaging.templates import TemplateSyncError, sync_templates
+from privacy.export import export_response
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -71,6 +72,16 @@ class ContactAdmin(ReadOnlyAdmin):
     list_display = ["__str__", "wa_id", "user_id", "username", "created_at"]
     search_fields = ["wa_id", "user_id", "username", "profile_name"]
     date_hierarchy = "created_at"
+    actions = ["export_data"]
+
+    def has_export_permission(self, request):
+        return request.user.has_perm("privacy.export_contact")
+
+    @admin.action(description=_("Export all their data (JSON)"), permissions=["export"])
+    def export_data(self, request, queryset):
+        contacts = list(queryset.order_by("pk"))
+        subject = contacts[0] if len(contacts) == 1 else None
+        return export_response(request, contacts, subject=subject)
 
 
 @admin.register(Conversation)

@@ -36,6 +36,7 @@ from messaging.models import (
 )
 from messaging.parser import parse_webhook
 from messaging.storable import storable
+from privacy.scrub import Person, erased_ids, event_ids, is_erased, scrub_webhook_event
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +75,9 @@ class ApplyContext:
     counts: Counter = field(default_factory=Counter)
     problems: list = field(default_factory=list)
     failures: list = field(default_factory=list)
+    # Items dropped because their person was erased after them (Meta redelivers for 7
+    # days): whom and which messages to scrub from this raw copy.
+    erased: Person = field(default_factory=Person)
 
 
 def apply_webhook_event(event: WebhookEvent) -> WebhookEvent:
@@ -86,8 +90,16 @@ def apply_webhook_event(event: WebhookEvent) -> WebhookEvent:
 
     context = ApplyContext()
     try:
+        items = parse_webhook(payload)
+        # Erased people, by tombstone: one query for the whole body (privacy.scrub).
+        erased = erased_ids(items)
         with transaction.atomic():
-            for item in parse_webhook(payload):
+            for item in items:
+                if is_erased(item, erased):
+                    context.counts["erased"] += 1
+                    context.erased.ids |= event_ids(item)
+                    context.erased.wamids.add(item.wamid)
+                    continue
                 try:
                     with transaction.atomic():
                         context.contacts |= apply_event(item, context)
@@ -107,7 +119,23 @@ def apply_webhook_event(event: WebhookEvent) -> WebhookEvent:
     except Exception as exc:  # e.g. the connection dropped mid-batch: record, don't raise
         context.failures.append(f"applying stopped: {type(exc).__name__}")
         logger.exception("webhook %s: applying stopped", event.pk)
+    if context.erased and _scrub_erased(event, context) == "deleted":
+        event.state = WebhookEvent.State.PROCESSED  # nothing else was in it
+        return event
     return _finish(event, context)
+
+
+def _scrub_erased(event, context):
+    """Remove erased people from this raw copy of a redelivery: rewritten without their
+    items (body_sha256 recomputed), or deleted when nothing else is left or another row
+    already holds the same scrubbed body. The next identical redelivery is stored, dropped
+    and scrubbed the same way, so it never brings anything back."""
+    try:
+        return scrub_webhook_event(event, context.erased)
+    except Exception as exc:  # left FAILED: replay_webhooks scrubs it again
+        context.failures.append(f"scrubbing erased people failed: {type(exc).__name__}")
+        logger.exception("webhook %s: scrubbing erased people failed", event.pk)
+        return "failed"
 
 
 def _finish(event, context):
@@ -203,6 +231,9 @@ def apply_inbound_message(item: InboundMessage, context: ApplyContext):
         raise
     record_activity(conversation, message)
     announce(conversation.pk, message.pk)
+    # Routing and automatic replies run in a task once this new row has committed, never
+    # inside the webhook request (a redelivery takes the duplicate branch above: no rerun).
+    transaction.on_commit(lambda: _enqueue_automation(message.pk), robust=True)
     if item.target_wamid:
         target = Message.objects.filter(wamid=item.target_wamid).first()
         if target and apply_annotation(message, target):
@@ -211,6 +242,13 @@ def apply_inbound_message(item: InboundMessage, context: ApplyContext):
     for annotation in Message.objects.filter(target_wamid=item.wamid).order_by("timestamp", "pk"):
         apply_annotation(annotation, message)
     return {contact.pk}
+
+
+def _enqueue_automation(message_id):
+    # Imported here: automation builds on this module.
+    from automation.tasks import enqueue_for_message
+
+    enqueue_for_message(message_id)
 
 
 def record_activity(conversation, message):
@@ -248,6 +286,8 @@ def apply_annotation(annotation: Message, target: Message) -> bool:
     """
     if annotation.conversation_id != target.conversation_id or target.revoked_at:
         return False
+    if target.content_redacted_at:
+        return False  # its content is gone under retention policy: nothing to add back
     if annotation.type == "reaction":
         who = "contact" if annotation.direction == Message.Direction.INBOUND else "business"
         emoji = annotation.data.get("emoji", "")

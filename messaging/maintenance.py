@@ -17,9 +17,11 @@ logger = logging.getLogger(__name__)
 
 
 def maintenance_jobs():
+    from automation.maintenance import automation_upkeep
     from messaging.tasks import sweep_outbox
+    from privacy.retention import daily_retention
 
-    return [sweep_outbox]
+    return [sweep_outbox, daily_retention, automation_upkeep]
 
 
 def waiting_runs():

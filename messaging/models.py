@@ -22,6 +22,8 @@ class BusinessNumber(models.Model):
     # until staff replace the token and resume sending.
     sending_paused_at = models.DateTimeField(_("sending paused at"), null=True, blank=True)
     paused_reason = models.CharField(_("why sending is paused"), max_length=255, blank=True)
+    # Outbound pacing: the earliest moment the next message from this number may go out.
+    next_send_slot = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("business number")
@@ -186,6 +188,8 @@ class Message(models.Model):
     reactions = models.JSONField(default=dict, blank=True)
     edited_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # When retention removed the content (text, data, reactions), keeping the metadata.
+    content_redacted_at = models.DateTimeField(null=True, blank=True)
     sent_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -222,6 +226,14 @@ class Message(models.Model):
                 condition=~Q(target_wamid=""),
                 name="message_target_idx",
             ),
+            # Retention (privacy.retention): content still to redact, oldest first; and rows
+            # past the metadata period.
+            models.Index(
+                fields=["timestamp"],
+                condition=Q(content_redacted_at__isnull=True),
+                name="message_unredacted_idx",
+            ),
+            models.Index(fields=["timestamp"], name="message_timestamp_idx"),
         ]
 
     def __str__(self):

@@ -55,12 +55,27 @@ def queue_outbound(
             if type != "reaction":
                 record_activity(conversation, message)
             announce(conversation.pk, message.pk)
+            if user is not None:
+                audit_reply(user, conversation, message)
             transaction.on_commit(lambda: enqueue_send(message.pk))
     except IntegrityError:
         if client_token and (existing := Message.objects.filter(client_token=client_token).first()):
             return existing  # the same form submitted twice at once
         raise
     return message
+
+
+def audit_reply(user, conversation, message):
+    """Every staff reply (text, template, media, reaction) in the audit log: who, where, what
+    kind. Never the text."""
+    from privacy.audit import Action, record
+
+    record(
+        Action.REPLY,
+        actor=user,
+        obj=conversation,
+        details={"message": message.pk, "type": message.type},
+    )
 
 
 def queue_text_reply(conversation, user, text, *, client_token=None, reply_to=None):

@@ -8,6 +8,7 @@ later (with backoff), failed, or unknown (the request may have reached Meta: nev
 
 import logging
 import random
+import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -26,6 +27,8 @@ from messaging.sending import enqueue_send, graph_payload, read_receipt_payload
 logger = logging.getLogger(__name__)
 
 MEDIA_TYPES = {"image", "document", "audio", "video", "sticker"}
+# Longer waits for a sending slot are not slept through: the message is queued for later.
+MAX_PACING_SLEEP = 2.0
 
 
 def backoff(attempt):
@@ -67,6 +70,16 @@ def send_message(message_id, requested_by=None):
         # Not this message's fault: give the attempt back; resuming re-queues it.
         Message.objects.filter(pk=message.pk).update(claimed_at=None, attempts=F("attempts") - 1)
         return
+    wait = reserve_send_slot(number)
+    if wait > MAX_PACING_SLEEP:
+        # A backlog: come back when this number's turn comes rather than hold the worker.
+        due = timezone.now() + timedelta(seconds=wait)
+        Message.objects.filter(pk=message.pk).update(
+            claimed_at=None, attempts=F("attempts") - 1, next_attempt_at=due
+        )
+        enqueue_send(message.pk, run_after=due)
+        return
+    time.sleep(wait)
     attempt = SendAttempt.objects.create(
         message=message, number=message.attempts, requested_by_id=requested_by
     )
@@ -80,6 +93,26 @@ def send_message(message_id, requested_by=None):
         record_failure(message, attempt, error)
         return
     record_acceptance(message, attempt, result.wamid)
+
+
+def reserve_send_slot(number):
+    """Take the next sending slot of this business number; return seconds to wait for it.
+
+    Slots are 1/WHATSAPP_SEND_RATE_PER_SECOND apart and shared by every worker through the
+    number's row (locked for the moment it takes to move it forward).
+    """
+    spacing = timedelta(seconds=1 / settings.WHATSAPP_SEND_RATE_PER_SECOND)
+    with transaction.atomic():
+        slot = (
+            BusinessNumber.objects.select_for_update()
+            .filter(pk=number.pk)
+            .values_list("next_send_slot", flat=True)
+            .get()
+        )
+        now = timezone.now()
+        slot = max(slot or now, now)
+        BusinessNumber.objects.filter(pk=number.pk).update(next_send_slot=slot + spacing)
+    return (slot - now).total_seconds()
 
 
 def record_acceptance(message, attempt, wamid):

@@ -33,7 +33,7 @@ def staff_user(django_user_model, password):
     user = django_user_model.objects.create_user(
         username="amina", password=password, first_name="Amina", is_staff=True
     )
-    return grant(user, "reply_conversation")
+    return grant(user, "view_conversation", "reply_conversation")
 
 
 @pytest.fixture
@@ -41,7 +41,13 @@ def supervisor(django_user_model, password):
     user = django_user_model.objects.create_user(
         username="salma", password=password, first_name="Salma", is_staff=True
     )
-    return grant(user, "reply_conversation", "assign_conversation", "close_any_conversation")
+    return grant(
+        user,
+        "view_conversation",
+        "reply_conversation",
+        "assign_conversation",
+        "close_any_conversation",
+    )
 
 
 @pytest.fixture
@@ -125,7 +131,23 @@ def page_errors():
 
 
 @pytest.fixture
-def page(browser, live_server, page_errors, settings):
+def serialised_live_server(monkeypatch):
+    """One request at a time on the live server (see tests/live_support.py for why)."""
+    from django.core.handlers.wsgi import WSGIHandler
+
+    from tests.live_support import DATABASE_LOCK
+
+    handle = WSGIHandler.__call__
+
+    def serialised(self, environ, start_response):
+        with DATABASE_LOCK:
+            return handle(self, environ, start_response)
+
+    monkeypatch.setattr(WSGIHandler, "__call__", serialised)
+
+
+@pytest.fixture
+def page(browser, live_server, page_errors, settings, serialised_live_server):
     # pytest-django's live server answers /static/ itself, from the finders, which know only
     # unhashed names; WhiteNoise's manifest is exercised by the non-browser tests.
     settings.STORAGES = {

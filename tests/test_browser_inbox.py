@@ -6,13 +6,9 @@ sees, including live updates from the poll (every 2 s) without a page reload.
 """
 
 import re
-import threading
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-import requests
-from django.core.handlers.wsgi import WSGIHandler
 from django.core.management import call_command
 from django.utils import timezone
 from playwright.sync_api import expect
@@ -21,11 +17,10 @@ from messaging import payloads as p
 from messaging.backends import locmem
 from messaging.models import Conversation, Message
 from messaging.sending import queue_text_reply
-from messaging.signature import sign
+from tests.live_support import database, post_webhook_over_http
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-APP_SECRET = "test-app-secret"
 # A poll runs every 2 s; anything the server learns must be on screen within 3 s.
 LIVE = 3000
 # Page loads and form posts on a loaded CI machine.
@@ -36,31 +31,6 @@ JOHN = "447700900123"
 OMAR = "201001234567"
 
 
-# With SQLite the test database is one in-memory connection that pytest-django hands to the
-# live server's request threads and that this thread uses too. Two threads inside it at once
-# fail at random ("database table is locked"): the server handles one request at a time, and
-# this thread's own database work (the task worker, ORM reads) takes the same lock.
-DATABASE_LOCK = threading.RLock()
-
-
-@pytest.fixture(autouse=True)
-def _one_database_user_at_a_time(monkeypatch):
-    handle = WSGIHandler.__call__
-
-    def serialised(self, environ, start_response):
-        with DATABASE_LOCK:
-            return handle(self, environ, start_response)
-
-    monkeypatch.setattr(WSGIHandler, "__call__", serialised)
-
-
-@contextmanager
-def database():
-    """Use the database from this thread (never around HTTP calls or browser actions)."""
-    with DATABASE_LOCK:
-        yield
-
-
 @pytest.fixture(autouse=True)
 def _empty_outbox():
     locmem.reset()
@@ -69,7 +39,7 @@ def _empty_outbox():
 
 
 @pytest.fixture
-def phone_page(browser, live_server, page_errors, settings):
+def phone_page(browser, live_server, page_errors, settings, serialised_live_server):
     """Like `page`, on a 360 x 740 touch screen."""
     settings.STORAGES = {
         **settings.STORAGES,
@@ -91,18 +61,6 @@ def phone_page(browser, live_server, page_errors, settings):
 
 
 # Meta's side: signed webhook bodies over HTTP.
-
-
-def post_webhook_over_http(live_server, payload):
-    raw = p.encode(payload)
-    response = requests.post(
-        f"{live_server.url}/webhooks/whatsapp/",
-        data=raw,
-        headers={"Content-Type": "application/json", "X-Hub-Signature-256": sign(raw, APP_SECRET)},
-        timeout=10,
-    )
-    assert response.status_code == 200, response.text
-    return response
 
 
 def deliver_text(live_server, text, *, sender=AMINA, name="Amina Khalid", timestamp=None):
@@ -470,7 +428,7 @@ def test_a_phone_shows_the_list_then_the_conversation_full_screen_then_the_list_
     assert conversation["x"] <= 1
     assert conversation["width"] >= 350
     assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
-    back = page.get_by_role("link", name="← All conversations")
+    back = page.get_by_role("link", name="All conversations")
     expect(back).to_be_visible()
 
     back.tap()

@@ -16,6 +16,7 @@ from messaging import payloads as p
 from messaging.backends import locmem
 from messaging.ingest import receive
 from messaging.models import BusinessNumber, Conversation, InboxChange, Message
+from tests.conftest import grant
 
 pytestmark = pytest.mark.django_db
 
@@ -442,6 +443,7 @@ def test_a_reply_to_a_message_quotes_it(staff_client, django_capture_on_commit_c
 
 def test_a_user_without_the_reply_permission_cannot_send(client, django_user_model):
     reader = django_user_model.objects.create_user("reader", password="x" * 20, is_staff=True)
+    reader = grant(reader, "view_conversation")
     client.force_login(reader)
     conversation = deliver_text()
 

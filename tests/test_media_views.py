@@ -18,6 +18,7 @@ from messaging.ingest import receive
 from messaging.media import OUTBOX_DIR
 from messaging.models import Conversation, Message
 from tests import media_files as f
+from tests.conftest import grant
 
 pytestmark = pytest.mark.django_db
 
@@ -159,6 +160,7 @@ def test_the_conversation_offers_a_multipart_attachment_form(staff_client):
 
 def test_readers_without_the_reply_permission_get_no_attachment_controls(client, django_user_model):
     reader = django_user_model.objects.create_user(username="reader", password="x", is_staff=True)
+    reader = grant(reader, "view_conversation")
     client.force_login(reader)
     chat = deliver()
 
@@ -292,6 +294,7 @@ def test_a_request_too_large_for_any_attachment_is_refused_before_it_is_read(sta
 
 def test_staff_without_the_reply_permission_are_refused(client, django_user_model):
     reader = django_user_model.objects.create_user(username="reader", password="x", is_staff=True)
+    reader = grant(reader, "view_conversation")
     client.force_login(reader)
     chat = deliver()
 

@@ -407,3 +407,35 @@ def test_starting_a_worker_schedules_the_maintenance_run(conversation):
     assert waiting.filter(status="SUCCESSFUL").count() == 1
     run_worker()
     assert waiting.filter(status="READY").count() == 1  # still one chain, not two
+
+
+# Pacing
+
+
+def test_sending_slots_are_spaced_by_the_configured_rate(settings, conversation):
+    from messaging.tasks import reserve_send_slot
+
+    settings.WHATSAPP_SEND_RATE_PER_SECOND = 10
+    number = BusinessNumber.objects.get()
+
+    waits = [reserve_send_slot(number) for _ in range(5)]
+
+    assert waits[0] == pytest.approx(0, abs=0.05)
+    assert waits == sorted(waits)
+    assert waits[4] == pytest.approx(0.4, abs=0.05)
+
+
+def test_a_backlog_beyond_a_short_wait_is_queued_for_its_turn_not_slept_through(
+    settings, pending, django_capture_on_commit_callbacks
+):
+    settings.WHATSAPP_SEND_RATE_PER_SECOND = 1
+    BusinessNumber.objects.update(next_send_slot=timezone.now() + timedelta(seconds=30))
+
+    send_message.call(pending.pk)
+
+    pending.refresh_from_db()
+    assert (pending.status, pending.attempts, pending.claimed_at) == ("pending", 0, None)
+    assert pending.next_attempt_at > timezone.now() + timedelta(seconds=25)
+    assert locmem.outbox == []
+    queued = DBTaskResult.objects.filter(task_path="messaging.tasks.send_message")
+    assert queued.filter(run_after__gt=timezone.now() + timedelta(seconds=25)).exists()

@@ -95,6 +95,7 @@ def test_an_open_window_offers_templates_too(staff_client):
 
 def test_people_who_cannot_reply_are_not_offered_templates(client, closed, django_user_model):
     reader = django_user_model.objects.create_user("reader", password="x" * 20, is_staff=True)
+    reader = grant(reader, "view_conversation")
     client.force_login(reader)
 
     html = client.get(reverse("inbox:conversation", args=[closed.pk])).content.decode()
@@ -314,6 +315,7 @@ def test_people_who_cannot_reply_cannot_use_templates(
     client, closed, order_update, django_user_model
 ):
     reader = django_user_model.objects.create_user("reader", password="x" * 20, is_staff=True)
+    reader = grant(reader, "view_conversation")
     client.force_login(reader)
 
     assert client.get(url(closed)).status_code == 403

@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from automation.demo import seed_teamwork
 from messaging.demo import seed_conversations
 
 
@@ -43,6 +44,7 @@ class Command(BaseCommand):
             user.set_password(password)
             user.save(update_fields=["password"])
         delivered = seed_conversations(agent=user)
+        seed_teamwork(agent=user)  # labels, quick replies, business hours, a routing rule
         if delivered:
             self.stdout.write(f"Delivered {delivered} demo webhook bodies.")
         verb = "Created" if created else "Updated"

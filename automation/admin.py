@@ -1,0 +1,174 @@
+"""Configuration of teamwork and automation, for supervisors (model permissions of this app:
+e.g. automation.change_routingrule to edit routing rules)."""
+
+from django.contrib import admin
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from automation.hours import is_open
+from automation.models import (
+    AutomationRun,
+    AutoReply,
+    AutoReplyClaim,
+    BusinessHours,
+    Holiday,
+    Label,
+    OpeningPeriod,
+    QuickReply,
+    QuickReplyText,
+    RoutingRule,
+    StaffNotification,
+    StaffPreferences,
+)
+
+
+@admin.register(Label)
+class LabelAdmin(admin.ModelAdmin):
+    list_display = ["name", "colour", "description"]
+    search_fields = ["name"]
+
+
+class QuickReplyTextInline(admin.StackedInline):
+    model = QuickReplyText
+    extra = 0
+    min_num = 1
+
+
+@admin.register(QuickReply)
+class QuickReplyAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "title", "languages", "is_active"]
+    list_filter = ["is_active"]
+    search_fields = ["shortcut", "title"]
+    inlines = [QuickReplyTextInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("texts")
+
+    @admin.display(description=_("languages"))
+    def languages(self, obj):
+        return ", ".join(sorted(text.language for text in obj.texts.all()))
+
+
+class OpeningPeriodInline(admin.TabularInline):
+    model = OpeningPeriod
+    extra = 0
+
+
+class HolidayInline(admin.TabularInline):
+    model = Holiday
+    extra = 0
+
+
+@admin.register(BusinessHours)
+class BusinessHoursAdmin(admin.ModelAdmin):
+    list_display = ["business_number", "time_zone", "away_interval_hours", "open_now"]
+    inlines = [OpeningPeriodInline, HolidayInline]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("business_number")
+            .prefetch_related("periods", "holidays")
+        )
+
+    @admin.display(description=_("open now"), boolean=True)
+    def open_now(self, obj):
+        return is_open(obj, timezone.now())
+
+
+@admin.register(AutoReply)
+class AutoReplyAdmin(admin.ModelAdmin):
+    list_display = ["kind", "business_number", "language", "is_active"]
+    list_editable = ["is_active"]
+    list_filter = ["kind", "language", "is_active", "business_number"]
+    fields = ["kind", "business_number", "language", "text", "is_active"]
+
+
+ACTION_FIELDS = [
+    "action", "assignee", "group", "label", "quick_reply", "priority", "stop_processing"
+]  # fmt: skip
+
+
+@admin.register(RoutingRule)
+class RoutingRuleAdmin(admin.ModelAdmin):
+    list_display = [
+        "position", "name", "match", "pattern", "business_number", "action", "target",
+        "stop_processing", "is_active",
+    ]  # fmt: skip
+    list_display_links = ["name"]
+    list_editable = ["position", "is_active"]
+    list_filter = ["is_active", "match", "action"]
+    search_fields = ["name", "pattern"]
+    ordering = ["position", "pk"]
+    fieldsets = [
+        (None, {"fields": ["name", "position", "is_active"]}),
+        (_("When"), {"fields": ["business_number", "match", "pattern"]}),
+        (
+            _("Then"),
+            {"fields": ACTION_FIELDS},
+        ),
+    ]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("business_number", "assignee", "group", "label", "quick_reply")
+        )
+
+    @admin.display(description=_("target"))
+    def target(self, obj):
+        values = {
+            RoutingRule.Action.ASSIGN: obj.assignee,
+            RoutingRule.Action.ROUND_ROBIN: obj.group,
+            RoutingRule.Action.LABEL: obj.label,
+            RoutingRule.Action.QUICK_REPLY: obj.quick_reply,
+            RoutingRule.Action.PRIORITY: obj.get_priority_display(),
+        }
+        return values.get(obj.action) or "—"
+
+
+@admin.register(StaffPreferences)
+class StaffPreferencesAdmin(admin.ModelAdmin):
+    list_display = ["user", "notify_assigned", "notify_mentioned", "notify_waiting", "available"]
+    list_filter = ["available"]
+    search_fields = ["user__username", "user__first_name", "user__last_name"]
+    autocomplete_fields = ["user"]
+
+
+class ReadOnly(admin.ModelAdmin):
+    """Records automation writes itself: to look at, not to edit."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(StaffNotification)
+class StaffNotificationAdmin(ReadOnly):
+    list_display = ["created_at", "user", "kind", "conversation", "actor", "status", "sent_at"]
+    list_filter = ["kind", "status"]
+    list_select_related = [
+        "user", "actor", "conversation__contact", "conversation__business_number"
+    ]  # fmt: skip
+    date_hierarchy = "created_at"
+
+
+@admin.register(AutomationRun)
+class AutomationRunAdmin(ReadOnly):
+    list_display = ["message", "ran_at", "outcome"]
+    list_select_related = ["message"]
+    date_hierarchy = "ran_at"
+
+
+@admin.register(AutoReplyClaim)
+class AutoReplyClaimAdmin(ReadOnly):
+    list_display = ["created_at", "kind", "conversation", "message", "reply"]
+    list_select_related = [
+        "conversation__contact", "conversation__business_number", "message", "reply"
+    ]  # fmt: skip
+    list_filter = ["kind"]
+    date_hierarchy = "created_at"

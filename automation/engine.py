@@ -1,0 +1,340 @@
+"""Automation for one inbound message: routing rules, then at most one automatic reply.
+
+Runs in a task (automation.tasks.run_automation) that ingestion queues after the message's
+transaction commits, never inside the webhook request. In one transaction:
+
+1. claim the message (AutomationRun): a second run for it does nothing;
+2. lock the conversation row, so that automation for one conversation runs one at a time;
+3. evaluate the active routing rules in order (position, id); each match applies its action
+   and records it in the timeline (a system note); a rule marked "stop here" ends the list;
+4. answer, at most once per message: the first matching rule's quick reply, else the away
+   message when the number is closed, else the greeting for a contact's first message to the
+   number. The reply is claimed under a unique key (AutoReplyClaim) in the same transaction
+   that queues it through the normal pipeline (messaging.sending.queue_outbound, sent_by
+   None: the timeline shows "Automation").
+
+Guarantees: replies only ever answer inbound messages from customers (never our own, echoed
+or system messages, never a message from one of our own numbers), so automation cannot answer
+itself; nothing is answered that is older than AUTOMATION_MAX_MESSAGE_AGE_MINUTES (Meta
+replays up to a week of messages after downtime) or outside the 24-hour window, or while the
+number's sending is paused; a conversation gets at most AUTOMATION_MAX_REPLIES_PER_HOUR
+automatic replies an hour (a bot at the other end cannot start a ping-pong); and a redelivered
+webhook creates no new message, hence no new run, and the claims' unique keys stop a second
+reply even if two runs race.
+
+Routing still applies to old messages (they are new to us): assigning, labelling and setting a
+priority are not answers. Assignment rules only assign unassigned conversations: a rule never
+takes a conversation away from the person already handling it.
+"""
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from automation import hours as business_hours
+from automation.labels import add_label
+from automation.models import (
+    AutomationRun,
+    AutoReply,
+    AutoReplyClaim,
+    ConversationPriority,
+    Note,
+    QuickReplyText,
+    RoundRobinState,
+    RoutingRule,
+)
+from automation.notes import record
+from automation.notifications import notify_assignment
+from automation.rules import matches
+from automation.text import fill, person_name, pick_variant, script_language
+from messaging.changes import announce
+from messaging.ingest import ANNOTATION_TYPES
+from messaging.models import BusinessNumber, Conversation, Message
+from messaging.sending import MAX_TEXT_LENGTH, ReplyRefused, queue_outbound
+
+logger = logging.getLogger(__name__)
+
+# Inbound messages automation ignores: reactions, edits and revokes are about another
+# message, and system messages come from WhatsApp, not the customer.
+NOT_AUTOMATED = ANNOTATION_TYPES | {"system"}
+Action = RoutingRule.Action
+
+
+def run_for_message(message_id, now=None):
+    """Apply automation to inbound message `message_id`; returns what happened, in words."""
+    now = now or timezone.now()
+    message = Message.objects.filter(pk=message_id).first()
+    if message is None:
+        return "message gone"
+    if message.direction != Message.Direction.INBOUND:
+        return "not an inbound message"
+    if message.type in NOT_AUTOMATED:
+        return f"{message.type} messages are not automated"
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                run = AutomationRun.objects.create(message=message, ran_at=now)
+        except IntegrityError:
+            return "already done"
+        conversation = (
+            # FOR NO KEY UPDATE: ingestion may still insert messages meanwhile.
+            Conversation.objects.select_for_update(of=("self",), no_key=True)
+            .select_related("contact", "business_number", "assignee")
+            .get(pk=message.conversation_id)
+        )
+        message.conversation = conversation
+        first = is_first_message(message)
+        applied, quick_replies = apply_rules(message, conversation, first)
+        answer = reply_to(message, conversation, first, quick_replies, now)
+        run.outcome = f"rules applied: {len(applied)}; reply: {answer}"[:255]
+        run.save(update_fields=["outcome"])
+    return run.outcome
+
+
+def is_first_message(message):
+    """Whether nothing (but reactions, edits and system notices) came before `message` in
+    its conversation: the contact's first message to this business number."""
+    earlier = Q(timestamp__lt=message.timestamp) | Q(timestamp=message.timestamp, pk__lt=message.pk)
+    return not (
+        Message.objects.filter(earlier, conversation_id=message.conversation_id)
+        .exclude(type__in=NOT_AUTOMATED)
+        .exists()
+    )
+
+
+# Routing.
+
+
+def active_rules():
+    return list(
+        RoutingRule.objects.filter(is_active=True)
+        .select_related("assignee", "group", "label", "quick_reply")
+        .order_by("position", "pk")
+    )
+
+
+def apply_rules(message, conversation, first):
+    """Apply every matching rule in order; returns (rules applied, quick replies to send)."""
+    applied, quick_replies = [], []
+    for rule in active_rules():
+        if not matches(rule, message, is_first=first):
+            continue
+        if rule.action == Action.QUICK_REPLY:
+            if rule.quick_reply and rule.quick_reply.is_active:
+                quick_replies.append(rule)
+            applied.append(rule)
+        elif apply_action(rule, conversation):
+            applied.append(rule)
+        if rule.stop_processing:
+            break
+    return applied, quick_replies
+
+
+def apply_action(rule, conversation):
+    """Apply a rule's (non-reply) action; returns whether anything changed."""
+    if rule.action in (Action.ASSIGN, Action.ROUND_ROBIN):
+        if conversation.assignee_id:
+            return False  # never taken from whoever has it
+        if rule.action == Action.ASSIGN:
+            person = rule.assignee
+            if person is None or not (person.is_active and person.is_staff):
+                logger.warning("rule %s: its person cannot be assigned", rule.pk)
+                return False
+        else:
+            person = next_in_group(rule.group) if rule.group else None
+            if person is None:
+                logger.warning("rule %s: nobody in its group can be assigned", rule.pk)
+                return False
+        if not Conversation.objects.filter(pk=conversation.pk, assignee__isnull=True).update(
+            assignee=person
+        ):
+            return False
+        conversation.assignee = person
+        record(conversation, Note.Event.ASSIGNED, person=person_name(person), rule=rule.name)
+        notify_assignment(conversation, person)
+        return True
+    if rule.action == Action.LABEL:
+        if not add_label(conversation, rule.label):
+            return False
+        record(conversation, Note.Event.LABELLED, label=rule.label.name, rule=rule.name)
+        return True
+    if rule.action == Action.PRIORITY:
+        current = (
+            ConversationPriority.objects.filter(conversation=conversation)
+            .values_list("level", flat=True)
+            .first()
+        )
+        if current == rule.priority or (current is None and rule.priority == 0):
+            return False
+        ConversationPriority.objects.update_or_create(
+            conversation=conversation, defaults={"level": rule.priority}
+        )
+        record(conversation, Note.Event.PRIORITISED, level=rule.priority, rule=rule.name)
+        announce(conversation.pk)
+        return True
+    return False
+
+
+def next_in_group(group):
+    """The group's next assignable member after the one assigned last (by id, wrapping
+    round), skipping inactive accounts and people marked unavailable. The group's position
+    row is locked, so concurrent assignments take turns."""
+    RoundRobinState.objects.get_or_create(group=group)
+    state = RoundRobinState.objects.select_for_update().get(pk=group.pk)
+    candidates = list(
+        get_user_model()
+        .objects.filter(groups=group, is_active=True, is_staff=True)
+        .exclude(teamwork_preferences__available=False)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if not candidates:
+        return None
+    last = state.last_user_id or 0
+    chosen = next((pk for pk in candidates if pk > last), candidates[0])
+    state.last_user_id = chosen
+    state.save(update_fields=["last_user", "updated_at"])
+    return get_user_model().objects.get(pk=chosen)
+
+
+# Answering.
+
+
+def reply_to(message, conversation, first, quick_replies, now):
+    """Send at most one automatic reply to `message`; returns what was sent or why not."""
+    number = conversation.business_number
+    if message.timestamp < now - timedelta(minutes=settings.AUTOMATION_MAX_MESSAGE_AGE_MINUTES):
+        return "none (message too old)"
+    if not conversation.window_is_open(now):
+        return "none (24-hour window closed)"
+    if number.sending_paused_at:
+        return "none (sending paused)"
+    if from_own_number(conversation.contact):
+        return "none (from one of our own numbers)"
+    recent = AutoReplyClaim.objects.filter(
+        conversation=conversation, created_at__gte=now - timedelta(hours=1)
+    ).count()
+    if recent >= settings.AUTOMATION_MAX_REPLIES_PER_HOUR:
+        return "none (hourly limit reached)"
+    language = answer_language(message)
+    for option in candidates(message, conversation, first, quick_replies, language):
+        text = fill(option.text, contact=conversation.contact, agent=conversation.assignee)
+        if not text.strip():
+            continue
+        if (
+            option.period
+            and AutoReplyClaim.objects.filter(
+                conversation=conversation, kind=option.kind, created_at__gt=now - option.period
+            ).exists()
+        ):
+            continue  # already sent within its period
+        try:
+            with transaction.atomic():
+                claim = AutoReplyClaim.objects.create(
+                    conversation=conversation,
+                    kind=option.kind,
+                    key=option.key,
+                    message=message,
+                    created_at=now,
+                )
+                reply = queue_outbound(
+                    conversation, None, type="text", text=text.strip()[:MAX_TEXT_LENGTH]
+                )
+                claim.reply = reply
+                claim.save(update_fields=["reply"])
+                if option.rule is not None:
+                    record(
+                        conversation,
+                        Note.Event.REPLIED,
+                        shortcut=option.rule.quick_reply.shortcut,
+                        rule=option.rule.name,
+                    )
+        except IntegrityError:
+            continue  # claimed already: this reason was answered
+        except ReplyRefused:
+            return "none (refused by the sending pipeline)"
+        return option.kind
+    return "none"
+
+
+@dataclass(frozen=True)
+class Option:
+    kind: str
+    key: str  # AutoReplyClaim.key
+    text: str
+    rule: RoutingRule | None = None
+    period: timedelta | None = None  # at most once in this long (the away message)
+
+
+def candidates(message, conversation, first, quick_replies, language):
+    """The possible replies (Option), best first."""
+    number = conversation.business_number
+    for rule in quick_replies[:1]:
+        variants = {
+            t.language: t.text for t in QuickReplyText.objects.filter(quick_reply=rule.quick_reply)
+        }
+        text = pick_variant(variants, language)
+        if text:
+            yield Option(AutoReplyClaim.Kind.RULE, str(message.pk), text, rule=rule)
+    hours = business_hours.load_hours(number)
+    if not business_hours.is_open(hours, message.timestamp):
+        away = auto_reply(AutoReply.Kind.AWAY, number, language)
+        if away:
+            interval = hours.away_interval_hours
+            period_number = int(message.timestamp.timestamp() // 3600) // interval
+            yield Option(
+                AutoReplyClaim.Kind.AWAY,
+                str(period_number),
+                away.text,
+                period=timedelta(hours=interval),
+            )
+    if first:
+        greeting = auto_reply(AutoReply.Kind.GREETING, number, language)
+        if greeting:
+            yield Option(AutoReplyClaim.Kind.GREETING, "", greeting.text)
+
+
+def auto_reply(kind, number, language):
+    """The active automatic reply of `kind` for the number (its own before the one for every
+    number), in `language` if there is one."""
+    rows = list(
+        AutoReply.objects.filter(kind=kind, is_active=True).filter(
+            Q(business_number=number) | Q(business_number__isnull=True)
+        )
+    )
+    own = {row.language: row for row in rows if row.business_number_id == number.pk}
+    shared = {row.language: row for row in rows if row.business_number_id is None}
+    return pick_variant(own, language) or pick_variant(shared, language)
+
+
+def answer_language(message):
+    """The customer's language: the script of this message, else of their latest text."""
+    language = script_language(message.text)
+    if language:
+        return language
+    latest = (
+        Message.objects.filter(
+            conversation_id=message.conversation_id, direction=Message.Direction.INBOUND
+        )
+        .exclude(text="")
+        .order_by("-timestamp", "-pk")
+        .values_list("text", flat=True)
+        .first()
+    )
+    return script_language(latest) or settings.LANGUAGE_CODE
+
+
+def from_own_number(contact):
+    """Whether the contact is one of our own business numbers (two of our numbers' automatic
+    replies must never answer each other)."""
+    if not contact.wa_id:
+        return False
+    numbers = BusinessNumber.objects.values_list("display_phone_number", flat=True)
+    return contact.wa_id in {re.sub(r"\D", "", number) for number in numbers}

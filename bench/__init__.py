@@ -1,0 +1,1 @@
+"""`make bench`: measured, repeatable benchmarks (see run.py and docs/benchmarks.md)."""

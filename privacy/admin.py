@@ -1,0 +1,354 @@
+"""Admin for privacy: the audit log (read-only, superusers only). Other classes are appended."""
+
+from datetime import timedelta
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import Http404
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+
+from privacy import audit
+from privacy.erasure import erase_contact, find_person, kind_rows, preview_erasure
+from privacy.export import export_response
+from privacy.models import AuditEvent, DeletionRequest
+from privacy.scrub import normalise_id
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """The audit log is append-only: nobody adds, changes or deletes entries here (retention
+    removes them after RETENTION_AUDIT_DAYS), and only superusers read it."""
+
+    list_display = ("at", "actor_name", "action", "object_type", "object_id")
+    list_filter = ("action", "at")
+    search_fields = ("actor_name", "object_id")
+    date_hierarchy = "at"
+    fields = ("at", "actor", "actor_name", "action", "object_type", "object_id", "details")
+    readonly_fields = fields
+    list_select_related = False
+    show_full_result_count = False  # a count over the whole log on every page is wasted work
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_superuser
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# Deletion requests (policy section 7): erase, reject, export.
+
+
+class ReceivedFilter(admin.SimpleListFilter):
+    title = _("received")
+    parameter_name = "age"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("7", _("In the last 7 days")),
+            ("30", _("In the last 30 days")),
+            ("older", _("More than 30 days ago")),
+            ("overdue", _("Open and past the deadline")),
+        ]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        match self.value():
+            case "7":
+                return queryset.filter(received_at__gte=now - timedelta(days=7))
+            case "30":
+                return queryset.filter(received_at__gte=now - timedelta(days=30))
+            case "older":
+                return queryset.filter(received_at__lt=now - timedelta(days=30))
+            case "overdue":
+                due = now - timedelta(days=settings.DELETION_REQUEST_DEADLINE_DAYS)
+                return queryset.filter(status__in=OPEN_STATES, received_at__lt=due)
+        return queryset
+
+
+OPEN_STATES = [DeletionRequest.Status.RECEIVED, DeletionRequest.Status.IN_PROGRESS]
+
+
+class DeletionRequestForm(forms.ModelForm):
+    class Meta:
+        model = DeletionRequest
+        fields = ["phone", "user_id", "contact", "channel", "received_at", "status", "notes"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "status" in self.fields:
+            # Completed and rejected are reached only through "Erase data" and "Reject".
+            self.fields["status"].choices = [
+                (value, label)
+                for value, label in DeletionRequest.Status.choices
+                if value in OPEN_STATES
+            ]
+
+    def clean_phone(self):
+        return normalise_id(self.cleaned_data.get("phone", ""))
+
+    def clean_user_id(self):
+        return normalise_id(self.cleaned_data.get("user_id", ""))
+
+    def clean(self):
+        cleaned = super().clean()
+        if not (cleaned.get("phone") or cleaned.get("user_id") or cleaned.get("contact")):
+            raise forms.ValidationError(
+                _("Give the requester's phone number, business-scoped user id, or contact.")
+            )
+        return cleaned
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason for rejection"),
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 60, "dir": "auto"}),
+        strip=True,
+    )
+
+
+@admin.register(DeletionRequest)
+class DeletionRequestAdmin(admin.ModelAdmin):
+    form = DeletionRequestForm
+    list_display = [
+        "__str__", "requester", "channel", "status", "received_at", "deadline_display",
+        "handled_by", "completed_at",
+    ]  # fmt: skip
+    list_filter = ["status", ReceivedFilter, "channel"]
+    list_select_related = ["handled_by", "contact"]
+    search_fields = ["phone", "user_id"]
+    date_hierarchy = "received_at"
+    raw_id_fields = ["contact"]
+    actions = ["erase_data", "reject", "export_data"]
+    change_form_template = "privacy/admin/deletionrequest_change_form.html"
+
+    class Media:
+        css = {"all": ["css/privacy_admin.css"]}
+
+    # Permissions
+
+    def has_erase_permission(self, request):
+        return request.user.has_perm("privacy.erase_contact")
+
+    def has_export_permission(self, request):
+        return request.user.has_perm("privacy.export_contact")
+
+    def has_reject_permission(self, request):
+        return self.has_change_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the record that a request was handled is kept
+
+    # Columns and fields
+
+    @admin.display(description=_("requester"))
+    def requester(self, obj):
+        return obj.phone or obj.user_id or (obj.contact.display_name if obj.contact else "—")
+
+    @admin.display(description=_("deadline"), ordering="received_at")
+    def deadline_display(self, obj):
+        when = date_format(timezone.localtime(obj.deadline), "SHORT_DATE_FORMAT")
+        if obj.is_overdue:
+            return format_html(
+                '<span class="deadline deadline-overdue" title="{}">{}</span>',
+                _("Overdue"),
+                when,
+            )
+        if obj.status not in OPEN_STATES:
+            return format_html('<span class="deadline deadline-closed">{}</span>', when)
+        return format_html('<span class="deadline">{}</span>', when)
+
+    @admin.display(description=_("erased"))
+    def erased_counts(self, obj):
+        if not obj.erased:
+            return "—"
+        return format_html_join("", '<div class="erased-count">{}: {}</div>', kind_rows(obj.erased))
+
+    def get_readonly_fields(self, request, obj=None):
+        closed = ["handled_by", "completed_at", "erased_counts", "rejection_reason"]
+        if obj is not None and obj.status not in OPEN_STATES:
+            return [*DeletionRequestForm.Meta.fields, *closed]
+        return closed
+
+    def get_search_results(self, request, queryset, search_term):
+        # "+966 50-123 4567" finds the request stored as 966501234567.
+        normalised = normalise_id(search_term)
+        if normalised and normalised != search_term.strip():
+            search_term = normalised
+        return super().get_search_results(request, queryset, search_term)
+
+    def save_model(self, request, obj, form, change):
+        if obj.contact is None and (obj.phone or obj.user_id):
+            contacts, _ids = find_person(phone=obj.phone, user_id=obj.user_id)
+            obj.contact = contacts[0] if contacts else None
+        if obj.contact is not None and not (obj.phone or obj.user_id):
+            obj.phone = obj.contact.wa_id or ""
+            obj.user_id = obj.contact.user_id or ""
+        super().save_model(request, obj, form, change)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context |= {
+            "original_is_open": obj is not None and obj.status in OPEN_STATES,
+            "can_erase": self.has_erase_permission(request),
+            "can_reject": self.has_reject_permission(request),
+        }
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    # Erase and reject: a page each, reached from the change form or the list's actions.
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "<path:object_id>/erase/",
+                self.admin_site.admin_view(self.erase_view),
+                name="{}_{}_erase".format(*info),
+            ),
+            path(
+                "<path:object_id>/reject/",
+                self.admin_site.admin_view(self.reject_view),
+                name="{}_{}_reject".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    def _open_request(self, request, object_id):
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404(_("No deletion request with this id."))
+        if obj.status not in OPEN_STATES:
+            self.message_user(
+                request,
+                _("Deletion request #%(pk)s is already %(status)s.")
+                % {"pk": obj.pk, "status": obj.get_status_display().lower()},
+                messages.WARNING,
+            )
+            return obj, self._change_redirect(obj)
+        return obj, None
+
+    def _change_redirect(self, obj):
+        return redirect(reverse("admin:privacy_deletionrequest_change", args=[obj.pk]))
+
+    def erase_view(self, request, object_id):
+        if not self.has_erase_permission(request):
+            raise PermissionDenied
+        obj, done = self._open_request(request, object_id)
+        if done:
+            return done
+        if not (obj.contact_id or obj.phone or obj.user_id):
+            self.message_user(
+                request,
+                _("This request names nobody: add a phone number, user id or contact first."),
+                messages.ERROR,
+            )
+            return self._change_redirect(obj)
+        if request.method == "POST":
+            counts = erase_contact(
+                obj.contact,
+                phone=obj.phone,
+                user_id=obj.user_id,
+                deletion_request=obj,
+                actor=request.user,
+            )
+            self.message_user(request, erased_message(obj, counts), messages.SUCCESS)
+            return self._change_redirect(obj)
+        contacts, _ids = find_person(obj.contact, phone=obj.phone, user_id=obj.user_id)
+        counts = preview_erasure(obj.contact, phone=obj.phone, user_id=obj.user_id)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Erase data"),
+            "opts": self.opts,
+            "object": obj,
+            "contacts": contacts,
+            "rows": kind_rows(counts),
+            "media": self.media,
+        }
+        return TemplateResponse(request, "privacy/admin/erase_confirmation.html", context)
+
+    def reject_view(self, request, object_id):
+        if not self.has_reject_permission(request):
+            raise PermissionDenied
+        obj, done = self._open_request(request, object_id)
+        if done:
+            return done
+        form = RejectForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            with transaction.atomic():
+                obj.status = DeletionRequest.Status.REJECTED
+                obj.rejection_reason = form.cleaned_data["reason"]
+                obj.handled_by = request.user
+                obj.completed_at = timezone.now()
+                obj.save()
+                audit.record(AuditEvent.Action.REJECT, actor=request.user, obj=obj)
+            self.message_user(
+                request,
+                _("Deletion request #%(pk)s was rejected.") % {"pk": obj.pk},
+                messages.SUCCESS,
+            )
+            return self._change_redirect(obj)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Reject deletion request"),
+            "opts": self.opts,
+            "object": obj,
+            "form": form,
+        }
+        return TemplateResponse(request, "privacy/admin/reject.html", context)
+
+    # List actions: erase and reject go to the request's own page (one at a time, on purpose).
+
+    def _single(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(
+                request, _("Choose exactly one deletion request for this."), messages.WARNING
+            )
+            return None
+        return queryset.get()
+
+    @admin.action(description=_("Erase data…"), permissions=["erase"])
+    def erase_data(self, request, queryset):
+        obj = self._single(request, queryset)
+        if obj is not None:
+            return redirect(reverse("admin:privacy_deletionrequest_erase", args=[obj.pk]))
+        return None
+
+    @admin.action(description=_("Reject…"), permissions=["reject"])
+    def reject(self, request, queryset):
+        obj = self._single(request, queryset)
+        if obj is not None:
+            return redirect(reverse("admin:privacy_deletionrequest_reject", args=[obj.pk]))
+        return None
+
+    @admin.action(description=_("Export the requester's data (JSON)"), permissions=["export"])
+    def export_data(self, request, queryset):
+        obj = self._single(request, queryset)
+        if obj is None:
+            return None
+        contacts = [obj.contact] if obj.contact else []
+        return export_response(request, contacts, phone=obj.phone, user_id=obj.user_id, subject=obj)
+
+
+def erased_message(obj, counts):
+    done = [f"{label}: {count}" for label, count in kind_rows(counts) if count]
+    return _("Deletion request #%(pk)s completed. Erased: %(what)s.") % {
+        "pk": obj.pk,
+        "what": "; ".join(done) if done else _("nothing was stored"),
+    }

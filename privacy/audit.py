@@ -1,0 +1,79 @@
+"""The audit log: who did what to personal data, and when. Never what a message said.
+
+`record()` is the one way in: one INSERT, inside whatever transaction the caller is in (so an
+action that rolls back leaves no audit row claiming it happened). Rows are only ever added;
+retention (`privacy.retention`) removes them after RETENTION_AUDIT_DAYS, and the admin shows
+them read-only to superusers.
+
+Hooks: viewing a conversation (inbox.views.conversation), every staff reply (messaging.sending
+.queue_outbound), export, erasure and rejection of deletion requests (privacy admin and
+erasure), retention runs, and sign-in, failed sign-in and sign-out (the receivers below,
+connected in privacy.apps).
+"""
+
+from django.utils import timezone
+
+from privacy.models import AuditEvent
+
+Action = AuditEvent.Action
+
+_NAME_LENGTH = AuditEvent._meta.get_field("actor_name").max_length
+_TYPE_LENGTH = AuditEvent._meta.get_field("object_type").max_length
+_ID_LENGTH = AuditEvent._meta.get_field("object_id").max_length
+
+
+def record(action, *, actor=None, actor_name="", obj=None, details=None, at=None):
+    """Append one audit event and return it.
+
+    - `action`: an `AuditEvent.Action` (or its value, e.g. "view").
+    - `actor`: the user who acted (None for the system, e.g. a scheduled retention run, or a
+      failed sign-in); `actor_name` defaults to their username.
+    - `obj`: the model instance acted on (a conversation, a deletion request, …), stored as
+      its model name and primary key; or a `(type, id)` pair when there is no instance.
+    - `details`: a small JSON-serialisable dict of ids, counts and kinds. Never message text,
+      names or phone numbers: the audit log outlives message content.
+    """
+    if action not in Action.values:
+        raise ValueError(f"unknown audit action {action!r}")
+    if actor is not None and not getattr(actor, "is_authenticated", False):
+        actor = None  # AnonymousUser
+    if actor is not None and not actor_name:
+        actor_name = actor.get_username()
+    object_type, object_id = _describe(obj)
+    return AuditEvent.objects.create(
+        at=at or timezone.now(),
+        actor=actor,
+        actor_name=(actor_name or "")[:_NAME_LENGTH],
+        action=action,
+        object_type=object_type[:_TYPE_LENGTH],
+        object_id=object_id[:_ID_LENGTH],
+        details=details or {},
+    )
+
+
+def _describe(obj):
+    if obj is None:
+        return "", ""
+    if isinstance(obj, tuple):
+        kind, pk = obj
+        return str(kind), "" if pk is None else str(pk)
+    return obj._meta.label_lower, str(obj.pk)
+
+
+# Sign-in receivers (connected in privacy.apps.PrivacyConfig.ready).
+
+
+def on_login(sender, request, user, **kwargs):
+    record(Action.LOGIN, actor=user)
+
+
+def on_login_failed(sender, credentials, request=None, **kwargs):
+    # Only the username as typed: Django already masks the password in `credentials`, and
+    # nothing else of them is kept.
+    username = credentials.get("username") if isinstance(credentials, dict) else ""
+    record(Action.LOGIN_FAILED, actor_name=str(username or ""))
+
+
+def on_logout(sender, request, user, **kwargs):
+    if user is not None:
+        record(Action.LOGOUT, actor=user)

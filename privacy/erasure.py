@@ -1,0 +1,296 @@
+"""Erasure: everything held about one person, hard-deleted in one transaction, leaving only
+keyed-hash tombstones of their ids (policy section 7).
+
+`erase_contact()` is the one way to do it (the admin's "Erase data" action and `manage.py
+erase_contact` both call it); `preview_erasure()` counts what it would delete, with the same
+code, for the confirmation page. Both find the person by phone number and/or business-scoped
+user id (either is enough; two records not yet linked are both this person).
+
+What goes, per kind (the keys of the counts): see KINDS. Raw webhook bodies that mention the
+person are found through WebhookEvent.contacts and, as a safety net, by decoding every stored
+body: a body that mentions only them is deleted; a batch that also mentions others is
+rewritten without their items (privacy.scrub.scrub_payload) and its body_sha256 recomputed.
+Files of outbound attachments still waiting to upload are deleted after the commit (never
+before: a rolled-back erasure must not lose them). Inbound media is never stored here (the
+inbox streams it from Meta: inbox.views_media), so there is no media cache to clear.
+"""
+
+import hashlib
+from dataclasses import dataclass, field
+from functools import partial
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_tasks_db.models import DBTaskResult
+
+from messaging.media import discard_upload
+from messaging.models import (
+    Contact,
+    Conversation,
+    InboxChange,
+    Message,
+    SendAttempt,
+    StatusEvent,
+    WebhookEvent,
+)
+from messaging.parser import is_bsuid
+from privacy import audit
+from privacy.models import AuditEvent, DeletionRequest, ErasureTombstone
+from privacy.scrub import Person, id_hash, normalise_id, scrub_body
+
+# What erasure deletes, in the order it is listed to people (keys are stored in
+# DeletionRequest.erased).
+KINDS = {
+    "contacts": _("Contact records (number, user id, username, name)"),
+    "conversations": _("Conversations"),
+    "assignments": _("Conversation assignments"),
+    "messages": _("Messages (content and metadata)"),
+    "reactions": _("Reactions"),
+    "status_events": _("Delivery status events"),
+    "send_attempts": _("Send attempts"),
+    "inbox_changes": _("Inbox change records"),
+    "media_uploads": _("Attachment files waiting to upload"),
+    "webhook_bodies_deleted": _("Raw webhook bodies deleted"),
+    "webhook_bodies_rewritten": _("Raw webhook bodies rewritten without this person"),
+    "task_results": _("Background task records naming them"),
+}
+# Bodies are decoded this many at a time while looking for a person (each up to 3 MB).
+BODY_CHUNK = 50
+
+
+def kind_rows(counts):
+    """(label, count) pairs in KINDS order, for templates and messages."""
+    return [(label, counts.get(key, 0)) for key, label in KINDS.items()]
+
+
+def split_identifier(value):
+    """A phone number or BSUID typed by a person → (phone, user_id), normalised."""
+    normalised = normalise_id(value)
+    return ("", normalised) if is_bsuid(normalised) else (normalised, "")
+
+
+@dataclass
+class ErasurePlan:
+    """Who is to be erased and what of theirs exists, computed before anything is deleted."""
+
+    ids: set  # their phone numbers and BSUIDs, normalised: what the tombstones hash
+    contacts: list
+    person: Person  # ids (with parent BSUIDs) and wamids: finds them in raw bodies
+    bodies: list = field(default_factory=list)  # (pk, "delete" | "rewrite", new bytes | None)
+    task_result_ids: list = field(default_factory=list)
+
+    @property
+    def contact_pks(self):
+        return [contact.pk for contact in self.contacts]
+
+    def querysets(self):
+        """(kind, queryset) in the order rows are deleted (children first)."""
+        conversations = Conversation.objects.filter(contact__in=self.contact_pks)
+        messages = Message.objects.filter(conversation__in=conversations)
+        ids = sorted(self.ids)
+        statuses = StatusEvent.objects.filter(
+            Q(message__in=messages)
+            | Q(message__isnull=True, wamid__in=messages.exclude(wamid=None).values("wamid"))
+            | Q(recipient_id__in=ids)
+        )
+        return [
+            ("status_events", statuses),
+            ("inbox_changes", InboxChange.objects.filter(Q(conversation__in=conversations))),
+            ("send_attempts", SendAttempt.objects.filter(message__in=messages)),
+            ("reactions", messages.filter(type="reaction")),
+            ("messages", messages),
+            ("conversations", conversations),
+            ("contacts", Contact.objects.filter(pk__in=self.contact_pks)),
+        ]
+
+    def counts(self):
+        counts = dict.fromkeys(KINDS, 0)
+        querysets = dict(self.querysets())
+        for kind, queryset in querysets.items():
+            counts[kind] = queryset.count()
+        counts["messages"] -= counts["reactions"]
+        counts["assignments"] = querysets["conversations"].filter(assignee__isnull=False).count()
+        counts["media_uploads"] = querysets["messages"].filter(data__has_key="upload").count()
+        counts["webhook_bodies_deleted"] = sum(1 for _pk, a, _b in self.bodies if a == "delete")
+        counts["webhook_bodies_rewritten"] = sum(1 for _pk, a, _b in self.bodies if a == "rewrite")
+        counts["task_results"] = len(self.task_result_ids)
+        return counts
+
+
+def find_person(contact=None, *, phone="", user_id=""):
+    """(contacts, ids): every contact record holding one of the given ids (or `contact`),
+    and all their ids (phone numbers and BSUIDs, normalised)."""
+    ids = {normalise_id(phone), normalise_id(user_id)}
+    if contact is not None:
+        ids |= {contact.wa_id, contact.user_id}
+    ids -= {"", None}
+    contacts = []
+    if ids:
+        contacts = list(
+            Contact.objects.filter(Q(wa_id__in=ids) | Q(user_id__in=ids)).order_by("pk")
+        )
+    if contact is not None and contact.pk and all(c.pk != contact.pk for c in contacts):
+        contacts += list(Contact.objects.filter(pk=contact.pk))
+    for found in contacts:
+        ids |= {found.wa_id, found.user_id} - {"", None}
+    return contacts, ids
+
+
+def plan_erasure(contact=None, *, phone="", user_id="", lock=False) -> ErasurePlan:
+    """Find the person and everything of theirs: the shared first half of a dry run and of
+    the real erasure. `lock` (inside a transaction) locks their contact rows."""
+    contacts, ids = find_person(contact, phone=phone, user_id=user_id)
+    if lock and contacts:
+        contacts = list(Contact.objects.select_for_update().filter(pk__in=[c.pk for c in contacts]))
+    wamids = set(
+        Message.objects.filter(conversation__contact__in=contacts)
+        .exclude(wamid=None)
+        .values_list("wamid", flat=True)
+    )
+    parents = {c.parent_user_id for c in contacts} - {""}
+    plan = ErasurePlan(ids=ids, contacts=contacts, person=Person(ids=ids | parents, wamids=wamids))
+    if plan.person:
+        plan.bodies = list(_body_changes(plan))
+        plan.task_result_ids = _task_results(plan.person)
+    return plan
+
+
+def _body_changes(plan):
+    """Each stored webhook body that names the person: (pk, "delete"|"rewrite", new bytes).
+
+    Every stored body is decoded and searched, those linked to them by WebhookEvent.contacts
+    included: the link alone would miss bodies whose items failed to apply, bodies stored
+    before the contact existed, and bodies from a number they no longer have. A rewrite that
+    would make a body identical to another stored one deletes it instead (one copy is enough).
+    """
+    changes = []
+    for pk, body in (
+        WebhookEvent.objects.order_by("pk").values_list("pk", "body").iterator(BODY_CHUNK)
+    ):
+        action, new_body = scrub_body(body, plan.person)
+        if action != "keep":
+            changes.append((pk, action, new_body))
+    affected = {pk for pk, _action, _body in changes}
+    digests = {}
+    for pk, action, new_body in changes:
+        if action == "rewrite":
+            digests[pk] = hashlib.sha256(new_body).hexdigest()
+    taken = set(
+        WebhookEvent.objects.filter(body_sha256__in=set(digests.values()))
+        .exclude(pk__in=affected)
+        .values_list("body_sha256", flat=True)
+    )
+    for pk, action, new_body in changes:
+        if action == "rewrite" and digests[pk] in taken:
+            action, new_body = "delete", None
+        elif action == "rewrite":
+            taken.add(digests[pk])
+        yield pk, action, new_body
+
+
+def _task_results(person):
+    """Background task records whose arguments or results name the person (e.g. a simulated
+    status for their number): ids found by a text search, confirmed on the decoded JSON."""
+    if not person.ids:
+        return []
+    query = Q()
+    for value in person.ids:
+        query |= Q(args_kwargs__icontains=value) | Q(return_value__icontains=value)
+    return [
+        pk
+        for pk, args, result in DBTaskResult.objects.filter(query).values_list(
+            "pk", "args_kwargs", "return_value"
+        )
+        if person.is_mentioned_in(args) or person.is_mentioned_in(result)
+    ]
+
+
+def preview_erasure(contact=None, *, phone="", user_id="") -> dict:
+    """What `erase_contact()` with the same arguments would delete, as counts per kind.
+    Deletes nothing."""
+    return plan_erasure(contact, phone=phone, user_id=user_id).counts()
+
+
+def erase_contact(contact=None, *, phone="", user_id="", deletion_request=None, actor=None):
+    """Erase everything held about a person, in one transaction; return counts per kind.
+
+    The person: `contact` and/or a phone number and/or a BSUID (any is enough). Leaves one
+    ErasureTombstone per id (keyed hash, with the time, `deletion_request` and `actor`), so
+    webhooks Meta redelivers afterwards are recognised and dropped (messaging.ingest).
+    With `deletion_request`, completes it: status, completed_at, handled_by, erased counts,
+    and its phone/BSUID cleared (afterwards only the tombstone hashes link it to the person);
+    other requests of the same person lose their ids too, and open ones are completed with
+    it. Idempotent: erasing again deletes nothing more; a completed request is left as it is.
+    An unknown person erases nothing but still gets tombstones for the ids given.
+    """
+    if deletion_request is not None and deletion_request.status == DeletionRequest.Status.COMPLETED:
+        return {**dict.fromkeys(KINDS, 0), **deletion_request.erased}
+    with transaction.atomic():
+        now = timezone.now()
+        plan = plan_erasure(contact, phone=phone, user_id=user_id, lock=True)
+        counts = plan.counts()
+        _close_requests(plan, deletion_request, actor, counts, now)
+        _delete(plan)
+        for digest in sorted({id_hash(value) for value in plan.ids} - {""}):
+            ErasureTombstone.objects.update_or_create(
+                id_hash=digest,
+                deletion_request=deletion_request,
+                defaults={"actor": actor, "erased_at": now},
+            )
+        # Counts only: the audit log outlives the person and must not name them.
+        audit.record(AuditEvent.Action.ERASE, actor=actor, obj=deletion_request, details=counts)
+    return counts
+
+
+def _delete(plan: ErasurePlan):
+    uploads = list(
+        Message.objects.filter(conversation__contact__in=plan.contact_pks, data__has_key="upload")
+        .only("pk", "data")
+        .order_by("pk")
+    )
+    for pk, action, new_body in plan.bodies:
+        if action == "delete":
+            WebhookEvent.objects.filter(pk=pk).delete()
+        else:
+            WebhookEvent.objects.filter(pk=pk).update(
+                body=new_body, body_sha256=hashlib.sha256(new_body).hexdigest()
+            )
+    DBTaskResult.objects.filter(pk__in=plan.task_result_ids).delete()
+    for _kind, queryset in plan.querysets():
+        queryset.delete()
+    for message in uploads:
+        # The file leaves only once the rows are gone for good.
+        transaction.on_commit(partial(discard_upload, message))
+
+
+def _close_requests(plan, deletion_request, actor, counts, now):
+    """Clear the person's ids from every deletion request; complete the open ones."""
+    query = Q(contact__in=plan.contact_pks)
+    if plan.ids:
+        query |= Q(phone__in=plan.ids) | Q(user_id__in=plan.ids)
+    others = DeletionRequest.objects.filter(query)
+    if deletion_request is not None:
+        others = others.exclude(pk=deletion_request.pk)
+    for other in others:
+        other.phone = other.user_id = ""
+        other.contact = None
+        if other.status in {DeletionRequest.Status.RECEIVED, DeletionRequest.Status.IN_PROGRESS}:
+            other.status = DeletionRequest.Status.COMPLETED
+            other.completed_at = now
+            other.handled_by = actor
+            if deletion_request is not None:
+                note = _("Fulfilled by the erasure for deletion request #%(pk)s.") % {
+                    "pk": deletion_request.pk
+                }
+                other.notes = f"{other.notes}\n{note}".strip()
+        other.save()
+    if deletion_request is not None:
+        deletion_request.status = DeletionRequest.Status.COMPLETED
+        deletion_request.completed_at = now
+        deletion_request.handled_by = actor
+        deletion_request.erased = counts
+        deletion_request.phone = deletion_request.user_id = ""
+        deletion_request.contact = None
+        deletion_request.save()

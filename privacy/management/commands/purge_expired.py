@@ -1,0 +1,40 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from privacy.retention import BATCH_SIZE, periods, purge_expired
+
+
+class Command(BaseCommand):
+    help = (
+        "Apply the retention periods (RETENTION_* settings): redact old message content, delete "
+        "old messages, raw webhook bodies, task results, audit events and sign-in records. "
+        "Batched, safe to run while the app runs and to run again. The task worker also does "
+        "this once a day by itself; run this from cron if no worker runs."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=BATCH_SIZE,
+            help=f"Rows per transaction (default {BATCH_SIZE}).",
+        )
+
+    def handle(self, *args, batch_size, verbosity, **options):
+        if batch_size < 1:
+            raise CommandError("--batch-size must be at least 1.")
+        days = periods()
+        if verbosity:
+            self.stdout.write(
+                f"Retention: content {days.content} d, metadata {days.metadata} d, webhook "
+                f"bodies {days.webhook} d, task results {days.task_results} d, audit and "
+                f"sign-in records {days.audit} d."
+            )
+
+        def progress(step, done):
+            if verbosity > 1 or (verbosity and done):
+                self.stdout.write(f"  {step.replace('_', ' ')}: {done}")
+
+        counts = purge_expired(progress=progress, batch_size=batch_size)
+        if verbosity:
+            summary = ", ".join(f"{key.replace('_', ' ')} {value}" for key, value in counts.items())
+            self.stdout.write(self.style.SUCCESS(f"Done: {summary}."))

@@ -1,0 +1,161 @@
+"""What the privacy policy promises, as data: deletion requests, erasure tombstones, and the
+audit trail of staff actions that touch personal data."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class DeletionRequest(models.Model):
+    """A person asked for their data to be deleted (policy section 7)."""
+
+    class Channel(models.TextChoices):
+        WHATSAPP = "whatsapp", _("WhatsApp message")
+        EMAIL = "email", _("Email")
+        PHONE = "phone", _("Phone call")
+        IN_PERSON = "in_person", _("In person")
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", _("Received")
+        IN_PROGRESS = "in_progress", _("In progress")
+        COMPLETED = "completed", _("Completed")
+        REJECTED = "rejected", _("Rejected")
+
+    # Who asked, as they identified themselves. Cleared when the request completes: after
+    # erasure the tombstone's keyed hash is all that links the request to the person.
+    phone = models.CharField(_("phone number"), max_length=32, blank=True)
+    user_id = models.CharField(_("business-scoped user id"), max_length=160, blank=True)
+    contact = models.ForeignKey(
+        "messaging.Contact",
+        verbose_name=_("contact"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="deletion_requests",
+    )
+    channel = models.CharField(_("received by"), max_length=12, choices=Channel.choices)
+    received_at = models.DateTimeField(_("received"), default=timezone.now)
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.RECEIVED
+    )
+    rejection_reason = models.TextField(_("reason for rejection"), blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("handled by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
+    # What was erased, as counts per kind ({"messages": 12, "raw webhook bodies": 3, …}).
+    erased = models.JSONField(_("erased"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("deletion request")
+        verbose_name_plural = _("deletion requests")
+        ordering = ["-received_at"]
+        permissions = [
+            ("erase_contact", _("Can erase a contact's data")),
+            ("export_contact", _("Can export a contact's data")),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="rejected") | ~Q(rejection_reason=""),
+                name="deletion_rejection_has_reason",
+            ),
+        ]
+
+    def __str__(self):
+        return f"#{self.pk} ({self.get_status_display()})"
+
+    @property
+    def deadline(self):
+        return self.received_at + timedelta(days=settings.DELETION_REQUEST_DEADLINE_DAYS)
+
+    @property
+    def is_overdue(self):
+        open_states = {self.Status.RECEIVED, self.Status.IN_PROGRESS}
+        return self.status in open_states and timezone.now() > self.deadline
+
+
+class ErasureTombstone(models.Model):
+    """What remains of an erased person: keyed hashes of their ids, and who erased them when.
+
+    A webhook redelivered after erasure (Meta retries for up to 7 days) is recognised by these
+    hashes and dropped, without the ids themselves being kept.
+    """
+
+    id_hash = models.CharField(max_length=64, db_index=True)
+    deletion_request = models.ForeignKey(
+        DeletionRequest, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    erased_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("erasure tombstone")
+        verbose_name_plural = _("erasure tombstones")
+
+    def __str__(self):
+        return f"tombstone {self.id_hash[:12]}…"
+
+
+class AuditEvent(models.Model):
+    """Append-only record of staff actions that touch personal data. Never message content:
+    only who, what kind of action, which object, and when."""
+
+    class Action(models.TextChoices):
+        LOGIN = "login", _("Signed in")
+        LOGIN_FAILED = "login_failed", _("Failed sign-in")
+        LOGOUT = "logout", _("Signed out")
+        VIEW_CONVERSATION = "view", _("Viewed a conversation")
+        REPLY = "reply", _("Replied")
+        EXPORT = "export", _("Exported a contact's data")
+        ERASE = "erase", _("Erased a contact's data")
+        REJECT = "reject", _("Rejected a deletion request")
+        RETENTION = "retention", _("Retention run")
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The username as typed for failed sign-ins (there is no user), else the actor's.
+    actor_name = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=16, choices=Action.choices)
+    object_type = models.CharField(max_length=40, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit log")
+        ordering = ["-at"]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.action}"
+
+
+class RetentionSchedule(models.Model):
+    """When the task worker's daily retention run is next due (a single row).
+
+    Every worker's maintenance asks each minute; a conditional UPDATE on this row lets exactly
+    one of them run it per day (privacy.retention.claim_daily_run).
+    """
+
+    next_run_at = models.DateTimeField()
+    last_started_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("retention schedule")
+        verbose_name_plural = _("retention schedule")
+
+    def __str__(self):
+        return f"retention next due {self.next_run_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,242 @@
+"""Two people with everything the app can hold about them, and a search of every table.
+
+`populate()` delivers real webhook bodies (one naming only Zainab, a batch naming Zainab and
+Omar, statuses, a reaction, an edit), sends staff replies (one with an attachment still
+waiting to upload), assigns the conversation and queues a task naming her number, so that
+erasure has every kind of row to find. `traces()` searches every column of every table that
+can hold text, JSON or bytes — raw webhook bodies decoded, sessions decoded — for needles.
+"""
+
+import json
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.apps import apps
+from django.contrib.sessions.models import Session
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import models
+from django.utils import timezone
+
+from messaging import payloads as p
+from messaging.ingest import receive
+from messaging.media import OUTBOX_DIR, queue_media_message
+from messaging.models import Conversation, Message, SendAttempt, StatusEvent
+from messaging.sending import queue_text_reply
+from messaging.tasks import simulate_status
+from tests import media_files as f
+
+ZAINAB_PHONE = "966501112233"
+ZAINAB_BSUID = "SA.7723456789012345678"
+ZAINAB_NAME = "Zainab Qurashi"
+ZAINAB_USERNAME = "zq_olive"
+ZAINAB_TEXTS = [
+    "Secret plan: meet at the olive grove",
+    "Photo of my passport",
+    "Secret plan (edited): meet at the old well",
+    "Reply to her: we received it safely",
+    "Here is the signed form",
+]
+OMAR_PHONE = "966509998877"
+OMAR_NAME = "Omar Haddad"
+OMAR_TEXT = "Omar asks about opening hours"
+
+
+def zainab_needles():
+    return [ZAINAB_PHONE, ZAINAB_BSUID, ZAINAB_NAME, ZAINAB_USERNAME, *ZAINAB_TEXTS]
+
+
+def minutes_ago(minutes):
+    return timezone.now() - timedelta(minutes=minutes)
+
+
+def zainab_contact(**options):
+    return p.contact(
+        wa_id=ZAINAB_PHONE,
+        user_id=ZAINAB_BSUID,
+        name=ZAINAB_NAME,
+        username=ZAINAB_USERNAME,
+        **options,
+    )
+
+
+def omar_contact():
+    return p.contact(wa_id=OMAR_PHONE, name=OMAR_NAME)
+
+
+@dataclass
+class World:
+    """What populate() delivered: the raw bodies (bytes, as Meta sent them) and rows."""
+
+    bodies: dict = field(default_factory=dict)
+    zainab_conversation: Conversation | None = None
+    omar_conversation: Conversation | None = None
+    upload_path: str = ""
+
+
+def deliver(payload):
+    raw = p.encode(payload)
+    receive(raw)
+    return raw
+
+
+def populate(staff_user) -> World:
+    world = World()
+    world.bodies["zainab_only"] = deliver(
+        p.envelope(
+            p.value(
+                contacts=[zainab_contact()],
+                messages=[
+                    p.text_message(
+                        ZAINAB_TEXTS[0], wamid="wamid.Z1", sender=ZAINAB_PHONE,
+                        sender_user_id=ZAINAB_BSUID, timestamp=minutes_ago(30),
+                    )
+                ],
+            )
+        )
+    )  # fmt: skip
+    world.bodies["batch"] = deliver(
+        p.envelope(
+            p.value(
+                contacts=[zainab_contact(), omar_contact()],
+                messages=[
+                    p.media_message(
+                        "image", caption=ZAINAB_TEXTS[1], wamid="wamid.Z2",
+                        sender=ZAINAB_PHONE, timestamp=minutes_ago(29),
+                    ),
+                    p.text_message(
+                        OMAR_TEXT, wamid="wamid.O1", sender=OMAR_PHONE,
+                        timestamp=minutes_ago(29),
+                    ),
+                ],
+            )
+        )
+    )  # fmt: skip
+    world.bodies["edit"] = deliver(
+        p.envelope(
+            p.value(
+                contacts=[zainab_contact()],
+                messages=[
+                    p.message(
+                        "edit",
+                        {
+                            "original_message_id": "wamid.Z1",
+                            "message": {"type": "text", "text": {"body": ZAINAB_TEXTS[2]}},
+                        },
+                        wamid="wamid.Z3", sender=ZAINAB_PHONE, timestamp=minutes_ago(28),
+                    )
+                ],
+            )
+        )
+    )  # fmt: skip
+    zainab = Conversation.objects.get(contact__wa_id=ZAINAB_PHONE)
+    omar = Conversation.objects.get(contact__wa_id=OMAR_PHONE)
+    world.zainab_conversation, world.omar_conversation = zainab, omar
+    Conversation.objects.filter(pk=zainab.pk).update(assignee=staff_user)
+
+    # Staff replies to both; Meta accepts them (wamids) and reports statuses.
+    reply = queue_text_reply(zainab, staff_user, ZAINAB_TEXTS[3])
+    Message.objects.filter(pk=reply.pk).update(wamid="wamid.OUTZ", status="sent")
+    SendAttempt.objects.create(message=reply, number=1, requested_by=staff_user, outcome="accepted")
+    omar_reply = queue_text_reply(omar, staff_user, "Hello Omar, we open at nine")
+    Message.objects.filter(pk=omar_reply.pk).update(wamid="wamid.OUTO", status="sent")
+    world.bodies["statuses"] = deliver(
+        p.envelope(
+            p.value(
+                statuses=[
+                    p.status("wamid.OUTZ", "delivered", recipient=ZAINAB_PHONE,
+                             timestamp=minutes_ago(20)),
+                    p.status("wamid.OUTO", "delivered", recipient=OMAR_PHONE,
+                             timestamp=minutes_ago(20)),
+                    # A status for a message we never recorded, to her number: unlinked.
+                    p.status("wamid.LOST", "sent", recipient=ZAINAB_PHONE,
+                             timestamp=minutes_ago(20)),
+                ]
+            )
+        )
+    )  # fmt: skip
+    world.bodies["reaction"] = deliver(
+        p.envelope(
+            p.value(
+                contacts=[zainab_contact()],
+                messages=[
+                    p.reaction_message(
+                        "wamid.OUTZ", "🙏", wamid="wamid.Z4", sender=ZAINAB_PHONE,
+                        timestamp=minutes_ago(19),
+                    )
+                ],
+            )
+        )
+    )  # fmt: skip
+    # An unlinked status whose wamid is one of her messages (linked later, or never).
+    StatusEvent.objects.create(
+        wamid="wamid.Z1", status="read", timestamp=minutes_ago(18), recipient_id=""
+    )
+    # An attachment waiting for the sending task to upload it.
+    attachment = queue_media_message(
+        zainab,
+        staff_user,
+        SimpleUploadedFile("form.png", f.png(), content_type="image/png"),
+        caption=ZAINAB_TEXTS[4],
+    )
+    world.upload_path = attachment.data["upload"]
+    # A background task whose arguments name her number (the console transport's statuses).
+    simulate_status.enqueue(p.PHONE_NUMBER_ID, "wamid.OUTZ", ZAINAB_PHONE, "read")
+    return world
+
+
+def stored_uploads():
+    try:
+        return default_storage.listdir(OUTBOX_DIR)[1]
+    except FileNotFoundError:
+        return []
+
+
+# Searching everything.
+
+TEXT_FIELDS = (models.CharField, models.TextField, models.JSONField, models.BinaryField)
+
+
+def readable(value):
+    """A column value as text a person would search: JSON decoded (so "\\u0628" and "\\/"
+    escapes are undone), bytes decoded."""
+    if value is None:
+        return ""
+    if isinstance(value, memoryview | bytes | bytearray):
+        raw = bytes(value)
+        try:
+            return json.dumps(json.loads(raw), ensure_ascii=False)
+        except ValueError:
+            return raw.decode("utf-8", errors="replace")
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def traces(needles):
+    """[(table, column, needle)] for every needle found in any text, JSON or binary column of
+    any table (automatic many-to-many tables included), case-insensitively."""
+    lowered = [needle.lower() for needle in needles]
+    found = []
+    for model in apps.get_models(include_auto_created=True):
+        columns = [
+            f.name
+            for f in model._meta.concrete_fields
+            if isinstance(f, TEXT_FIELDS) and not f.primary_key
+        ]
+        if not columns:
+            continue
+        for row in model._base_manager.values_list(*columns):
+            for column, value in zip(columns, row, strict=True):
+                text = readable(value).lower()
+                found += [
+                    (model._meta.db_table, column, needle)
+                    for needle, low in zip(needles, lowered, strict=True)
+                    if low in text
+                ]
+    for session in Session.objects.all():
+        text = json.dumps(session.get_decoded(), ensure_ascii=False, default=str).lower()
+        found += [
+            ("session", "data", n) for n, low in zip(needles, lowered, strict=True) if low in text
+        ]
+    return found

@@ -1,0 +1,236 @@
+"""Configuring automation in the admin: validation of routing rules, business hours, and who
+may configure what."""
+
+from datetime import UTC, date, datetime, time
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from automation.hours import is_open
+from automation.models import (
+    BusinessHours,
+    Holiday,
+    Label,
+    OpeningPeriod,
+    QuickReply,
+    RoutingRule,
+)
+from automation.rules import check_regex
+from automation.text import fill, script_language
+from messaging.models import BusinessNumber, Contact
+from tests.conftest import grant
+from tests.teamwork_support import deliver
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(client, django_user_model):
+    user = django_user_model.objects.create_superuser("root", "root@example.org", "x" * 20)
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def label():
+    return Label.objects.create(name="Billing")
+
+
+def rule_form(**fields):
+    return {
+        "name": "Refunds",
+        "position": "0",
+        "is_active": "on",
+        "match": "regex",
+        "pattern": "",
+        "action": "label",
+        **fields,
+    }
+
+
+# Regular expressions: compiled when saved, and refused when they could run away.
+
+
+@pytest.mark.parametrize(
+    ("pattern", "reason"),
+    [
+        ("refund(", "not a valid regular expression"),
+        ("x" * 201, "at most 200 characters"),
+        ("(a+)+$", "may not contain another repetition"),
+        (r"(\w*)*", "may not contain another repetition"),
+        ("(a|aa)*b", "may not contain alternatives"),
+        (r"(\w)\1", "Back-references"),
+        ("a*b*c*d*e*", "At most 4 unbounded repetitions"),
+    ],
+    ids=["syntax", "length", "nested", "nested-star", "alternatives", "backreference", "many"],
+)
+def test_risky_or_invalid_regular_expressions_are_refused(pattern, reason):
+    with pytest.raises(ValidationError) as refused:
+        check_regex(pattern)
+
+    assert reason in " ".join(refused.value.messages)
+
+
+@pytest.mark.parametrize(
+    "pattern", [r"refund|money back", r"order\s*#?\d{4,8}", r"^(hi|hello)\b", r"(ab){2}", ".*x.*y"]
+)
+def test_ordinary_regular_expressions_are_accepted(pattern):
+    assert check_regex(pattern).search is not None
+
+
+def test_the_admin_refuses_a_rule_with_a_bad_expression_and_saves_a_good_one(admin_client, label):
+    refused = admin_client.post(
+        "/admin/automation/routingrule/add/", rule_form(pattern="(a+)+", label=label.pk)
+    )
+    saved = admin_client.post(
+        "/admin/automation/routingrule/add/", rule_form(pattern=r"refund\w*", label=label.pk)
+    )
+
+    assert refused.status_code == 200
+    assert "may not contain another repetition" in refused.content.decode()
+    assert saved.status_code == 302
+    assert RoutingRule.objects.get().pattern == r"refund\w*"
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [
+        ({"match": "contains", "pattern": ""}, "pattern", "needs a keyword"),
+        ({"match": "new_contact", "pattern": "hello"}, "pattern", "takes no keyword"),
+        ({"match": "any", "action": "assign"}, "assignee", "Choose the person"),
+        ({"match": "any", "action": "round_robin"}, "group", "Choose the group"),
+        ({"match": "any", "action": "label"}, "label", "Choose the label"),
+        ({"match": "any", "action": "quick_reply"}, "quick_reply", "Choose the quick reply"),
+        ({"match": "any", "action": "priority"}, "priority", "Choose the priority"),
+    ],
+    ids=str,
+)
+def test_a_rule_needs_what_its_match_and_action_use(fields, field, message):
+    rule = RoutingRule(name="x", **{"action": "label", **fields})
+
+    with pytest.raises(ValidationError) as refused:
+        rule.full_clean()
+
+    assert message in " ".join(refused.value.message_dict[field])
+
+
+# Who configures
+
+
+def test_a_supervisor_with_the_model_permissions_configures_routing_rules(client, supervisor):
+    supervisor = grant(supervisor, "view_routingrule", "change_routingrule", "add_routingrule")
+    client.force_login(supervisor)
+
+    assert client.get("/admin/automation/routingrule/").status_code == 200
+    assert client.get("/admin/automation/routingrule/add/").status_code == 200
+    assert client.get("/admin/automation/autoreply/").status_code == 403
+
+
+def test_agents_without_the_permissions_cannot_reach_the_configuration(client, staff_user):
+    client.force_login(staff_user)
+
+    for model in ["routingrule", "quickreply", "label", "businesshours", "autoreply"]:
+        assert client.get(f"/admin/automation/{model}/").status_code == 403, model
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        "label",
+        "quickreply",
+        "businesshours",
+        "autoreply",
+        "routingrule",
+        "staffpreferences",
+        "staffnotification",
+        "automationrun",
+        "autoreplyclaim",
+    ],
+)
+def test_every_automation_admin_page_renders(admin_client, model, label):
+    deliver()
+    hours = BusinessHours.objects.create(business_number=BusinessNumber.objects.get())
+    OpeningPeriod.objects.create(hours=hours, weekday=0, opens=time(9), closes=time(17))
+    QuickReply.objects.create(shortcut="hours", title="Hours")
+    RoutingRule.objects.create(name="r", match="any", action="label", label=label)
+
+    assert admin_client.get(f"/admin/automation/{model}/").status_code == 200
+    assert admin_client.get(f"/admin/automation/{model}/add/").status_code in {200, 403}
+
+
+def test_a_time_zone_must_be_a_real_one():
+    hours = BusinessHours(business_number=BusinessNumber(pk=1), time_zone="Mars/Olympus")
+
+    with pytest.raises(ValidationError) as refused:
+        hours.full_clean(exclude=["business_number"])
+
+    assert "time_zone" in refused.value.message_dict
+
+
+# Business hours
+
+
+@pytest.fixture
+def riyadh_hours():
+    number = BusinessNumber.objects.create(phone_number_id="1")
+    hours = BusinessHours.objects.create(business_number=number, time_zone="Asia/Riyadh")
+    # Sunday 9:00-17:00, and Thursday night 20:00 until 02:00 on Friday.
+    OpeningPeriod.objects.create(hours=hours, weekday=6, opens=time(9), closes=time(17))
+    OpeningPeriod.objects.create(hours=hours, weekday=3, opens=time(20), closes=time(2))
+    Holiday.objects.create(hours=hours, date=date(2026, 11, 29), name="A holiday")
+    return BusinessHours.objects.prefetch_related("periods", "holidays").get()
+
+
+@pytest.mark.parametrize(
+    ("moment", "expected"),
+    [
+        (datetime(2026, 11, 22, 6, 0, tzinfo=UTC), True),  # Sunday 9:00 in Riyadh
+        (datetime(2026, 11, 22, 5, 59, tzinfo=UTC), False),  # Sunday 8:59 in Riyadh
+        (datetime(2026, 11, 22, 14, 0, tzinfo=UTC), False),  # Sunday 17:00: closed
+        (datetime(2026, 11, 26, 22, 0, tzinfo=UTC), True),  # Friday 1:00: Thursday night
+        (datetime(2026, 11, 26, 23, 30, tzinfo=UTC), False),  # Friday 2:30
+        (datetime(2026, 11, 29, 8, 0, tzinfo=UTC), False),  # Sunday, but a holiday
+        (datetime(2026, 11, 24, 8, 0, tzinfo=UTC), False),  # Tuesday
+    ],
+    ids=str,
+)
+def test_business_hours_follow_the_weekly_schedule_time_zone_and_holidays(
+    riyadh_hours, moment, expected
+):
+    assert is_open(riyadh_hours, moment) is expected
+
+
+def test_a_number_without_business_hours_is_always_open():
+    assert is_open(None, datetime(2026, 11, 24, 3, 0, tzinfo=UTC)) is True
+
+
+# Placeholders and language
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Hello {name}, I am {agent}.", "Hello Amina Khalid, I am Salma."),
+        ("Hi {first_name}!", "Hi Amina!"),
+        ("Dear {unknown}", "Dear {unknown}"),
+    ],
+)
+def test_placeholders_are_filled_from_the_contact_and_the_agent(supervisor, text, expected):
+    contact = Contact(wa_id="966500000001", profile_name="Amina Khalid")
+
+    assert fill(text, contact=contact, agent=supervisor) == expected
+
+
+def test_a_contact_known_only_by_number_leaves_no_gap_where_the_name_was():
+    contact = Contact(wa_id="966500000001")
+
+    assert fill("Hello {first_name}, welcome!\nLine two", contact=contact) == (
+        "Hello, welcome!\nLine two"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "language"), [("مرحبا", "ar"), ("Hello", "en"), ("👍 123", None), ("", None)]
+)
+def test_the_answer_language_follows_the_script_of_the_customers_text(text, language):
+    assert script_language(text) == language

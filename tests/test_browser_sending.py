@@ -1,0 +1,79 @@
+"""The demo transport end to end: a reply's tick goes pending → sent → delivered → read, with
+the console backend's simulated statuses arriving through the real status path."""
+
+import io
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+from playwright.sync_api import expect
+
+from messaging import payloads as p
+from tests.live_support import database, post_webhook_over_http
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+LIVE = 3000  # the poll runs every 2 s: anything new must show within 3 s
+SLOW = 10_000
+
+
+def run_worker():
+    with database():
+        call_command(
+            "db_worker", "--batch", "--no-reload", stdout=io.StringIO(), stderr=io.StringIO()
+        )
+
+
+def make_next_status_due():
+    """Let the seconds pass before the console transport's next simulated status."""
+    with database():
+        waiting = DBTaskResult.objects.filter(
+            task_path="messaging.tasks.simulate_status", status="READY"
+        ).order_by("run_after")
+        first = waiting.first()
+        assert first is not None
+        DBTaskResult.objects.filter(pk=first.pk).update(
+            run_after=timezone.now() - timedelta(seconds=1)
+        )
+
+
+def test_a_reply_ticks_from_pending_to_read_with_the_console_transport(
+    page, page_errors, staff_user, password, live_server, settings
+):
+    settings.WHATSAPP_TRANSPORT = {
+        "BACKEND": "messaging.backends.console.ConsoleBackend",
+        "OPTIONS": {"stream": io.StringIO()},
+    }
+    post_webhook_over_http(
+        live_server,
+        p.envelope(
+            p.value(
+                contacts=[p.contact(wa_id="966501234567", name="Amina Khalid")],
+                messages=[p.text_message("Is my order on its way?", sender="966501234567")],
+            )
+        ),
+    )
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill("amina")
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("link", name="Amina Khalid").click()
+    expect(page.locator("html.js")).to_be_attached(timeout=SLOW)
+
+    textarea = page.get_by_role("textbox", name="Reply")
+    textarea.fill("Yes, it ships today.")
+    textarea.press("Enter")
+    reply = page.locator("#timeline article.msg-out", has_text="Yes, it ships today.")
+    expect(reply.locator(".tick-pending")).to_be_visible(timeout=LIVE)
+
+    run_worker()  # the transport accepts it
+    expect(reply.locator(".tick-sent")).to_be_visible(timeout=LIVE)
+
+    for tick in ("tick-sent", "tick-delivered", "tick-read"):
+        make_next_status_due()
+        run_worker()
+        expect(reply.locator(f".{tick}")).to_be_visible(timeout=LIVE)
+
+    assert page_errors == []

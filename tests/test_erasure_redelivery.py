@@ -1,0 +1,163 @@
+"""Meta redelivers webhooks for up to 7 days: after erasure, a redelivered event from before
+the erasure brings nothing back (and leaves no raw copy of the person), while a genuinely new
+message starts a fresh contact."""
+
+import hashlib
+import json
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from messaging import payloads as p
+from messaging.ingest import receive
+from messaging.models import Contact, Conversation, Message, StatusEvent, WebhookEvent
+from privacy.erasure import erase_contact
+from tests.erasure_support import (
+    OMAR_PHONE,
+    OMAR_TEXT,
+    ZAINAB_BSUID,
+    ZAINAB_PHONE,
+    populate,
+    traces,
+    zainab_contact,
+    zainab_needles,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _private_media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def erased(staff_user):
+    """Everything populated, then Zainab erased: the raw bodies as Meta first sent them."""
+    world = populate(staff_user)
+    erase_contact(phone=ZAINAB_PHONE, actor=staff_user)
+    return world
+
+
+def snapshot():
+    return {
+        "contacts": Contact.objects.count(),
+        "conversations": Conversation.objects.count(),
+        "messages": Message.objects.count(),
+        "statuses": StatusEvent.objects.count(),
+        "bodies": sorted(WebhookEvent.objects.values_list("body_sha256", flat=True)),
+    }
+
+
+@pytest.mark.parametrize("name", ["zainab_only", "batch", "statuses", "reaction", "edit"])
+def test_a_redelivered_pre_erasure_webhook_recreates_nothing_and_keeps_no_raw_copy(erased, name):
+    before = snapshot()
+
+    for _time in range(3):  # a redelivery, and the same body yet again
+        receive(erased.bodies[name])
+
+        assert snapshot() == before
+        assert traces(zainab_needles()) == []
+
+
+def test_a_redelivery_through_the_webhook_answers_ok(erased, post_webhook):
+    response = post_webhook(None, body=erased.bodies["zainab_only"])
+
+    assert response.status_code == 200
+    assert not Contact.objects.filter(wa_id=ZAINAB_PHONE).exists()
+    assert traces(zainab_needles()) == []
+
+
+def test_the_redelivered_batch_still_delivers_the_other_persons_message_once(erased):
+    Message.objects.filter(wamid="wamid.O1").delete()  # as if it had been lost
+
+    receive(erased.bodies["batch"])
+
+    assert Message.objects.get(wamid="wamid.O1").text == OMAR_TEXT
+    assert not Contact.objects.filter(wa_id=ZAINAB_PHONE).exists()
+    stored = [json.loads(bytes(e.body)) for e in WebhookEvent.objects.all()]
+    assert OMAR_TEXT in json.dumps(stored)
+    assert traces(zainab_needles()) == []
+
+
+def test_a_scrubbed_redelivery_is_kept_when_it_still_holds_someone_else(staff_user):
+    """A batch first stored after the erasure (so never scrubbed before): rewritten."""
+    receive(p.encode(p.envelope(p.value(
+        contacts=[zainab_contact()],
+        messages=[p.text_message("before", sender=ZAINAB_PHONE, wamid="wamid.A")],
+    ))))  # fmt: skip
+    erase_contact(phone=ZAINAB_PHONE)
+    earlier = timezone.now() - timedelta(hours=1)
+    batch = p.encode(
+        p.envelope(
+            p.value(
+                contacts=[zainab_contact(), p.contact(wa_id=OMAR_PHONE, name="Omar")],
+                messages=[
+                    p.text_message("late copy", sender=ZAINAB_PHONE, timestamp=earlier),
+                    p.text_message(OMAR_TEXT, sender=OMAR_PHONE, timestamp=earlier),
+                ],
+            )
+        )
+    )
+
+    event = receive(batch)
+
+    event.refresh_from_db()
+    assert event.summary["events"]["erased"] == 1
+    assert event.body_sha256 == hashlib.sha256(bytes(event.body)).hexdigest()
+    assert OMAR_TEXT.encode() in bytes(event.body)
+    assert ZAINAB_PHONE.encode() not in bytes(event.body)
+    assert Message.objects.filter(text=OMAR_TEXT).exists()
+    assert not Message.objects.filter(text="late copy").exists()
+
+
+def test_a_redelivered_status_for_her_old_message_is_dropped(erased):
+    before = snapshot()
+
+    receive(p.encode(p.envelope(p.value(
+        statuses=[p.status("wamid.OUTZ", "read", recipient=ZAINAB_PHONE,
+                           timestamp=timezone.now() - timedelta(minutes=5))],
+    ))))  # fmt: skip
+
+    assert snapshot() == before
+
+
+def test_a_new_message_after_erasure_starts_a_fresh_contact(erased):
+    old_pks = set(Contact.objects.values_list("pk", flat=True))
+
+    receive(p.encode(p.envelope(p.value(
+        contacts=[p.contact(wa_id=ZAINAB_PHONE, name="Z.")],
+        messages=[p.text_message("I am back", sender=ZAINAB_PHONE, wamid="wamid.NEW",
+                                 timestamp=timezone.now() + timedelta(seconds=2))],
+    ))))  # fmt: skip
+
+    contact = Contact.objects.get(wa_id=ZAINAB_PHONE)
+    assert contact.pk not in old_pks
+    assert contact.profile_name == "Z."
+    messages = Message.objects.filter(conversation__contact=contact)
+    assert list(messages.values_list("text", flat=True)) == ["I am back"]
+
+
+def test_a_new_message_by_user_id_alone_after_erasure_is_kept(erased):
+    receive(p.encode(p.envelope(p.value(
+        contacts=[p.contact(user_id=ZAINAB_BSUID)],
+        messages=[p.text_message("hello again", sender=ZAINAB_BSUID,
+                                 timestamp=timezone.now() + timedelta(seconds=2))],
+    ))))  # fmt: skip
+
+    assert Contact.objects.filter(user_id=ZAINAB_BSUID).exists()
+
+
+def test_other_peoples_webhooks_cost_one_query_more_at_most(erased, django_assert_max_num_queries):
+    receive(p.encode(p.envelope(p.value(
+        contacts=[p.contact(wa_id=OMAR_PHONE)],
+        messages=[p.text_message("warm-up", sender=OMAR_PHONE)],
+    ))))  # fmt: skip
+
+    # As in tests/test_ingest.py's bound, plus the one tombstone lookup per body.
+    with django_assert_max_num_queries(20):
+        receive(p.encode(p.envelope(p.value(
+            contacts=[p.contact(wa_id=OMAR_PHONE)],
+            messages=[p.text_message("one more", sender=OMAR_PHONE)],
+        ))))  # fmt: skip
