@@ -4,12 +4,20 @@ import re
 # Phone numbers, WhatsApp ids (wa_id is the phone number) and the digits of business-scoped
 # user ids are runs of 7+ digits; our own row ids and HTTP figures are shorter.
 PHONE_LIKE = re.compile(r"\+?\d{7,}")
+# Task ids are UUIDs whose hex groups can hold 7+ digits in a row: they are not personal data
+# and must stay readable to follow a task through the worker's log.
+UUID_OR_PHONE_LIKE = re.compile(
+    r"(?P<uuid>\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b)|"
+    + PHONE_LIKE.pattern,
+    re.IGNORECASE,
+)
 # Query strings carry search terms (names, phone numbers, message text): keep only the path.
 QUERY_STRING = re.compile(r"(/[^\s\"?]*)\?[^\s\"]*")
 
 
 def redact(text):
-    return PHONE_LIKE.sub("[redacted]", QUERY_STRING.sub(r"\1?[redacted]", text))
+    text = QUERY_STRING.sub(r"\1?[redacted]", text)
+    return UUID_OR_PHONE_LIKE.sub(lambda match: match["uuid"] or "[redacted]", text)
 
 
 class OneLineRedactingFormatter(logging.Formatter):

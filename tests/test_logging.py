@@ -40,6 +40,15 @@ def test_it_keeps_short_numbers_and_the_timestamp_readable(formatter):
     assert "[redacted]" not in line.split(" INFO ")[0]
 
 
+def test_it_keeps_task_ids_whole_even_when_a_group_is_mostly_digits(formatter):
+    task_id = "18d585b9-fde6-4726-8746-20345671fd9d"
+
+    line = formatter.format(record("Task id=%s state=SUCCESSFUL to 966501234567", task_id))
+
+    assert task_id in line
+    assert "966501234567" not in line
+
+
 def test_a_traceback_stays_on_one_line_and_is_masked(formatter):
     try:
         raise ValueError("no contact for 201001234567")
