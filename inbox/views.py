@@ -26,6 +26,12 @@ from privacy.audit import Action, record
 REACTIONS = ["👍", "❤️", "😂", "😮", "😢", "🙏"]
 
 
+def reaction_choices():
+    """Each quick reaction with its accessible name: translated once per page, not once per
+    message and emoji."""
+    return [(emoji, _("React with %(emoji)s") % {"emoji": emoji}) for emoji in REACTIONS]
+
+
 def list_context(request, filters, open_conversation=None):
     rows, next_cursor = services.conversation_page(request.user, filters, request.GET.get("after"))
     return {
@@ -40,6 +46,7 @@ def list_context(request, filters, open_conversation=None):
         "next_cursor": next_cursor,
         "numbers": list(visible_numbers(request.user)),
         "open_conversation": open_conversation,
+        "open_pk": open_conversation.pk if open_conversation else None,
         "unread_total": services.unread_total(request.user),
     }
 
@@ -55,7 +62,7 @@ def conversation_context(request, conversation):
         "can_close": permissions.can_close(request.user, conversation),
         "staff": services.staff_choices() if permissions.can_assign_others(request.user) else [],
         "client_token": uuid.uuid4(),
-        "reactions": REACTIONS,
+        "reactions": reaction_choices(),
     }
 
 
@@ -103,7 +110,7 @@ def older_messages(request, pk):
             "timeline": page,
             "older_cursor": older,
             "can_reply": permissions.can_reply(request.user),
-            "reactions": REACTIONS,
+            "reactions": reaction_choices(),
         },
     )
 
@@ -303,7 +310,7 @@ def poll(request):
             "conversation": open_conversation,
             "can_close": permissions.can_close(request.user, open_conversation),
             "can_reply": permissions.can_reply(request.user),
-            "reactions": REACTIONS,
+            "reactions": reaction_choices(),
             "can_assign_others": permissions.can_assign_others(request.user),
             "staff": services.staff_choices()
             if permissions.can_assign_others(request.user)

@@ -31,6 +31,13 @@ def conversation_labels(conversation):
     return list(conversation.labels.order_by("name"))
 
 
+@register.filter
+def priority_of(conversation):
+    """The conversation's priority, or None when it has none: a template lookup of
+    `c.priority` would raise and search the object's attributes on every such row."""
+    return getattr(conversation, "priority", None)
+
+
 @register.simple_tag
 def conversation_priority(conversation):
     return ConversationPriority.objects.filter(conversation=conversation).first()
