@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.html import format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -26,10 +27,14 @@ from privacy.audit import Action, record
 REACTIONS = ["👍", "❤️", "😂", "😮", "😢", "🙏"]
 
 
-def reaction_choices():
-    """Each quick reaction with its accessible name: translated once per page, not once per
-    message and emoji."""
-    return [(emoji, _("React with %(emoji)s") % {"emoji": emoji}) for emoji in REACTIONS]
+def reaction_buttons():
+    """The buttons of the reaction menu, the same under every message: built once per page
+    rather than once per message and emoji."""
+    return format_html_join(
+        "",
+        '<button type="submit" name="emoji" value="{}" aria-label="{}">{}</button>',
+        ((emoji, _("React with %(emoji)s") % {"emoji": emoji}, emoji) for emoji in REACTIONS),
+    )
 
 
 def list_context(request, filters, open_conversation=None):
@@ -62,7 +67,7 @@ def conversation_context(request, conversation):
         "can_close": permissions.can_close(request.user, conversation),
         "staff": services.staff_choices() if permissions.can_assign_others(request.user) else [],
         "client_token": uuid.uuid4(),
-        "reactions": reaction_choices(),
+        "reactions": reaction_buttons(),
     }
 
 
@@ -110,7 +115,7 @@ def older_messages(request, pk):
             "timeline": page,
             "older_cursor": older,
             "can_reply": permissions.can_reply(request.user),
-            "reactions": reaction_choices(),
+            "reactions": reaction_buttons(),
         },
     )
 
@@ -310,7 +315,7 @@ def poll(request):
             "conversation": open_conversation,
             "can_close": permissions.can_close(request.user, open_conversation),
             "can_reply": permissions.can_reply(request.user),
-            "reactions": reaction_choices(),
+            "reactions": reaction_buttons(),
             "can_assign_others": permissions.can_assign_others(request.user),
             "staff": services.staff_choices()
             if permissions.can_assign_others(request.user)

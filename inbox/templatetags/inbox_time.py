@@ -52,6 +52,46 @@ def _day_label(day, today, language):
     return format_date(day, "l j F Y")
 
 
+class Moment:
+    """A timeline item's time in every form its markup needs, converted to local time once
+    (each `date` filter would convert and parse its format again). The same strings as
+    `date:'Y-m-d'`, `date:'c'`, `time:"H:i"`, `date:'DATETIME_FORMAT'`, `day_label` and
+    `epoch_micros`."""
+
+    def __init__(self, value):
+        self.value = value
+        self.local = timezone.localtime(value)
+
+    @property
+    def day(self):
+        return f"{self.local.year:04d}-{self.local.month:02d}-{self.local.day:02d}"
+
+    @property
+    def iso(self):
+        return self.local.isoformat()
+
+    @property
+    def clock(self):
+        return f"{self.local.hour:02d}:{self.local.minute:02d}"
+
+    @property
+    def full(self):
+        return format_date(self.local, "DATETIME_FORMAT")
+
+    @property
+    def day_label(self):
+        return _day_label(self.local.date(), timezone.localdate(), get_language())
+
+    @property
+    def sort(self):
+        return epoch_micros(self.value)
+
+
+@register.filter
+def moment(value):
+    return Moment(value)
+
+
 @register.filter
 def epoch_micros(moment):
     """A sortable integer for placing live-inserted messages in Meta-timestamp order."""
