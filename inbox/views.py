@@ -73,7 +73,10 @@ def conversation_context(request, conversation):
 
 def get_conversation(request, pk):
     """The conversation, if this person may see its business number; else 404."""
-    conversations = Conversation.objects.select_related("contact", "business_number", "assignee")
+    # With its priority: the header shows it (automation.templatetags.teamwork).
+    conversations = Conversation.objects.select_related(
+        "contact", "business_number", "assignee", "priority"
+    )
     return get_object_or_404(visible_conversations(request.user, conversations), pk=pk)
 
 
@@ -297,7 +300,7 @@ def poll(request):
     if open_pk and any(conversation_id == open_pk for conversation_id, _ in changes):
         open_conversation = (
             visible_conversations(request.user)
-            .select_related("contact", "business_number", "assignee")
+            .select_related("contact", "business_number", "assignee", "priority")
             .filter(pk=open_pk)
             .first()
         )

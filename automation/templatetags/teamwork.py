@@ -7,7 +7,7 @@ from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 
-from automation.models import ConversationPriority, Label, QuickReplyText
+from automation.models import Label, QuickReplyText
 from automation.notes import MENTION, notes_for_poll
 from automation.text import fill, pick_variant, script_language
 
@@ -40,7 +40,8 @@ def priority_of(conversation):
 
 @register.simple_tag
 def conversation_priority(conversation):
-    return ConversationPriority.objects.filter(conversation=conversation).first()
+    """Its priority or None: no query when the conversation was read with its priority."""
+    return priority_of(conversation)
 
 
 def answer_language(timeline, fallback):
