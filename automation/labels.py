@@ -10,8 +10,10 @@ from messaging.changes import announce
 def with_teamwork(conversations):
     """The list's rows with their labels (one extra query for the whole page, whatever its
     size) and priority (joined)."""
+    # A list (row_labels), not the related manager: building a manager for every row
+    # costs more than rendering the row's labels.
     return conversations.select_related("priority").prefetch_related(
-        Prefetch("labels", queryset=Label.objects.order_by("name"))
+        Prefetch("labels", queryset=Label.objects.order_by("name"), to_attr="row_labels")
     )
 
 

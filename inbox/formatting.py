@@ -7,6 +7,7 @@ set; no step ever unescapes, so no character of the input can become markup.
 """
 
 import re
+import unicodedata
 from bisect import bisect_left
 from datetime import datetime, timedelta
 from math import isfinite
@@ -232,8 +233,11 @@ def message_preview(message) -> str:
 
 
 def _one_line(text: str) -> str:
-    line = next((line for line in text.splitlines() if line.strip()), "")
-    return Truncator(" ".join(line.split())).chars(PREVIEW_LENGTH)
+    line = " ".join(next((line for line in text.splitlines() if line.strip()), "").split())
+    if len(line) <= PREVIEW_LENGTH:
+        # What Truncator returns for a line that fits, without its character-by-character walk.
+        return unicodedata.normalize("NFC", line)
+    return Truncator(line).chars(PREVIEW_LENGTH)
 
 
 def _labelled(icon: str, label: str, detail) -> str:

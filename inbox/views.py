@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.html import format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -26,6 +27,16 @@ from privacy.audit import Action, record
 REACTIONS = ["👍", "❤️", "😂", "😮", "😢", "🙏"]
 
 
+def reaction_buttons():
+    """The buttons of the reaction menu, the same under every message: built once per page
+    rather than once per message and emoji."""
+    return format_html_join(
+        "",
+        '<button type="submit" name="emoji" value="{}" aria-label="{}">{}</button>',
+        ((emoji, _("React with %(emoji)s") % {"emoji": emoji}, emoji) for emoji in REACTIONS),
+    )
+
+
 def list_context(request, filters, open_conversation=None):
     rows, next_cursor = services.conversation_page(request.user, filters, request.GET.get("after"))
     return {
@@ -40,6 +51,7 @@ def list_context(request, filters, open_conversation=None):
         "next_cursor": next_cursor,
         "numbers": list(visible_numbers(request.user)),
         "open_conversation": open_conversation,
+        "open_pk": open_conversation.pk if open_conversation else None,
         "unread_total": services.unread_total(request.user),
     }
 
@@ -55,13 +67,16 @@ def conversation_context(request, conversation):
         "can_close": permissions.can_close(request.user, conversation),
         "staff": services.staff_choices() if permissions.can_assign_others(request.user) else [],
         "client_token": uuid.uuid4(),
-        "reactions": REACTIONS,
+        "reactions": reaction_buttons(),
     }
 
 
 def get_conversation(request, pk):
     """The conversation, if this person may see its business number; else 404."""
-    conversations = Conversation.objects.select_related("contact", "business_number", "assignee")
+    # With its priority: the header shows it (automation.templatetags.teamwork).
+    conversations = Conversation.objects.select_related(
+        "contact", "business_number", "assignee", "priority"
+    )
     return get_object_or_404(visible_conversations(request.user, conversations), pk=pk)
 
 
@@ -103,7 +118,7 @@ def older_messages(request, pk):
             "timeline": page,
             "older_cursor": older,
             "can_reply": permissions.can_reply(request.user),
-            "reactions": REACTIONS,
+            "reactions": reaction_buttons(),
         },
     )
 
@@ -285,7 +300,7 @@ def poll(request):
     if open_pk and any(conversation_id == open_pk for conversation_id, _ in changes):
         open_conversation = (
             visible_conversations(request.user)
-            .select_related("contact", "business_number", "assignee")
+            .select_related("contact", "business_number", "assignee", "priority")
             .filter(pk=open_pk)
             .first()
         )
@@ -303,7 +318,7 @@ def poll(request):
             "conversation": open_conversation,
             "can_close": permissions.can_close(request.user, open_conversation),
             "can_reply": permissions.can_reply(request.user),
-            "reactions": REACTIONS,
+            "reactions": reaction_buttons(),
             "can_assign_others": permissions.can_assign_others(request.user),
             "staff": services.staff_choices()
             if permissions.can_assign_others(request.user)

@@ -131,6 +131,22 @@ class Conversation(models.Model):
         indexes = [
             # The inbox list: newest activity first, keyset-paginated on (time, id).
             models.Index(fields=["-last_message_at", "-id"], name="conversation_activity_idx"),
+            # The list as it opens (inbox.services.conversation_page, state "open" or
+            # "closed"): `WHERE state = %s AND last_message_at IS NOT NULL ORDER BY
+            # last_message_at DESC, id DESC LIMIT 31`, read in order without skipping rows.
+            models.Index(
+                fields=["state", "-last_message_at", "-id"],
+                condition=Q(last_message_at__isnull=False),
+                name="conversation_state_idx",
+            ),
+            # The unread badge on every inbox page (inbox.services.unread_total):
+            # `SUM(unread_count) WHERE state = 'open' AND unread_count > 0 [AND
+            # business_number_id IN (…)]`, an index-only scan of the unread rows alone.
+            models.Index(
+                fields=["business_number", "unread_count"],
+                condition=Q(state="open", unread_count__gt=0),
+                name="conversation_unread_idx",
+            ),
         ]
 
     def __str__(self):
@@ -207,6 +223,9 @@ class Message(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    # The inbox timeline renders each item with its own template (notes have theirs).
+    timeline_template = "inbox/message.html"
+
     class Meta:
         verbose_name = _("message")
         verbose_name_plural = _("messages")
@@ -234,6 +253,8 @@ class Message(models.Model):
                 name="message_unredacted_idx",
             ),
             models.Index(fields=["timestamp"], name="message_timestamp_idx"),
+            # On PostgreSQL only, also message_text_trgm_idx: a pg_trgm GIN index on UPPER(text)
+            # for the inbox search (messaging/migrations/0006_inbox_indexes.py).
         ]
 
     def __str__(self):

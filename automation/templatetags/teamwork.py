@@ -7,7 +7,7 @@ from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 
-from automation.models import ConversationPriority, Label, QuickReplyText
+from automation.models import Label, QuickReplyText
 from automation.notes import MENTION, notes_for_poll
 from automation.text import fill, pick_variant, script_language
 
@@ -31,9 +31,17 @@ def conversation_labels(conversation):
     return list(conversation.labels.order_by("name"))
 
 
+@register.filter
+def priority_of(conversation):
+    """The conversation's priority, or None when it has none: a template lookup of
+    `c.priority` would raise and search the object's attributes on every such row."""
+    return getattr(conversation, "priority", None)
+
+
 @register.simple_tag
 def conversation_priority(conversation):
-    return ConversationPriority.objects.filter(conversation=conversation).first()
+    """Its priority or None: no query when the conversation was read with its priority."""
+    return priority_of(conversation)
 
 
 def answer_language(timeline, fallback):
