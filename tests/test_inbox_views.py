@@ -549,7 +549,9 @@ def poll(client, since, **params):
     return client.get(reverse("inbox:poll"), {"since": since, **params})
 
 
-def test_a_poll_with_nothing_new_is_a_204_after_one_query(staff_client, django_assert_num_queries):
+def test_a_poll_with_nothing_new_is_a_204_after_one_change_feed_query(
+    staff_client, django_assert_num_queries
+):
     deliver_text()
     staff_client.get("/")  # signed in, session warm
     cursor = InboxChange.objects.latest("pk").pk
