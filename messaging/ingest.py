@@ -83,7 +83,8 @@ def insert_new(model, objs, *, returning=()):
 
     Rows that hit a unique constraint (a redelivery, or a concurrent request that inserted
     the same row first and committed) are skipped without an error and without a savepoint.
-    The primary key of each inserted object is set when `returning` starts with "id".
+    A single object whose row was inserted gets its primary key when `returning` starts
+    with "id" (with several, the caller maps the returned rows: skipped ones are absent).
     `bulk_create(ignore_conflicts=True)` cannot say which rows were new (Django drops the
     RETURNING clause then), so this asks the query compiler for it; SQLite ≥ 3.35 runs the
     same statement as INSERT OR IGNORE … RETURNING.
@@ -128,6 +129,8 @@ class ApplyContext:
     erased: Person = field(default_factory=Person)
     # New inbound messages (never redeliveries): automation runs for them after commit.
     new_messages: list = field(default_factory=list)
+    # New ordinary inbound messages whose conversations' counters are still to move.
+    activity: list = field(default_factory=list)
 
 
 def apply_webhook_event(event: WebhookEvent) -> WebhookEvent:
@@ -135,8 +138,9 @@ def apply_webhook_event(event: WebhookEvent) -> WebhookEvent:
     content: one failing item is recorded and the others still apply.
 
     Ordinary messages and statuses are applied set-based, a few statements for the whole
-    body (`apply_in_bulk`); anything else, and everything whose bulk step failed, item by
-    item, each in its own savepoint.
+    body (`apply_in_bulk`), anything else item by item. If the set-based step fails (a
+    value the database refuses, a deadlock), everything is rolled back to the savepoint and
+    applied again item by item, each item in a savepoint of its own.
     """
     try:
         payload = json.loads(bytes(event.body))
@@ -148,24 +152,26 @@ def apply_webhook_event(event: WebhookEvent) -> WebhookEvent:
         items = parse_webhook(payload)
         # Erased people, by tombstone: one query for the whole body (privacy.scrub).
         erased = erased_ids(items)
-        with transaction.atomic():
-            live = []
-            for item in items:
-                if is_erased(item, erased):
-                    context.counts["erased"] += 1
-                    context.erased.ids |= event_ids(item)
-                    context.erased.wamids.add(item.wamid)
-                else:
-                    live.append(item)
-            for item in apply_in_bulk(live, context, event):
-                apply_one(item, context, event)
-            if context.contacts:
-                event.contacts.add(*context.contacts)
-            if context.new_messages:
-                # Routing and automatic replies run in a task once the new rows have
-                # committed, never inside the webhook request: one task per body.
-                ids = list(context.new_messages)
-                transaction.on_commit(lambda: _enqueue_automation(ids), robust=True)
+        live = []
+        for item in items:
+            if is_erased(item, erased):
+                context.counts["erased"] += 1
+                context.erased.ids |= event_ids(item)
+                context.erased.wamids.add(item.wamid)
+            else:
+                live.append(item)
+        try:
+            _apply_items(live, context, event, in_bulk=True)
+        except _BulkFailed as failure:
+            logger.warning(
+                "webhook %s: applying in bulk failed (%s); applying item by item",
+                event.pk,
+                type(failure.__cause__).__name__,
+            )
+            context = ApplyContext(
+                erased=context.erased, counts=+Counter(erased=len(items) - len(live))
+            )
+            _apply_items(live, context, event, in_bulk=False)
     except Exception as exc:  # e.g. the connection dropped mid-batch: record, don't raise
         context.failures.append(f"applying stopped: {type(exc).__name__}")
         logger.exception("webhook %s: applying stopped", event.pk)
@@ -173,6 +179,30 @@ def apply_webhook_event(event: WebhookEvent) -> WebhookEvent:
         event.state = WebhookEvent.State.PROCESSED  # nothing else was in it
         return event
     return _finish(event, context)
+
+
+class _BulkFailed(Exception):
+    """The set-based step failed; its cause is the database's (or our) error."""
+
+
+def _apply_items(items, context: ApplyContext, event: WebhookEvent, *, in_bulk: bool):
+    with transaction.atomic():
+        if in_bulk:
+            try:
+                items = apply_in_bulk(items, context)
+            except Exception as exc:
+                raise _BulkFailed from exc
+        for item in items:
+            apply_one(item, context, event)
+        if context.contacts:
+            event.contacts.add(*context.contacts)
+        # Last: the conversation rows it locks stay locked only until the commit.
+        _record_activity_in_bulk(context.activity)
+        if context.new_messages:
+            # Routing and automatic replies run in a task once the new rows have
+            # committed, never inside the webhook request: one task per body.
+            ids = list(context.new_messages)
+            transaction.on_commit(lambda: _enqueue_automation(ids), robust=True)
 
 
 def apply_one(item, context: ApplyContext, event: WebhookEvent):
@@ -198,22 +228,20 @@ def apply_one(item, context: ApplyContext, event: WebhookEvent):
 
 # Set-based apply: the ordinary messages and statuses of a body in a few statements.
 
-# Conversations whose counters one UPDATE moves: a CASE arm each is cheap, thousands of
-# arms in one statement are not.
+# Conversations whose counters one UPDATE moves (4 parameters each): well within SQLite's
+# oldest limit of 999 parameters a statement.
 ACTIVITY_CHUNK = 100
 IDENTITY_FIELDS = ("wa_id", "user_id", "parent_user_id", "username", "profile_name")
 
 
-def apply_in_bulk(items, context: ApplyContext, event: WebhookEvent) -> list:
+def apply_in_bulk(items, context: ApplyContext) -> list:
     """Apply the ordinary inbound messages and statuses of `items` set-based; return the
     items left to apply one by one (in payload order).
 
-    Each bulk step runs in a savepoint of its own. If it fails (a value the database
-    refuses, a deadlock), it is rolled back and its items go one by one, so one bad item
-    still stops nothing else. Rows are inserted and locked in a fixed order (by key, by
-    id), so concurrent batches touching the same rows queue instead of deadlocking. A body
-    that reports a number or BSUID change is applied item by item, in payload order: the
-    items after it may depend on the new identity.
+    Rows are inserted and locked in a fixed order (by key, by id), so concurrent batches
+    touching the same rows queue instead of deadlocking. A body that reports a number or
+    BSUID change is applied item by item, in payload order: the items after it may depend
+    on the new identity.
     """
     if any(isinstance(item, ContactChange) for item in items):
         return items
@@ -221,33 +249,23 @@ def apply_in_bulk(items, context: ApplyContext, event: WebhookEvent) -> list:
     statuses = [i for i in items if isinstance(i, StatusUpdate) and _is_ordinary_status(i)]
     chosen = {id(item) for item in messages + statuses}
     leftovers = [item for item in items if id(item) not in chosen]
-    for group, step in ((messages, _apply_messages), (statuses, _apply_statuses)):
-        if not group:
-            continue
-        try:
-            with transaction.atomic():
-                leftovers += step(group, context)
-        except Exception as exc:
-            context.businesses.clear()  # numbers created in the savepoint are gone
-            logger.warning(
-                "webhook %s: applying %d %s in bulk failed (%s); applying them one by one",
-                event.pk,
-                len(group),
-                type(group[0]).__name__,
-                type(exc).__name__,
-            )
-            leftovers += group
+    if messages:
+        leftovers += _apply_messages(messages, context)
+    if statuses:
+        leftovers += _apply_statuses(statuses, context)
     position = {id(item): n for n, item in enumerate(items)}
     return sorted(leftovers, key=lambda item: position[id(item)])
 
 
 def _is_ordinary_message(item: InboundMessage) -> bool:
     """New content from a known kind of sender: not a reaction, edit, revoke or system
-    notice (they change other rows), and with an id to find the sender by."""
+    notice (they change other rows), with an id to find the sender by, and a wamid the
+    database accepts (SQLite's INSERT OR IGNORE would skip a refused row silently)."""
     return (
         item.type not in NOT_UNREAD_TYPES | NO_WINDOW_TYPES
         and not item.target_wamid
         and bool(item.contact.wa_id or item.contact.user_id)
+        and bool(storable(item.wamid))
     )
 
 
@@ -288,10 +306,9 @@ def _apply_messages(items, context: ApplyContext) -> list:
         # A wamid twice in one body is inserted once: only its first copy gets the row.
         pk = inserted.pop(message.wamid, None)
         if pk is not None:
-            _mark_saved(message, pk, message._meta.default_manager.db)
+            _mark_saved(message, pk, router.db_for_write(Message))
             new.append(message)
     new.sort(key=lambda message: (message.timestamp, message.pk))
-    _record_activity_in_bulk(new)
     InboxChange.objects.bulk_create(
         InboxChange(conversation_id=message.conversation_id, message_id=message.pk)
         for message in new
@@ -302,6 +319,7 @@ def _apply_messages(items, context: ApplyContext) -> list:
         context.counts["duplicate"] += len(items) - len(new)
     context.contacts |= {contact.pk for contact in sender.values()}
     context.new_messages += [message.pk for message in new]
+    context.activity += new
     return leftovers
 
 
