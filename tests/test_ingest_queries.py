@@ -1,6 +1,7 @@
 """What applying a webhook costs: queries constant in data size and in batch size, one commit
 per POST, the bulk path falling back to one by one, and concurrent batches on PostgreSQL."""
 
+import itertools
 import random
 import threading
 from datetime import UTC, datetime, timedelta
@@ -164,6 +165,56 @@ def test_it_records_fifty_statuses_in_as_many_queries_as_five():
     assert fifty == five == 12
     assert set(Message.objects.values_list("status", flat=True)) == {Message.Status.READ}
     assert StatusEvent.objects.count() == 56
+
+
+IN_ONE_BODY = sorted(set(itertools.permutations(["sent", "delivered", "read", "failed", "read"])))
+
+
+@pytest.mark.parametrize("order", IN_ONE_BODY, ids=["-".join(o) for o in IN_ONE_BODY])
+def test_it_applies_statuses_arriving_in_one_body_in_any_order_as_one_by_one(order):
+    (message,) = outbound(["wamid.OUT"])
+    failure = p.error(131026, "Message undeliverable", details="Receiver is incapable")
+    statuses = [
+        p.status(
+            "wamid.OUT",
+            status,
+            timestamp=T0 + timedelta(minutes=n),
+            errors=[failure] if status == "failed" else None,
+        )
+        for n, status in enumerate(order)
+    ]
+    body = p.envelope(p.value(statuses=[*statuses, statuses[0]]))  # and a duplicate
+
+    event = receive(p.encode(body))
+
+    message.refresh_from_db()
+    failed_at = T0 + timedelta(minutes=order.index("failed"))
+    assert (message.status, message.status_at, message.error_code) == ("failed", failed_at, 131026)
+    assert event.summary["events"] == {"StatusUpdate": 6, "duplicate": 1}
+    assert StatusEvent.objects.filter(message=message).count() == 5
+
+
+NO_FAILURE = sorted(set(itertools.permutations(["sent", "delivered", "read", "delivered", "read"])))
+
+
+@pytest.mark.parametrize("order", NO_FAILURE, ids=["-".join(o) for o in NO_FAILURE])
+def test_it_never_moves_a_status_back_within_one_body(order):
+    (message,) = outbound(["wamid.OUT"])
+    message.status = Message.Status.PENDING
+    message.save()
+    statuses = [
+        p.status("wamid.OUT", status, timestamp=T0 + timedelta(minutes=n))
+        for n, status in enumerate(order)
+    ]
+
+    receive(p.encode(p.envelope(p.value(statuses=statuses))))
+
+    message.refresh_from_db()
+    # As when applied one by one: the first "read" moved it, nothing after it did.
+    assert (message.status, message.status_at) == (
+        "read",
+        T0 + timedelta(minutes=order.index("read")),
+    )
 
 
 def test_it_counts_a_redelivered_batch_as_duplicates_and_changes_nothing():
