@@ -196,8 +196,12 @@ def _apply_items(items, context: ApplyContext, event: WebhookEvent, *, in_bulk: 
             apply_one(item, context, event)
         if context.contacts:
             event.contacts.add(*context.contacts)
-        # Last: the conversation rows it locks stay locked only until the commit.
-        _record_activity_in_bulk(context.activity)
+        # Last: the conversation rows it locks stay locked only until the commit. Still part
+        # of the set-based step: if it fails (a lock timeout), the body goes item by item.
+        try:
+            _record_activity_in_bulk(context.activity)
+        except Exception as exc:
+            raise _BulkFailed from exc
         if context.new_messages:
             # Routing and automatic replies run in a task once the new rows have
             # committed, never inside the webhook request: one task per body.

@@ -390,6 +390,17 @@ def test_it_applies_the_rest_of_a_batch_one_by_one_when_one_message_breaks_the_b
     assert sorted(task.args_kwargs["args"]) == sorted(Message.objects.values_list("pk", flat=True))
 
 
+def test_it_applies_the_batch_item_by_item_when_moving_the_counters_fails(monkeypatch):
+    monkeypatch.setattr("messaging.ingest.ACTIVITY_SQL", "UPDATE messaging_nowhere SET x = %s")
+
+    event = receive(p.encode(messages_body([sender(1), sender(2)])))
+
+    assert event.state == WebhookEvent.State.PROCESSED, event.error
+    assert Message.objects.count() == 2
+    assert list(Conversation.objects.values_list("unread_count", flat=True)) == [1, 1]
+    assert InboxChange.objects.count() == 2  # nothing twice from the rolled-back attempt
+
+
 # Concurrency (PostgreSQL: SQLite serialises writers, so nothing races)
 
 
