@@ -287,6 +287,10 @@ def _apply_messages(items, context: ApplyContext) -> list:
     sender = {id(item): contacts[refs[item.contact]] for item in items}
     pairs = {(businesses[item.business].pk, sender[id(item)].pk) for item in items}
     conversations = _conversations_for(pairs)
+    # By Meta's timestamp, then payload order (a stable sort): the ids of same-second
+    # messages keep the order they were sent in, which the timeline shows, and bodies that
+    # batch the same messages differently insert them, and lock their wamids, in the same
+    # order.
     messages = sorted(
         (
             Message(
@@ -302,7 +306,7 @@ def _apply_messages(items, context: ApplyContext) -> list:
             )
             for item in items
         ),
-        key=lambda message: message.wamid,
+        key=lambda message: message.timestamp,
     )
     inserted = {wamid: pk for pk, wamid in insert_new(Message, messages, returning=("id", "wamid"))}
     new = []
