@@ -1,14 +1,31 @@
 """Background work of automation (run by `db_worker`, never inside a web request)."""
 
+import logging
+
 from django.tasks import task
+
+logger = logging.getLogger(__name__)
 
 
 @task
-def run_automation(message_id):
-    """Routing rules and automatic replies for one new inbound message (automation.engine)."""
+def run_automation(*message_ids):
+    """Routing rules and automatic replies for new inbound messages (automation.engine), in
+    the order they were stored. One task per webhook body: a batch of 50 messages is one
+    queue row, not 50."""
     from automation.engine import run_for_message
 
-    return run_for_message(message_id)
+    outcomes, error = [], None
+    for message_id in message_ids:
+        try:
+            outcomes.append(run_for_message(message_id))
+        except Exception as exc:
+            # The others still run; the task then fails, and running it again is safe
+            # (each message's run is claimed once: "already done").
+            logger.exception("automation for message %s failed", message_id)
+            error = error or exc
+    if error is not None:
+        raise error
+    return outcomes
 
 
 @task
@@ -19,6 +36,6 @@ def deliver_notification(notification_id):
     return deliver(notification_id)
 
 
-def enqueue_for_message(message_id):
-    """Called by ingestion once a new inbound message has committed."""
-    run_automation.enqueue(message_id)
+def enqueue_for_messages(message_ids):
+    """Called by ingestion once a webhook body's new inbound messages have committed."""
+    run_automation.enqueue(*message_ids)

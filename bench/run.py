@@ -4,6 +4,8 @@
     make bench                          # the full run (about 15 minutes on 2 cores)
     .venv/bin/python -m bench.run --quick   # a small smoke run (100,000 messages, short runs)
     .venv/bin/python -m bench.run --keep-db # reuse the loaded database (no seed_1m_s)
+    .venv/bin/python -m bench.run --quick --keep-db --only webhook,batch,status
+                                            # some phases only (docs/benchmarks.md untouched)
 
 Needs PostgreSQL (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/waba_bench;
 the database is dropped and created again, so its name must contain "bench") and wrk (the
@@ -120,12 +122,17 @@ ENGLISH = [
     "Do you have the second volume in stock?",
 ]
 ARABIC = ["السلام عليكم، متى يصل طلبي؟", "شكراً جزيلاً 🌹", "هل يمكن الشحن إلى جدة؟"]
+# The phases of a run, in order; --only picks some (e.g. the webhook ones, on a kept database).
+PHASES = ("pages", "webhook", "batch", "status", "send")
 
 
 class Bench:
     def __init__(self, options):
         self.options = options
         self.quick = options.quick
+        self.phases = set(options.only.split(",")) if options.only else set(PHASES)
+        if self.phases - set(PHASES):
+            sys.exit(f"--only: unknown phase(s) {', '.join(sorted(self.phases - set(PHASES)))}")
         self.database_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
         self.port = free_port()
         self.graph_port = free_port()
@@ -622,6 +629,8 @@ class Bench:
         self.meta["runs"]["webhook_batch_msgs_per_s"] = values
         self.meta["checks"]["after_batches"] = self.ops("webhook-stats")
 
+    def statuses(self):
+        runs, seconds = self.scale["batch_runs"], self.scale["batch_seconds"]
         say("status_batch_per_s: 50 statuses per POST")
         self.status_targets = self.ops("status-targets", 250_000)["targets"]
         self.post_run("status-warmup", 5, self.status_bodies(0), 300, warmup=True)
@@ -691,11 +700,16 @@ class Bench:
             sampler.start()
             self.login()
             self.meta["load_average"]["before_pages"] = os.getloadavg()
-            self.pages()
+            if "pages" in self.phases:
+                self.pages()
             self.meta["load_average"]["before_webhooks"] = os.getloadavg()
-            self.webhooks()
-            self.meta["checks"]["after_single"] = self.ops("webhook-stats")
-            self.batches()
+            if "webhook" in self.phases:
+                self.webhooks()
+                self.meta["checks"]["after_single"] = self.ops("webhook-stats")
+            if "batch" in self.phases:
+                self.batches()
+            if "status" in self.phases:
+                self.statuses()
             stop_sampling.set()
             sizes = self.worker_rss()
             self.results["worker_rss_mb"] = round(max(sizes), 1)
@@ -704,7 +718,8 @@ class Bench:
             self.meta["checks"]["after_statuses"] = self.ops("webhook-stats")
             self.stop(self.gunicorn)
             self.meta["load_average"]["before_sending"] = os.getloadavg()
-            self.sending()
+            if "send" in self.phases:
+                self.sending()
         self.meta["load_average"]["end"] = os.getloadavg()
         self.meta["total_seconds"] = round(time.monotonic() - started)
         self.finish()
@@ -724,6 +739,7 @@ class Bench:
             # The code measured: this commit plus whatever was uncommitted at the time.
             "commit": commit,
             "quick": self.quick,
+            "phases": sorted(self.phases, key=PHASES.index),
             "versions": {
                 "python": platform.python_version(),
                 "django": django.get_version(),
@@ -743,8 +759,8 @@ class Bench:
         RESULTS.write_text(json.dumps(figures | {"meta": self.meta}, indent=2, default=str) + "\n")
         table = markdown(figures, self.meta)
         print("\n" + table)
-        if self.quick:
-            say(f"Quick run: {RESULTS.name} written, docs/benchmarks.md left as it was.")
+        if self.quick or self.phases != set(PHASES):
+            say(f"Partial run: {RESULTS.name} written, docs/benchmarks.md left as it was.")
             return
         update_docs(table)
         say(f"Wrote {RESULTS.name} and docs/benchmarks.md ({self.meta['total_seconds']} s).")
@@ -862,6 +878,9 @@ def main():
     parser.add_argument("--quick", action="store_true", help="a small, short smoke run")
     parser.add_argument(
         "--keep-db", action="store_true", help="reuse the loaded database (no seed_1m_s)"
+    )
+    parser.add_argument(
+        "--only", help=f"comma-separated phases to run, from: {', '.join(PHASES)} (default: all)"
     )
     options = parser.parse_args()
     bench = Bench(options)

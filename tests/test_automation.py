@@ -510,6 +510,43 @@ def test_ingestion_queues_automation_after_commit_once_per_new_inbound_message(
     ]
 
 
+def test_one_task_answers_every_new_message_of_a_batch_even_if_one_of_them_fails(
+    django_capture_on_commit_callbacks, monkeypatch
+):
+    auto_reply("greeting", "Welcome!")
+    now = timezone.now()
+    body = p.envelope(
+        p.value(
+            contacts=[p.contact(wa_id=AMINA, name="Amina"), p.contact(wa_id=JOHN, name="John")],
+            messages=[
+                p.text_message("Hello", sender=AMINA, wamid="wamid.A", timestamp=now),
+                p.text_message("Hi", sender=JOHN, wamid="wamid.J", timestamp=now),
+                p.text_message("Again", sender=AMINA, wamid="wamid.A2", timestamp=now),
+            ],
+        )
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        receive(p.encode(body))
+    assert queued().count() == 1
+    first = Message.objects.get(wamid="wamid.A").pk
+    run = run_for_message
+
+    def failing_for_the_first(message_id, now=None):
+        if message_id == first:
+            raise RuntimeError("a bug in a rule")
+        return run(message_id, now)
+
+    monkeypatch.setattr("automation.engine.run_for_message", failing_for_the_first)
+    with pytest.raises(RuntimeError):
+        run_queued()
+    assert automatic_replies() == ["Welcome!"]  # John's, though Amina's first failed
+
+    monkeypatch.undo()
+    run_queued()  # the same task again, as a retry would: each message is claimed once
+
+    assert automatic_replies() == ["Welcome!", "Welcome!"]
+
+
 def test_a_redelivered_webhook_never_triggers_a_second_automatic_reply(
     django_capture_on_commit_callbacks,
 ):
