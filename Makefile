@@ -16,10 +16,11 @@ run: $(INSTALLED)
 test: $(INSTALLED)
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
 
-## lint: ruff lint and format check
+## lint: ruff lint and format check, and no model change without its migration
 lint: $(INSTALLED)
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	DEBUG=on ENV_FILE= $(PYTHON) manage.py makemigrations --check --dry-run
 
 ## format: apply ruff's fixes and formatting
 format: $(INSTALLED)

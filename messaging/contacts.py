@@ -30,7 +30,7 @@ def resolve_contact(ref: ContactRef, *, create=True):
     """
     if not (ref.user_id or ref.wa_id):
         raise ValueError("a contact needs a phone number or a business-scoped user id")
-    ref = ContactRef(**{name: storable(getattr(ref, name)) for name in ref.__slots__})
+    ref = storable_ref(ref)
     for _attempt in range(3):
         found = find_contacts(ref)
         if not found:
@@ -55,19 +55,29 @@ def resolve_contact(ref: ContactRef, *, create=True):
     raise RuntimeError("could not resolve a contact after repeated concurrent changes")
 
 
-def update_identity(contact, ref: ContactRef):
-    changes = {
-        "wa_id": ref.wa_id or contact.wa_id,
-        "user_id": ref.user_id or contact.user_id,
-        "parent_user_id": ref.parent_user_id or contact.parent_user_id,
-        "username": ref.username or contact.username,
-        "profile_name": ref.profile_name or contact.profile_name,
+IDENTITY_FIELDS = ("wa_id", "user_id", "parent_user_id", "username", "profile_name")
+
+
+def storable_ref(ref: ContactRef) -> ContactRef:
+    """`ref` with every id and name made safe to store (see messaging.storable)."""
+    return ContactRef(**{name: storable(getattr(ref, name)) for name in ref.__slots__})
+
+
+def identity_changes(contact, ref: ContactRef) -> dict:
+    """What `ref` would change on `contact`: its non-empty values that differ."""
+    return {
+        name: value
+        for name in IDENTITY_FIELDS
+        if (value := getattr(ref, name) or getattr(contact, name)) != getattr(contact, name)
     }
-    changed = [name for name, value in changes.items() if getattr(contact, name) != value]
-    if changed:
-        for name in changed:
-            setattr(contact, name, changes[name])
-        contact.save(update_fields=[*changed, "updated_at"])
+
+
+def update_identity(contact, ref: ContactRef):
+    changes = identity_changes(contact, ref)
+    if changes:
+        for name, value in changes.items():
+            setattr(contact, name, value)
+        contact.save(update_fields=[*changes, "updated_at"])
 
 
 def change_contact_ids(contact, *, wa_id="", user_id=""):

@@ -17,11 +17,15 @@ from django.db.models.constants import OnConflict
 from django.utils import timezone
 
 from messaging.changes import announce
-from messaging.contacts import change_contact_ids, resolve_contact
+from messaging.contacts import (
+    change_contact_ids,
+    identity_changes,
+    resolve_contact,
+    storable_ref,
+)
 from messaging.events import (
     BusinessRef,
     ContactChange,
-    ContactRef,
     IgnoredField,
     InboundMessage,
     StatusUpdate,
@@ -235,7 +239,6 @@ def apply_one(item, context: ApplyContext, event: WebhookEvent):
 # Conversations whose counters one UPDATE moves (4 parameters each): well within SQLite's
 # oldest limit of 999 parameters a statement.
 ACTIVITY_CHUNK = 100
-IDENTITY_FIELDS = ("wa_id", "user_id", "parent_user_id", "username", "profile_name")
 
 
 def apply_in_bulk(items, context: ApplyContext) -> list:
@@ -280,7 +283,7 @@ def _is_ordinary_status(item: StatusUpdate) -> bool:
 
 def _apply_messages(items, context: ApplyContext) -> list:
     businesses = {ref: business_number(ref, context) for ref in {item.business for item in items}}
-    refs = {item.contact: _storable_ref(item.contact) for item in items}
+    refs = {item.contact: storable_ref(item.contact) for item in items}
     contacts = _contacts_for(set(refs.values()))
     leftovers = [item for item in items if refs[item.contact] not in contacts]
     items = [item for item in items if refs[item.contact] in contacts]
@@ -331,10 +334,6 @@ def _apply_messages(items, context: ApplyContext) -> list:
     return leftovers
 
 
-def _storable_ref(ref: ContactRef) -> ContactRef:
-    return ContactRef(**{name: storable(getattr(ref, name)) for name in ref.__slots__})
-
-
 def _contacts_for(refs) -> dict:
     """{ref: Contact} for the senders of a body, in a constant number of queries: found by
     either id, the new ones created in one INSERT. Only refs that link a BSUID to a phone,
@@ -360,7 +359,7 @@ def _contacts_for(refs) -> dict:
     unusual = [
         ref
         for ref, matches in found.items()
-        if len(matches) > 1 or (matches and _identity_differs(matches[0], ref))
+        if len(matches) > 1 or (matches and identity_changes(matches[0], ref))
     ]
     if unusual:
         for ref in sorted(unusual, key=lambda r: (r.wa_id, r.user_id)):
@@ -383,14 +382,6 @@ def _find_contacts(refs) -> dict:
         matches = {by_wa_id.get(ref.wa_id), by_user_id.get(ref.user_id)} - {None}
         found[ref] = sorted(matches, key=lambda contact: contact.pk)
     return found
-
-
-def _identity_differs(contact, ref: ContactRef) -> bool:
-    """Whether `update_identity(contact, ref)` would change anything."""
-    return any(
-        (getattr(ref, name) or getattr(contact, name)) != getattr(contact, name)
-        for name in IDENTITY_FIELDS
-    )
 
 
 def _conversations_for(pairs) -> dict:
@@ -502,7 +493,8 @@ def _apply_statuses(items, context: ApplyContext) -> list:
         for item in items
         if storable(item.wamid) not in messages and item.callback_data.startswith(CALLBACK_PREFIX)
     ]
-    items = [item for item in items if not any(item is left for left in leftovers)]
+    adopting = {id(item) for item in leftovers}
+    items = [item for item in items if id(item) not in adopting]
     events = sorted(
         (
             StatusEvent(

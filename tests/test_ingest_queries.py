@@ -3,12 +3,10 @@ per POST, the bulk path falling back to one by one, and concurrent batches on Po
 
 import itertools
 import random
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from messaging import payloads as p
@@ -22,8 +20,8 @@ from messaging.models import (
     StatusEvent,
     WebhookEvent,
 )
-from messaging.signature import sign
 from tests.teamwork_support import queued
+from tests.webhook_support import post_concurrently
 
 pytestmark = pytest.mark.django_db
 
@@ -433,31 +431,6 @@ def test_it_applies_the_batch_item_by_item_when_moving_the_counters_fails(monkey
 def postgresql_only():
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: SQLite serialises every write, so nothing races")
-
-
-def post_concurrently(bodies, settings):
-    start = threading.Barrier(len(bodies))
-    statuses = []
-
-    def deliver(body):
-        try:
-            start.wait()
-            response = Client().post(
-                URL,
-                body,
-                content_type="application/json",
-                headers={"X-Hub-Signature-256": sign(body, settings.WHATSAPP_APP_SECRETS[0])},
-            )
-            statuses.append(response.status_code)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=deliver, args=(body,)) for body in bodies]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return statuses
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,15 +1,14 @@
 """/webhooks/whatsapp/: Meta's handshake, signature checks, size limits and durability."""
 
 import json
-import threading
 
 import pytest
 from django.db import connection
-from django.test import Client
 
 from messaging import payloads as p
 from messaging.models import Contact, Conversation, Message, StatusEvent, WebhookEvent
 from messaging.signature import sign
+from tests.webhook_support import post_concurrently
 
 pytestmark = pytest.mark.django_db
 
@@ -324,27 +323,7 @@ def test_twenty_concurrent_deliveries_make_one_message(settings, same_body):
         if not same_body:
             payload["delivery"] = attempt  # a different body carrying the same message
         bodies.append(p.encode(payload))
-    start = threading.Barrier(len(bodies))
-    statuses = []
-
-    def deliver(body):
-        try:
-            start.wait()
-            response = Client().post(
-                URL,
-                body,
-                content_type="application/json",
-                headers={"X-Hub-Signature-256": sign(body, settings.WHATSAPP_APP_SECRETS[0])},
-            )
-            statuses.append(response.status_code)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=deliver, args=(body,)) for body in bodies]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    statuses = post_concurrently(bodies, settings)
 
     assert statuses == [200] * 20
     assert WebhookEvent.objects.count() == (1 if same_body else 20)
