@@ -53,6 +53,7 @@ from messaging.models import (
 )
 from messaging.parser import parse_webhook
 from messaging.storable import storable
+from privacy.locks import hold_for_applying
 from privacy.scrub import Person, erased_ids, event_ids, is_erased, scrub_webhook_event
 
 logger = logging.getLogger(__name__)
@@ -97,6 +98,7 @@ def receive(body: bytes) -> WebhookEvent:
     with transaction.atomic():
         event, new = store(body)
         if new:
+            hold_for_applying()
             return apply_webhook_event(event)
     return apply_stored(event.pk) or event
 
@@ -127,6 +129,7 @@ def apply_stored(event_id, *, again=False) -> WebhookEvent | None:
     second finds it processed and does nothing.
     """
     with transaction.atomic():
+        hold_for_applying()
         event = WebhookEvent.objects.select_for_update().filter(pk=event_id).first()
         if event is None or (event.state == WebhookEvent.State.PROCESSED and not again):
             return event
