@@ -16,6 +16,8 @@ environment run.py passes) and prints one JSON object on stdout:
 - `send-stats FIRST LAST`: how the messages with ids FIRST..LAST ended up, and when the first
   and last were accepted.
 - `webhook-stats`: stored webhook bodies by state, and why items of failed ones failed.
+- `apply-stats SINCE`: the bodies applied since SINCE (ISO time): how many, how many
+  messages and statuses they held, and when the first and last were applied.
 """
 
 import json
@@ -183,7 +185,29 @@ def command_webhook_stats():
     return {"states": dict(rows.values_list("state", "n")), "failed_items": reasons}
 
 
+def command_apply_stats(since):
+    from django.db.models import Max, Min
+    from django.utils.dateparse import parse_datetime
+
+    from messaging.models import WebhookEvent
+
+    applied = WebhookEvent.objects.filter(processed_at__gte=parse_datetime(since))
+    items = 0
+    for summary in applied.values_list("summary", flat=True).iterator():
+        events = summary.get("events", {})
+        items += events.get("InboundMessage", 0) + events.get("StatusUpdate", 0)
+    span = applied.aggregate(first=Min("processed_at"), last=Max("processed_at"))
+    return {
+        "bodies": applied.count(),
+        "items": items,
+        "first": span["first"].timestamp() if span["first"] else None,
+        "last": span["last"].timestamp() if span["last"] else None,
+        "waiting": WebhookEvent.objects.filter(state=WebhookEvent.State.RECEIVED).count(),
+    }
+
+
 COMMANDS = {
+    "apply-stats": command_apply_stats,
     "user": command_user,
     "info": command_info,
     "status-targets": command_status_targets,

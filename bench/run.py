@@ -80,6 +80,8 @@ OUT = ROOT / ".bench"
 PYTHON = sys.executable
 LUA = ROOT / "bench" / "lua" / "bench.lua"
 RESULTS = ROOT / "bench-results.json"
+# db_worker processes that apply what each webhook phase stored (one per core here).
+APPLY_WORKERS = 2
 DOCS = ROOT / "docs" / "benchmarks.md"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/waba_bench"
 START_MARK = "<!-- bench:results:start -->"
@@ -627,7 +629,6 @@ class Bench:
             say(f"  run {run + 1}: {values[-1]:.0f} messages/s, p99 {p99:.0f} ms")
         self.results["webhook_batch_msgs_per_s"] = round(statistics.median(values))
         self.meta["runs"]["webhook_batch_msgs_per_s"] = values
-        self.meta["checks"]["after_batches"] = self.ops("webhook-stats")
 
     def statuses(self):
         runs, seconds = self.scale["batch_runs"], self.scale["batch_seconds"]
@@ -643,6 +644,34 @@ class Bench:
             say(f"  run {run + 1}: {values[-1]:.0f} statuses/s, p99 {p99:.0f} ms")
         self.results["status_batch_per_s"] = round(statistics.median(values))
         self.meta["runs"]["status_batch_per_s"] = values
+
+    def apply_backlog(self, phase):
+        """The webhook phases only measure what Meta waits for: storing and acknowledging.
+        Applying the stored bodies is `db_worker`'s job: here APPLY_WORKERS of them (serving
+        only the webhooks queue) drain what the phase left, with gunicorn idle, and
+        meta.apply records how fast (messages or statuses applied per second, between the
+        first and the last body applied)."""
+        started = datetime.now(UTC)
+        worker = [PYTHON, "manage.py", "db_worker", "--queue-name", "webhooks", "--batch"]
+        worker += ["--interval", "0.05", "--no-startup-delay", "--no-reload"]
+        processes = [self.start(f"apply-{phase}-{n}", worker) for n in range(APPLY_WORKERS)]
+        with self.pg_activity(f"apply_{phase}"):
+            for process in processes:
+                process.wait(timeout=3600)
+                self.stop(process)
+        stats = self.ops("apply-stats", started.isoformat())
+        span = (stats["last"] or 0) - (stats["first"] or 0)
+        rate = (stats["items"] / span) if span > 0 else 0.0
+        self.meta.setdefault("apply", {})[phase] = stats | {
+            "workers": APPLY_WORKERS,
+            "items_per_s": round(rate, 1),
+            "seconds": round(span, 1),
+        }
+        say(
+            f"  applied by {APPLY_WORKERS} db_worker(s): {stats['bodies']:,} bodies, "
+            f"{stats['items']:,} items in {span:.1f} s ({rate:,.0f}/s); "
+            f"{stats['waiting']} left waiting"
+        )
 
     def sending(self):
         rates = {}
@@ -705,11 +734,15 @@ class Bench:
             self.meta["load_average"]["before_webhooks"] = os.getloadavg()
             if "webhook" in self.phases:
                 self.webhooks()
+                self.apply_backlog("webhook_single")
                 self.meta["checks"]["after_single"] = self.ops("webhook-stats")
             if "batch" in self.phases:
                 self.batches()
+                self.apply_backlog("webhook_batch")
+                self.meta["checks"]["after_batches"] = self.ops("webhook-stats")
             if "status" in self.phases:
                 self.statuses()
+                self.apply_backlog("status_batch")
             stop_sampling.set()
             sizes = self.worker_rss()
             self.results["worker_rss_mb"] = round(max(sizes), 1)
@@ -846,6 +879,23 @@ def markdown(figures, meta):
     if meta.get("problems"):
         runs = "; ".join(f"{name}: {problems}" for name, problems in meta["problems"].items())
         lines += ["", f"Problems seen by wrk: {runs}."]
+    applied = meta.get("apply") or {}
+    if applied:
+        lines += [
+            "",
+            "Applying what each webhook phase stored (`db_worker --queue-name webhooks`, "
+            "after the phase, gunicorn idle; `meta.apply`):",
+            "",
+            "| Phase | workers | bodies | messages or statuses | seconds | per second | "
+            "left waiting |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        for phase, values in applied.items():
+            lines.append(
+                f"| {phase} | {values['workers']} | {values['bodies']:,} | "
+                f"{values['items']:,} | {values['seconds']} | {values['items_per_s']:,.0f} | "
+                f"{values['waiting']} |"
+            )
     activity = meta.get("pg_activity") or {}
     if activity:
         lines += [

@@ -340,7 +340,14 @@ SECURE_CSP = {
 }
 
 # Background work: Django's Tasks framework with the database backend (`manage.py db_worker`).
-TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# Two queues, both served by `db_worker --queue-name '*'`: "webhooks" (applying stored
+# webhook bodies, first in line) and "default" (everything else).
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default", "webhooks"],
+    }
+}
 
 # Teamwork and automation (automation/, README "Teamwork and automation"). Automatic replies
 # never answer a message older than AUTOMATION_MAX_MESSAGE_AGE_MINUTES (after downtime Meta

@@ -18,10 +18,11 @@ logger = logging.getLogger(__name__)
 
 def maintenance_jobs():
     from automation.maintenance import automation_upkeep
+    from messaging.ingest import requeue_stranded
     from messaging.tasks import sweep_outbox
     from privacy.retention import daily_retention
 
-    return [sweep_outbox, daily_retention, automation_upkeep]
+    return [requeue_stranded, sweep_outbox, daily_retention, automation_upkeep]
 
 
 def waiting_runs():

@@ -347,6 +347,12 @@ class WebhookEvent(models.Model):
                 condition=Q(state="failed"),
                 name="webhook_failed_idx",
             ),
+            # ingest.requeue_stranded, every maintenance run: the few bodies not yet applied.
+            models.Index(
+                fields=["received_at"],
+                condition=Q(state="received"),
+                name="webhook_unapplied_idx",
+            ),
         ]
 
     def __str__(self):

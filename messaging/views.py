@@ -7,7 +7,7 @@ from django.db import DatabaseError
 from django.http import HttpResponse, HttpResponseForbidden, HttpResponseNotAllowed
 from django.views.decorators.csrf import csrf_exempt
 
-from messaging.ingest import receive
+from messaging.ingest import accept
 from messaging.signature import signature_is_valid
 
 logger = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ def receive_events(request):
         return HttpResponseForbidden("invalid signature", content_type="text/plain")
 
     try:
-        event = receive(body)
+        event = accept(body)
     except DatabaseError as exc:
         # Nothing was stored: a non-2xx makes Meta deliver this body again later.
         logger.error("webhook not stored: database unavailable (%s)", type(exc).__name__)

@@ -37,6 +37,7 @@ from messaging.models import (
 )
 from messaging.parser import is_bsuid
 from privacy import audit
+from privacy.locks import hold_for_erasing
 from privacy.models import AuditEvent, DeletionRequest, ErasureTombstone
 from privacy.scrub import Person, id_hash, normalise_id, scrub_body
 
@@ -228,6 +229,7 @@ def erase_contact(contact=None, *, phone="", user_id="", deletion_request=None, 
     if deletion_request is not None and deletion_request.status == DeletionRequest.Status.COMPLETED:
         return {**dict.fromkeys(KINDS, 0), **deletion_request.erased}
     with transaction.atomic():
+        hold_for_erasing()  # waits for webhook bodies being applied, holds back the next
         now = timezone.now()
         plan = plan_erasure(contact, phone=phone, user_id=user_id, lock=True)
         counts = plan.counts()

@@ -165,19 +165,24 @@ def page(browser, live_server, page_errors, settings, serialised_live_server):
 
 @pytest.fixture
 def post_webhook(client, settings):
-    """POST a webhook body to our endpoint, signed as Meta signs it."""
+    """POST a webhook body to our endpoint, signed as Meta signs it, then let the worker
+    apply what it stored (`apply=False`: leave it queued)."""
     from messaging.payloads import encode
     from messaging.signature import sign
+    from tests.webhook_support import run_webhook_tasks
 
-    def post(payload, *, secret=None, body=None, **headers):
+    def post(payload, *, secret=None, body=None, apply=True, **headers):
         raw = body if body is not None else encode(payload)
         signature = sign(raw, secret or settings.WHATSAPP_APP_SECRETS[0])
-        return client.post(
+        response = client.post(
             "/webhooks/whatsapp/",
             raw,
             content_type="application/json",
             headers={"X-Hub-Signature-256": signature, **headers},
         )
+        if apply:
+            run_webhook_tasks()
+        return response
 
     return post
 

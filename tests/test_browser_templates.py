@@ -7,7 +7,6 @@ conversation, pick a template, fill in its parameters, watch the live preview an
 from datetime import timedelta
 
 import pytest
-import requests
 from django.core.management import call_command
 from django.utils import timezone
 from playwright.sync_api import expect
@@ -15,12 +14,11 @@ from playwright.sync_api import expect
 from messaging import payloads as p
 from messaging.backends import locmem
 from messaging.models import Message
-from messaging.signature import sign
+from tests.live_support import post_webhook_over_http
 from tests.template_helpers import ORDER_UPDATE, make_template
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-APP_SECRET = "test-app-secret"
 # A poll runs every 2 s; the preview waits 300 ms after typing.
 LIVE = 3000
 SLOW = 10_000
@@ -35,7 +33,8 @@ def _empty_outbox():
 
 
 def deliver_old_text(live_server, text, hours_ago):
-    raw = p.encode(
+    post_webhook_over_http(
+        live_server,
         p.envelope(
             p.value(
                 contacts=[p.contact(wa_id=AMINA, name="Amina Khalid")],
@@ -45,15 +44,8 @@ def deliver_old_text(live_server, text, hours_ago):
                     )
                 ],
             )
-        )
+        ),
     )
-    response = requests.post(
-        f"{live_server.url}/webhooks/whatsapp/",
-        data=raw,
-        headers={"Content-Type": "application/json", "X-Hub-Signature-256": sign(raw, APP_SECRET)},
-        timeout=10,
-    )
-    assert response.status_code == 200, response.text
 
 
 def sign_in(page, password):

@@ -6,6 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from messaging.models import Contact, Message, StatusEvent
+from tests.webhook_support import run_webhook_tasks
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -17,6 +18,7 @@ def simulate(live_server):
         call_command(
             "simulate_inbound", "--url", f"{live_server.url}/webhooks/whatsapp/", *args, stdout=out
         )
+        run_webhook_tasks()  # what the server's db_worker does next
         return out.getvalue()
 
     return run

@@ -8,8 +8,13 @@ from messaging.maintenance import ensure_scheduled
 class Command(DatabaseWorkerCommand):
     help = (
         f"{DatabaseWorkerCommand.help} Also keeps the periodic maintenance task (outbox "
-        "sweep, retention purge) scheduled."
+        "sweep, retention purge) scheduled. Serves every queue unless told otherwise: a "
+        "worker that skipped the webhooks queue would leave received messages unapplied."
     )
+
+    def add_arguments(self, parser):
+        super().add_arguments(parser)
+        parser.set_defaults(queue_name="*")
 
     def handle(self, *args, **options):
         ensure_scheduled(delay=timedelta(0))  # a first run right away

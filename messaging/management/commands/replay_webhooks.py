@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from messaging.ingest import apply_webhook_event
+from messaging.ingest import apply_stored
 from messaging.models import WebhookEvent
 
 
@@ -52,8 +52,9 @@ class Command(BaseCommand):
             self.stdout.write("No webhook events match.")
             return
         failed = 0
-        for done, event in enumerate(events.iterator(chunk_size=100), start=1):
-            if apply_webhook_event(event).state == WebhookEvent.State.FAILED:
+        for done, pk in enumerate(events.values_list("pk", flat=True).iterator(100), start=1):
+            event = apply_stored(pk, again=True)
+            if event and event.state == WebhookEvent.State.FAILED:
                 failed += 1
                 self.stderr.write(f"  event {event.pk} still fails: {event.error.splitlines()[0]}")
             if done % 100 == 0 or done == total:
