@@ -273,6 +273,29 @@ def test_business_hours_follow_the_weekly_schedule_time_zone_and_holidays(
     assert is_open(riyadh_hours, moment) is expected
 
 
+@pytest.mark.parametrize(
+    ("holiday", "moment", "expected"),
+    [
+        # Thursday a holiday: its overnight period does not open, not even past midnight.
+        (date(2026, 11, 26), datetime(2026, 11, 26, 18, 0, tzinfo=UTC), False),  # Thu 21:00
+        (date(2026, 11, 26), datetime(2026, 11, 26, 22, 0, tzinfo=UTC), False),  # Fri 1:00
+        # Friday a holiday: Thursday's period, begun on a working day, runs to its end.
+        (date(2026, 11, 27), datetime(2026, 11, 26, 18, 0, tzinfo=UTC), True),  # Thu 21:00
+        (date(2026, 11, 27), datetime(2026, 11, 26, 22, 0, tzinfo=UTC), True),  # Fri 1:00
+        (date(2026, 11, 27), datetime(2026, 11, 27, 0, 0, tzinfo=UTC), False),  # Fri 3:00
+    ],
+    ids=str,
+)
+def test_a_holiday_cancels_the_overnight_period_that_starts_on_it(holiday, moment, expected):
+    number = BusinessNumber.objects.create(phone_number_id="1")
+    hours = BusinessHours.objects.create(business_number=number, time_zone="Asia/Riyadh")
+    OpeningPeriod.objects.create(hours=hours, weekday=3, opens=time(20), closes=time(2))
+    Holiday.objects.create(hours=hours, date=holiday)
+    hours = BusinessHours.objects.prefetch_related("periods", "holidays").get()
+
+    assert is_open(hours, moment) is expected
+
+
 def test_a_number_without_business_hours_is_always_open():
     assert is_open(None, datetime(2026, 11, 24, 3, 0, tzinfo=UTC)) is True
 
