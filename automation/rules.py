@@ -19,6 +19,7 @@ What RE2 cannot do in linear time is refused when the rule is saved, saying so:
 back-references, look-ahead and look-behind, atomic groups and possessive repeats.
 """
 
+import logging
 import re
 import unicodedata
 from functools import lru_cache
@@ -35,6 +36,8 @@ try:  # the parser behind `re` (named sre_parse before Python 3.11)
 except ImportError:  # pragma: no cover
     import sre_constants as sre
     import sre_parse
+
+logger = logging.getLogger(__name__)
 
 END_PUNCTUATION = " \t\r\n.!?,;:،؛؟…"
 
@@ -368,7 +371,11 @@ def matches(rule, message, *, is_first):
         return bool(keyword) and keyword in normalise(text)
     if rule.match == Match.REGEX:
         compiled = _compiled(rule.pattern)
-        return compiled is not None and compiled.search(text) is not None
+        if compiled is None:
+            # Saved before validation changed (or by hand): never run, and said so.
+            logger.warning("rule %s: its regular expression is refused; edit it", rule.pk)
+            return False
+        return compiled.search(text) is not None
     return False
 
 
@@ -377,4 +384,4 @@ def _compiled(pattern):
     try:
         return check_regex(pattern)
     except ValidationError:
-        return None  # saved before validation tightened (or by hand): never run it
+        return None

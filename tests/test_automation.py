@@ -151,6 +151,17 @@ def test_a_hostile_expression_against_a_long_message_is_answered_at_once(pattern
     assert labels_of(hit.conversation) == ["H", "Next"]
 
 
+def test_a_rule_whose_saved_expression_is_refused_never_runs_and_says_so_in_the_log(caplog):
+    broken = rule("Old", match="regex", pattern=r"(\w+) \1", label=Label.objects.create(name="H"))
+    rule("Next", position=1, label=Label.objects.create(name="Next"))
+    message = deliver("hello hello")
+
+    run_for_message(message.pk)
+
+    assert labels_of(message.conversation) == ["Next"]
+    assert f"rule {broken.pk}: its regular expression is refused" in caplog.text
+
+
 def test_a_new_contact_rule_matches_only_the_first_message_to_the_number():
     rule(match="new_contact", action="label", label=Label.objects.create(name="New"))
     first = deliver("Hi", minutes_ago=3)
