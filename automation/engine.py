@@ -68,7 +68,6 @@ from messaging.sending import MAX_TEXT_LENGTH, ReplyRefused, queue_outbound
 # message, and system messages come from WhatsApp, not the customer.
 NOT_AUTOMATED = ANNOTATION_TYPES | {"system"}
 Action = RoutingRule.Action
-NotSent = ReplyNotSent
 # Message.data key marking an automatic reply (its value: the AutoReplyClaim kind).
 AUTOMATIC_REPLY = "automation"
 
@@ -85,8 +84,8 @@ def run_for_message(message_id, now=None):
         return f"{message.type} messages are not automated"
     if AutomationRun.objects.filter(message_id=message.pk).exists():
         return "already done"
-    # Everything that only reads, matching above all, happens before the conversation is
-    # locked: the lock then lasts as long as the actions take, however long the message.
+    # Reading and matching happen before the conversation is locked: the lock is held only
+    # while actions are applied, whatever the message's length or the rules' expressions.
     first = is_first_message(message)
     matched = matching_rules(message, first)
     with transaction.atomic():
@@ -158,7 +157,7 @@ def apply_rules(matched, conversation):
             if rule.quick_reply.is_active:
                 quick_replies.append(rule)
             else:
-                not_sent(conversation, rule, NotSent.SWITCHED_OFF)
+                not_sent(conversation, rule, ReplyNotSent.SWITCHED_OFF)
         elif apply_action(rule, conversation):
             applied.append(rule)
     return applied, quick_replies
@@ -254,7 +253,7 @@ def reply_to(message, conversation, first, quick_replies, now):
         text = fill(option.text, contact=conversation.contact, agent=conversation.assignee)
         if not text.strip():
             if rule is not None:
-                not_sent(conversation, rule, NotSent.NO_TEXT)
+                not_sent(conversation, rule, ReplyNotSent.NO_TEXT)
             continue
         if (
             option.period
@@ -292,14 +291,14 @@ def reply_to(message, conversation, first, quick_replies, now):
                     )
         except IntegrityError:
             if rule is not None:
-                not_sent(conversation, rule, NotSent.ANSWERED)
+                not_sent(conversation, rule, ReplyNotSent.ANSWERED)
             continue  # claimed already: this reason was answered
         except ReplyRefused:
             for refused in [rule, *unanswered] if rule is not None else unanswered:
-                not_sent(conversation, refused, NotSent.REFUSED)
+                not_sent(conversation, refused, ReplyNotSent.REFUSED)
             return "none (refused by the sending pipeline)"
         for later in unanswered:
-            not_sent(conversation, later, NotSent.ANOTHER_REPLY)
+            not_sent(conversation, later, ReplyNotSent.ANOTHER_REPLY)
         return option.kind
     return "none"
 
@@ -307,18 +306,18 @@ def reply_to(message, conversation, first, quick_replies, now):
 def why_not_answered(message, conversation, now):
     """Why no automatic reply may answer `message` now (a ReplyNotSent reason), or None."""
     if message.timestamp < now - timedelta(minutes=settings.AUTOMATION_MAX_MESSAGE_AGE_MINUTES):
-        return NotSent.TOO_OLD
+        return ReplyNotSent.TOO_OLD
     if not conversation.window_is_open(now):
-        return NotSent.WINDOW_CLOSED
+        return ReplyNotSent.WINDOW_CLOSED
     if conversation.business_number.sending_paused_at:
-        return NotSent.PAUSED
+        return ReplyNotSent.PAUSED
     if from_own_number(conversation.contact):
-        return NotSent.OWN_NUMBER
+        return ReplyNotSent.OWN_NUMBER
     recent = AutoReplyClaim.objects.filter(
         conversation=conversation, created_at__gte=now - timedelta(hours=1)
     ).count()
     if recent >= settings.AUTOMATION_MAX_REPLIES_PER_HOUR:
-        return NotSent.HOURLY_LIMIT
+        return ReplyNotSent.HOURLY_LIMIT
     return None
 
 
