@@ -1,17 +1,22 @@
 """Automation for one inbound message: routing rules, then at most one automatic reply.
 
 Runs in a task (automation.tasks.run_automation) that ingestion queues after the message's
-transaction commits, never inside the webhook request. In one transaction:
+transaction commits, never inside the webhook request.
 
-1. claim the message (AutomationRun): a second run for it does nothing;
-2. lock the conversation row, so that automation for one conversation runs one at a time;
-3. evaluate the active routing rules in order (position, id); each match applies its action
-   and records it in the timeline (a system note); a rule marked "stop here" ends the list;
-4. answer, at most once per message: the first matching rule's quick reply, else the away
-   message when the number is closed, else the greeting for a contact's first message to the
-   number. The reply is claimed under a unique key (AutoReplyClaim) in the same transaction
-   that queues it through the normal pipeline (messaging.sending.queue_outbound, sent_by
-   None: the timeline shows "Automation").
+1. the active routing rules are matched in order (position, id), before anything is locked,
+   up to the first matching rule marked "stop here" (regular expressions run on RE2, in time
+   linear in the message: automation.rules);
+2. in one transaction: the message is claimed (AutomationRun: a second run for it does
+   nothing) and the conversation row locked, so that automation for one conversation runs
+   one at a time; each matched rule's action is applied and recorded in the timeline (a
+   system note), and so is what a rule could not do (nobody to assign, a quick reply not
+   sent and why);
+3. answer, at most once per message: the first matched rule's quick reply that can be sent,
+   else the away message when the number is closed, else the greeting for a contact's first
+   message to the number. The reply is claimed under a unique key (AutoReplyClaim) in the
+   same transaction that queues it through the normal pipeline (messaging.sending.
+   queue_outbound, sent_by None, marked in its data as an automatic reply: the timeline
+   shows "Automation").
 
 Guarantees: replies only ever answer inbound messages from customers (never our own, echoed
 or system messages, never a message from one of our own numbers), so automation cannot answer
@@ -23,11 +28,11 @@ webhook creates no new message, hence no new run, and the claims' unique keys st
 reply even if two runs race.
 
 Routing still applies to old messages (they are new to us): assigning, labelling and setting a
-priority are not answers. Assignment rules only assign unassigned conversations: a rule never
-takes a conversation away from the person already handling it.
+priority are not answers. Assignment rules only assign unassigned conversations (a rule never
+takes a conversation away from the person already handling it), and only to people who may
+open the conversation.
 """
 
-import logging
 import re
 from dataclasses import dataclass
 from datetime import timedelta
@@ -46,12 +51,12 @@ from automation.models import (
     AutoReplyClaim,
     ConversationPriority,
     Note,
-    QuickReplyText,
+    ReplyNotSent,
     RoundRobinState,
     RoutingRule,
 )
 from automation.notes import record
-from automation.notifications import notify_assignment
+from automation.notifications import can_see, notify_assignment, who_can_open
 from automation.rules import matches
 from automation.text import fill, person_name, pick_variant, script_language
 from messaging.changes import announce
@@ -59,24 +64,30 @@ from messaging.ingest import ANNOTATION_TYPES
 from messaging.models import BusinessNumber, Conversation, Message
 from messaging.sending import MAX_TEXT_LENGTH, ReplyRefused, queue_outbound
 
-logger = logging.getLogger(__name__)
-
 # Inbound messages automation ignores: reactions, edits and revokes are about another
 # message, and system messages come from WhatsApp, not the customer.
 NOT_AUTOMATED = ANNOTATION_TYPES | {"system"}
 Action = RoutingRule.Action
+# Message.data key marking an automatic reply (its value: the AutoReplyClaim kind).
+AUTOMATIC_REPLY = "automation"
 
 
 def run_for_message(message_id, now=None):
     """Apply automation to inbound message `message_id`; returns what happened, in words."""
     now = now or timezone.now()
-    message = Message.objects.filter(pk=message_id).first()
+    message = Message.objects.select_related("conversation").filter(pk=message_id).first()
     if message is None:
         return "message gone"
     if message.direction != Message.Direction.INBOUND:
         return "not an inbound message"
     if message.type in NOT_AUTOMATED:
         return f"{message.type} messages are not automated"
+    if AutomationRun.objects.filter(message_id=message.pk).exists():
+        return "already done"
+    # Reading and matching happen before the conversation is locked: the lock is held only
+    # while actions are applied, whatever the message's length or the rules' expressions.
+    first = is_first_message(message)
+    matched = matching_rules(message, first)
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -90,8 +101,7 @@ def run_for_message(message_id, now=None):
             .get(pk=message.conversation_id)
         )
         message.conversation = conversation
-        first = is_first_message(message)
-        applied, quick_replies = apply_rules(message, conversation, first)
+        applied, quick_replies = apply_rules(matched, conversation)
         answer = reply_to(message, conversation, first, quick_replies, now)
         run.outcome = f"rules applied: {len(applied)}; reply: {answer}"[:255]
         run.save(update_fields=["outcome"])
@@ -99,11 +109,17 @@ def run_for_message(message_id, now=None):
 
 
 def is_first_message(message):
-    """Whether nothing (but reactions, edits and system notices) came before `message` in
-    its conversation: the contact's first message to this business number."""
+    """Whether `message` is the contact's first message to this business number: no earlier
+    inbound message (but reactions, edits and system notices) in its conversation.
+
+    Our own messages do not count: a contact we wrote to first (a template) is still new when
+    they first write back, so they get the greeting and "new contact" rules apply to them.
+    """
     earlier = Q(timestamp__lt=message.timestamp) | Q(timestamp=message.timestamp, pk__lt=message.pk)
     return not (
-        Message.objects.filter(earlier, conversation_id=message.conversation_id)
+        Message.objects.filter(
+            earlier, conversation_id=message.conversation_id, direction=Message.Direction.INBOUND
+        )
         .exclude(type__in=NOT_AUTOMATED)
         .exists()
     )
@@ -116,24 +132,34 @@ def active_rules():
     return list(
         RoutingRule.objects.filter(is_active=True)
         .select_related("assignee", "group", "label", "quick_reply")
+        .prefetch_related("quick_reply__texts")
         .order_by("position", "pk")
     )
 
 
-def apply_rules(message, conversation, first):
-    """Apply every matching rule in order; returns (rules applied, quick replies to send)."""
-    applied, quick_replies = [], []
+def matching_rules(message, first):
+    """The active rules `message` matches, in order, up to the first "stop here" one."""
+    matched = []
     for rule in active_rules():
-        if not matches(rule, message, is_first=first):
-            continue
+        if matches(rule, message, is_first=first):
+            matched.append(rule)
+            if rule.stop_processing:
+                break
+    return matched
+
+
+def apply_rules(matched, conversation):
+    """Apply the matched rules' actions in order; returns (rules applied, quick-reply rules
+    to answer with). Whatever a rule could not do is recorded in the timeline too."""
+    applied, quick_replies = [], []
+    for rule in matched:
         if rule.action == Action.QUICK_REPLY:
-            if rule.quick_reply and rule.quick_reply.is_active:
+            if rule.quick_reply.is_active:
                 quick_replies.append(rule)
-            applied.append(rule)
+            else:
+                not_sent(conversation, rule, ReplyNotSent.SWITCHED_OFF)
         elif apply_action(rule, conversation):
             applied.append(rule)
-        if rule.stop_processing:
-            break
     return applied, quick_replies
 
 
@@ -144,13 +170,15 @@ def apply_action(rule, conversation):
             return False  # never taken from whoever has it
         if rule.action == Action.ASSIGN:
             person = rule.assignee
-            if person is None or not (person.is_active and person.is_staff):
-                logger.warning("rule %s: its person cannot be assigned", rule.pk)
+            if person is None or not (
+                person.is_active and person.is_staff and can_see(person, conversation)
+            ):
+                record(conversation, Note.Event.NOT_ASSIGNED, rule=rule.name, reason="person")
                 return False
         else:
-            person = next_in_group(rule.group) if rule.group else None
+            person = next_in_group(rule.group, conversation) if rule.group else None
             if person is None:
-                logger.warning("rule %s: nobody in its group can be assigned", rule.pk)
+                record(conversation, Note.Event.NOT_ASSIGNED, rule=rule.name, reason="group")
                 return False
         if not Conversation.objects.filter(pk=conversation.pk, assignee__isnull=True).update(
             assignee=person
@@ -182,15 +210,16 @@ def apply_action(rule, conversation):
     return False
 
 
-def next_in_group(group):
+def next_in_group(group, conversation):
     """The group's next assignable member after the one assigned last (by id, wrapping
-    round), skipping inactive accounts and people marked unavailable. The group's position
-    row is locked, so concurrent assignments take turns."""
+    round): active staff who may open the conversation (the permission, and its number in
+    their scope), and not marked unavailable. The group's position row is locked, so
+    concurrent assignments take turns."""
     RoundRobinState.objects.get_or_create(group=group)
     state = RoundRobinState.objects.select_for_update().get(pk=group.pk)
+    members = get_user_model().objects.filter(groups=group, is_staff=True)
     candidates = list(
-        get_user_model()
-        .objects.filter(groups=group, is_active=True, is_staff=True)
+        who_can_open(members, conversation)
         .exclude(teamwork_preferences__available=False)
         .order_by("pk")
         .values_list("pk", flat=True)
@@ -208,25 +237,23 @@ def next_in_group(group):
 
 
 def reply_to(message, conversation, first, quick_replies, now):
-    """Send at most one automatic reply to `message`; returns what was sent or why not."""
-    number = conversation.business_number
-    if message.timestamp < now - timedelta(minutes=settings.AUTOMATION_MAX_MESSAGE_AGE_MINUTES):
-        return "none (message too old)"
-    if not conversation.window_is_open(now):
-        return "none (24-hour window closed)"
-    if number.sending_paused_at:
-        return "none (sending paused)"
-    if from_own_number(conversation.contact):
-        return "none (from one of our own numbers)"
-    recent = AutoReplyClaim.objects.filter(
-        conversation=conversation, created_at__gte=now - timedelta(hours=1)
-    ).count()
-    if recent >= settings.AUTOMATION_MAX_REPLIES_PER_HOUR:
-        return "none (hourly limit reached)"
+    """Send at most one automatic reply to `message`; returns what was sent or why not.
+    Every matched quick-reply rule ends in the timeline: sent, or not sent and why."""
+    blocked = why_not_answered(message, conversation, now)
+    if blocked:
+        for rule in quick_replies:
+            not_sent(conversation, rule, blocked)
+        return f"none ({blocked})"
     language = answer_language(message)
-    for option in candidates(message, conversation, first, quick_replies, language):
+    unanswered = list(quick_replies)
+    for option in candidates(message, conversation, first, quick_replies, language, now):
+        rule = option.rule
+        if rule is not None:
+            unanswered.remove(rule)
         text = fill(option.text, contact=conversation.contact, agent=conversation.assignee)
         if not text.strip():
+            if rule is not None:
+                not_sent(conversation, rule, ReplyNotSent.NO_TEXT)
             continue
         if (
             option.period
@@ -245,23 +272,64 @@ def reply_to(message, conversation, first, quick_replies, now):
                     created_at=now,
                 )
                 reply = queue_outbound(
-                    conversation, None, type="text", text=text.strip()[:MAX_TEXT_LENGTH]
+                    conversation,
+                    None,
+                    type="text",
+                    text=text.strip()[:MAX_TEXT_LENGTH],
+                    # What the timeline shows as "Automation" (sent_by is also empty for
+                    # messages whose author's account was deleted).
+                    data={AUTOMATIC_REPLY: option.kind},
                 )
                 claim.reply = reply
                 claim.save(update_fields=["reply"])
-                if option.rule is not None:
+                if rule is not None:
                     record(
                         conversation,
                         Note.Event.REPLIED,
-                        shortcut=option.rule.quick_reply.shortcut,
-                        rule=option.rule.name,
+                        shortcut=rule.quick_reply.shortcut,
+                        rule=rule.name,
                     )
         except IntegrityError:
+            if rule is not None:
+                not_sent(conversation, rule, ReplyNotSent.ANSWERED)
             continue  # claimed already: this reason was answered
         except ReplyRefused:
+            for refused in [rule, *unanswered] if rule is not None else unanswered:
+                not_sent(conversation, refused, ReplyNotSent.REFUSED)
             return "none (refused by the sending pipeline)"
+        for later in unanswered:
+            not_sent(conversation, later, ReplyNotSent.ANOTHER_REPLY)
         return option.kind
     return "none"
+
+
+def why_not_answered(message, conversation, now):
+    """Why no automatic reply may answer `message` now (a ReplyNotSent reason), or None."""
+    if message.timestamp < now - timedelta(minutes=settings.AUTOMATION_MAX_MESSAGE_AGE_MINUTES):
+        return ReplyNotSent.TOO_OLD
+    if not conversation.window_is_open(now):
+        return ReplyNotSent.WINDOW_CLOSED
+    if conversation.business_number.sending_paused_at:
+        return ReplyNotSent.PAUSED
+    if from_own_number(conversation.contact):
+        return ReplyNotSent.OWN_NUMBER
+    recent = AutoReplyClaim.objects.filter(
+        conversation=conversation, created_at__gte=now - timedelta(hours=1)
+    ).count()
+    if recent >= settings.AUTOMATION_MAX_REPLIES_PER_HOUR:
+        return ReplyNotSent.HOURLY_LIMIT
+    return None
+
+
+def not_sent(conversation, rule, reason):
+    """Record that `rule` matched but its quick reply was not sent, and why."""
+    record(
+        conversation,
+        Note.Event.REPLY_NOT_SENT,
+        shortcut=rule.quick_reply.shortcut,
+        rule=rule.name,
+        reason=reason,
+    )
 
 
 @dataclass(frozen=True)
@@ -273,22 +341,22 @@ class Option:
     period: timedelta | None = None  # at most once in this long (the away message)
 
 
-def candidates(message, conversation, first, quick_replies, language):
-    """The possible replies (Option), best first."""
+def candidates(message, conversation, first, quick_replies, language, now):
+    """The possible replies (Option), best first: the matched rules' quick replies in rule
+    order, the away message when the number is closed, the greeting for a first message."""
     number = conversation.business_number
-    for rule in quick_replies[:1]:
-        variants = {
-            t.language: t.text for t in QuickReplyText.objects.filter(quick_reply=rule.quick_reply)
-        }
-        text = pick_variant(variants, language)
-        if text:
-            yield Option(AutoReplyClaim.Kind.RULE, str(message.pk), text, rule=rule)
+    for rule in quick_replies:
+        variants = {text.language: text.text for text in rule.quick_reply.texts.all()}
+        text = pick_variant(variants, language) or ""
+        yield Option(AutoReplyClaim.Kind.RULE, str(message.pk), text, rule=rule)
     hours = business_hours.load_hours(number)
     if not business_hours.is_open(hours, message.timestamp):
         away = auto_reply(AutoReply.Kind.AWAY, number, language)
         if away:
+            # Numbered by the moment of sending, as the claims' created_at is: a period's
+            # number changes exactly when a claim from the one before can have expired.
             interval = hours.away_interval_hours
-            period_number = int(message.timestamp.timestamp() // 3600) // interval
+            period_number = int(now.timestamp() // 3600) // interval
             yield Option(
                 AutoReplyClaim.Kind.AWAY,
                 str(period_number),

@@ -19,9 +19,10 @@ def load_hours(business_number):
 def is_open(hours, moment):
     """Whether `moment` (aware) falls inside the opening periods of `hours`, in its time zone.
 
-    A holiday closes its whole local day (and the small hours of an overnight period that
-    started on it). A period whose closing time is not after its opening time runs past
-    midnight into the next day. No hours at all: always open.
+    A period whose closing time is not after its opening time runs past midnight into the
+    next day. A holiday cancels the periods that start on it, an overnight one into the next
+    morning too; a period that started the day before a holiday runs to its end. No hours at
+    all: always open.
     """
     if hours is None:
         return True

@@ -198,6 +198,8 @@ class Note(models.Model):
         LABELLED = "labelled", _("Labelled by a rule")
         PRIORITISED = "prioritised", _("Priority set by a rule")
         REPLIED = "replied", _("Quick reply sent by a rule")
+        REPLY_NOT_SENT = "reply_not_sent", _("Quick reply of a rule not sent")
+        NOT_ASSIGNED = "not_assigned", _("Nobody assigned by a rule")
         AUTO_CLOSED = "auto_closed", _("Closed for inactivity")
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="notes")
@@ -250,9 +252,40 @@ class Note(models.Model):
             return gettext("Priority set to %(level)s by rule “%(rule)s”.") % {**d, "level": level}
         if self.event == self.Event.REPLIED:
             return gettext("Quick reply /%(shortcut)s sent by rule “%(rule)s”.") % d
+        if self.event == self.Event.REPLY_NOT_SENT:
+            reason = d.get("reason")
+            reason = ReplyNotSent(reason).label if reason in ReplyNotSent.values else reason
+            return gettext(
+                "Rule “%(rule)s” matched, but its quick reply /%(shortcut)s was not sent: "
+                "%(reason)s."
+            ) % {**d, "reason": reason}
+        if self.event == self.Event.NOT_ASSIGNED:
+            if d.get("reason") == "person":
+                reason = gettext("its person cannot take this conversation")
+            else:
+                reason = gettext("nobody in its group can take this conversation")
+            return gettext("Rule “%(rule)s” matched, but nobody was assigned: %(reason)s.") % {
+                **d,
+                "reason": reason,
+            }
         if self.event == self.Event.AUTO_CLOSED:
             return gettext("Closed automatically after %(days)s days without activity.") % d
         return self.text
+
+
+class ReplyNotSent(models.TextChoices):
+    """Why a matched rule's quick reply was not sent (the `reason` of its system note)."""
+
+    TOO_OLD = "too_old", _("the message was too old to answer")
+    WINDOW_CLOSED = "window_closed", _("the 24-hour window was closed")
+    PAUSED = "paused", _("sending was paused for this number")
+    OWN_NUMBER = "own_number", _("the message came from one of our own numbers")
+    HOURLY_LIMIT = "hourly_limit", _("the conversation had its hourly number of automatic replies")
+    ANOTHER_REPLY = "another_reply", _("an earlier rule's quick reply answered the message")
+    SWITCHED_OFF = "switched_off", _("the quick reply is switched off")
+    NO_TEXT = "no_text", _("the quick reply has no text")
+    REFUSED = "refused", _("the sending pipeline refused it")
+    ANSWERED = "answered", _("the message was answered already")
 
 
 # Business hours and automatic replies

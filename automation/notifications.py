@@ -19,7 +19,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -53,6 +53,32 @@ def can_see(user, conversation):
         return False
     scope = number_scope(user)
     return scope is None or conversation.business_number_id in scope
+
+
+def who_can_open(users, conversation):
+    """`users` narrowed, in one query, to the active ones who may open the conversation: the
+    same test as can_see() (the view permission, their own or a group's, or superuser; the
+    conversation's number in their number scope, or no scope)."""
+    from inbox.models import StaffProfile
+
+    permission = Permission.objects.filter(
+        content_type__app_label="messaging", codename="view_conversation"
+    ).first()
+    User = get_user_model()
+    own = User.user_permissions.through.objects.filter(
+        user_id=OuterRef("pk"), permission=permission
+    )
+    by_group = User.groups.through.objects.filter(
+        user_id=OuterRef("pk"), group__permissions=permission
+    )
+    scope = StaffProfile.numbers.through.objects.filter(staffprofile__user_id=OuterRef("pk"))
+    in_scope = ~Exists(scope) | Exists(
+        scope.filter(businessnumber_id=conversation.business_number_id)
+    )
+    return users.filter(
+        Q(is_superuser=True) | (Q(Exists(own) | Exists(by_group)) & in_scope),
+        is_active=True,
+    )
 
 
 def notify(user, kind, conversation, *, actor=None):

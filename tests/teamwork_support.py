@@ -24,14 +24,23 @@ def inbound(message, *, sender=AMINA, name="Amina Khalid", **value_options):
 
 
 def deliver(
-    text="Hello", *, sender=AMINA, name="Amina Khalid", minutes_ago=1, message=None, **opts
+    text="Hello", *, sender=AMINA, name="Amina Khalid", minutes_ago=1, at=None, message=None, **opts
 ):
-    """Receive one customer message as Meta posts it; returns the stored Message."""
-    message = message or p.text_message(
-        text, sender=sender, timestamp=timezone.now() - timedelta(minutes=minutes_ago)
-    )
+    """Receive one customer message as Meta posts it (sent `at`, else `minutes_ago`);
+    returns the stored Message."""
+    sent = at or timezone.now() - timedelta(minutes=minutes_ago)
+    message = message or p.text_message(text, sender=sender, timestamp=sent)
     receive(p.encode(inbound(message, sender=sender, name=name, **opts)))
     return Message.objects.select_related("conversation").get(wamid=message["id"])
+
+
+def latest(hour, minute=0):
+    """The most recent moment (UTC) at `hour`:`minute`. A test fixes the time of day this
+    way, yet stays within the last 24 hours: replies are refused once the 24-hour window
+    has closed by the clock."""
+    now = timezone.now()
+    moment = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    return moment if moment <= now else moment - timedelta(days=1)
 
 
 def number(phone_number_id=p.PHONE_NUMBER_ID):

@@ -3,9 +3,11 @@
 import threading
 from collections import Counter
 from datetime import timedelta
+from importlib import import_module
 
 import pytest
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
+from django.core import mail
 from django.db import connection
 from django.utils import timezone
 
@@ -25,17 +27,21 @@ from automation.models import (
     StaffNotification,
     StaffPreferences,
 )
+from inbox.models import StaffProfile
 from messaging import payloads as p
 from messaging.backends import locmem
 from messaging.ingest import receive
-from messaging.models import BusinessNumber, Conversation, Message
+from messaging.models import BusinessNumber, Contact, Conversation, Message
 from messaging.sending import queue_text_reply
+from tests.conftest import grant
 from tests.teamwork_support import (
     AMINA,
     JOHN,
+    NOTIFICATION_TASK,
     automatic_replies,
     deliver,
     inbound,
+    latest,
     queued,
     run_queued,
 )
@@ -70,9 +76,8 @@ def labels_of(conversation):
 
 
 def system_notes(conversation):
-    return [
-        note.describe() for note in Note.objects.filter(conversation=conversation, kind="system")
-    ]
+    notes = Note.objects.filter(conversation=conversation, kind="system").order_by("pk")
+    return [note.describe() for note in notes]
 
 
 def closed_all_week():
@@ -80,15 +85,10 @@ def closed_all_week():
     return BusinessHours.objects.create(business_number=BusinessNumber.objects.get())
 
 
-def open_today():
-    """Business hours that are open all of today (in UTC)."""
+def open_from_nine_to_five_on(day):
+    """Business hours for the demo number: 9:00-17:00 (UTC) on the weekday of `day` only."""
     hours = BusinessHours.objects.create(business_number=BusinessNumber.objects.get())
-    OpeningPeriod.objects.create(
-        hours=hours,
-        weekday=timezone.now().weekday(),
-        opens="00:00",
-        closes="23:59:59",
-    )
+    OpeningPeriod.objects.create(hours=hours, weekday=day.weekday(), opens="09:00", closes="17:00")
     return hours
 
 
@@ -123,6 +123,43 @@ def test_keyword_rules_match_exactly_by_containment_or_by_regular_expression(
     run_for_message(message.pk)
 
     assert (labels_of(message.conversation) == ["Routed"]) is expected
+
+
+@pytest.mark.parametrize(
+    ("pattern", "hit"),
+    [
+        (r".*.*.*.*x", "x"),
+        (r"a*a*a*a*b", "b"),
+        (r"\w+\s?\w+\s?\w+x", "x"),
+        (r"(a+)+$", "a"),
+        (r"(\w*)*!\d", "!1"),
+    ],
+)
+def test_a_hostile_expression_against_a_long_message_is_answered_at_once(pattern, hit):
+    # Python's backtracking engine takes minutes to hours for each of these on 1,000
+    # characters that almost match; RE2 takes time linear in the text, whatever the pattern.
+    hostile = rule("Hostile", match="regex", pattern=pattern, label=Label.objects.create(name="H"))
+    hostile.full_clean()
+    rule("Next", position=1, label=Label.objects.create(name="Next"))
+    miss = deliver("a" * 999 + "!", sender=AMINA)
+    hit = deliver("a" * 998 + hit, sender=JOHN)
+
+    run_for_message(miss.pk)
+    run_for_message(hit.pk)
+
+    assert labels_of(miss.conversation) == ["Next"]
+    assert labels_of(hit.conversation) == ["H", "Next"]
+
+
+def test_a_rule_whose_saved_expression_is_refused_never_runs_and_says_so_in_the_log(caplog):
+    broken = rule("Old", match="regex", pattern=r"(\w+) \1", label=Label.objects.create(name="H"))
+    rule("Next", position=1, label=Label.objects.create(name="Next"))
+    message = deliver("hello hello")
+
+    run_for_message(message.pk)
+
+    assert labels_of(message.conversation) == ["Next"]
+    assert f"rule {broken.pk}: its regular expression is refused" in caplog.text
 
 
 def test_a_new_contact_rule_matches_only_the_first_message_to_the_number():
@@ -187,21 +224,59 @@ def test_inactive_rules_are_skipped():
 # Actions, each recorded in the timeline.
 
 
-def test_assign_to_a_person_assigns_records_it_and_notifies_them(supervisor):
+def test_assign_to_a_person_assigns_records_it_and_emails_them_after_the_commit(
+    supervisor, django_capture_on_commit_callbacks
+):
+    supervisor.email = "salma@example.org"
+    supervisor.save()
     rule("Billing", action="assign", assignee=supervisor)
     message = deliver()
 
-    run_for_message(message.pk)
+    with django_capture_on_commit_callbacks() as callbacks:
+        run_for_message(message.pk)
+        assert not queued(NOTIFICATION_TASK).exists()  # nothing leaves before the commit
+    for callback in callbacks:
+        callback()
+    run_queued(NOTIFICATION_TASK)
 
     conversation = Conversation.objects.get()
     assert conversation.assignee == supervisor
     assert system_notes(conversation) == ["Routed to Salma by rule “Billing”."]
     notification = StaffNotification.objects.get()
-    assert (notification.user, notification.kind, notification.actor) == (
-        supervisor,
+    assert (notification.kind, notification.actor, notification.status) == (
         "assigned",
         None,
+        "sent",
     )
+    (email,) = mail.outbox
+    assert email.to == ["salma@example.org"]
+    assert "Automation assigned a conversation" in email.body
+
+
+@pytest.mark.parametrize("reason", ["no permission", "another number", "inactive"])
+def test_an_assignment_rule_never_assigns_someone_who_cannot_open_the_conversation(
+    reason, supervisor, django_user_model
+):
+    deliver("earlier", sender=JOHN)
+    if reason == "no permission":
+        person = django_user_model.objects.create_user("guest", is_staff=True)
+    elif reason == "another number":
+        person = supervisor
+        other = BusinessNumber.objects.create(phone_number_id="222", display_phone_number="2")
+        StaffProfile.objects.create(user=supervisor).numbers.add(other)
+    else:
+        person = supervisor
+        django_user_model.objects.filter(pk=supervisor.pk).update(is_active=False)
+    rule("Billing", action="assign", assignee=person)
+    message = deliver()
+
+    run_for_message(message.pk)
+
+    assert Conversation.objects.get(pk=message.conversation_id).assignee is None
+    assert system_notes(message.conversation) == [
+        "Rule “Billing” matched, but nobody was assigned: its person cannot take this conversation."
+    ]
+    assert not StaffNotification.objects.exists()
 
 
 def test_an_assignment_rule_never_takes_a_conversation_from_its_assignee(supervisor, staff_user):
@@ -282,20 +357,102 @@ def test_only_the_first_matching_quick_reply_is_sent_one_answer_per_message():
     run_for_message(message.pk)
 
     assert automatic_replies() == ["First."]
+    assert system_notes(message.conversation) == [
+        "Quick reply /a sent by rule “First”.",
+        "Rule “Second” matched, but its quick reply /b was not sent: an earlier rule's quick "
+        "reply answered the message.",
+    ]
+
+
+def test_a_quick_reply_without_text_lets_the_next_matching_rule_answer():
+    empty = QuickReply.objects.create(shortcut="empty", title="Empty")
+    rule("First", position=1, action="quick_reply", quick_reply=empty)
+    rule("Second", position=2, action="quick_reply", quick_reply=quick_reply("b", en="Second."))
+    message = deliver()
+
+    run_for_message(message.pk)
+
+    assert automatic_replies() == ["Second."]
+    assert system_notes(message.conversation) == [
+        "Rule “First” matched, but its quick reply /empty was not sent: the quick reply has no "
+        "text.",
+        "Quick reply /b sent by rule “Second”.",
+    ]
+
+
+def _too_old(settings):
+    settings.AUTOMATION_MAX_MESSAGE_AGE_MINUTES = 60
+    return 61
+
+
+def _window_closed(settings):
+    settings.AUTOMATION_MAX_MESSAGE_AGE_MINUTES = 3 * 24 * 60
+    return 25 * 60
+
+
+def _paused(settings):
+    BusinessNumber.objects.update(sending_paused_at=timezone.now())
+
+
+def _own_number(settings):
+    BusinessNumber.objects.create(phone_number_id="333", display_phone_number=AMINA)
+
+
+def _hourly_limit(settings):
+    settings.AUTOMATION_MAX_REPLIES_PER_HOUR = 0
+
+
+def _switched_off(settings):
+    QuickReply.objects.update(is_active=False)
+
+
+@pytest.mark.parametrize(
+    ("situation", "reason"),
+    [
+        (_too_old, "the message was too old to answer"),
+        (_window_closed, "the 24-hour window was closed"),
+        (_paused, "sending was paused for this number"),
+        (_own_number, "the message came from one of our own numbers"),
+        (_hourly_limit, "the conversation had its hourly number of automatic replies"),
+        (_switched_off, "the quick reply is switched off"),
+    ],
+    ids=lambda value: value.__name__.strip("_") if callable(value) else "",
+)
+def test_a_quick_reply_rule_that_matched_but_sent_nothing_says_why_in_the_timeline(
+    settings, situation, reason
+):
+    deliver("earlier", sender=JOHN, minutes_ago=30)
+    rule("Hours", action="quick_reply", quick_reply=quick_reply(en="We open at nine."))
+    minutes_ago = situation(settings) or 1
+    message = deliver("When do you open?", minutes_ago=minutes_ago)
+
+    run_for_message(message.pk)
+
+    assert automatic_replies() == []
+    assert system_notes(message.conversation) == [
+        f"Rule “Hours” matched, but its quick reply /hours was not sent: {reason}."
+    ]
 
 
 # Round-robin.
 
 
-def test_round_robin_is_fair_over_100_conversations_and_skips_inactive_and_unavailable_people(
+def test_round_robin_is_fair_over_100_conversations_and_skips_whoever_cannot_take_them(
     django_user_model,
 ):
     group = Group.objects.create(name="Support")
+    other_number = BusinessNumber.objects.create(phone_number_id="222", display_phone_number="2")
     people = {}
     for name, active in [("a", True), ("b", True), ("c", True), ("d", False), ("e", True)]:
         user = django_user_model.objects.create_user(name, is_staff=True, is_active=active)
+        people[name] = grant(user, "view_conversation")
+    people["f"] = django_user_model.objects.create_user("f", is_staff=True)  # may not view
+    people["g"] = grant(
+        django_user_model.objects.create_user("g", is_staff=True), "view_conversation"
+    )
+    StaffProfile.objects.create(user=people["g"]).numbers.add(other_number)  # other number only
+    for user in people.values():
         user.groups.add(group)
-        people[name] = user
     StaffPreferences.objects.create(user=people["e"], available=False)
     rule(action="round_robin", group=group)
 
@@ -311,15 +468,47 @@ def test_round_robin_is_fair_over_100_conversations_and_skips_inactive_and_unava
     assert order[:6] == ["a", "b", "c", "a", "b", "c"]
 
 
-def test_round_robin_with_nobody_available_leaves_the_conversation_unassigned(django_user_model):
+def test_round_robin_gives_a_member_the_conversations_of_the_numbers_they_may_see(
+    django_user_model,
+):
+    group = Group.objects.create(name="Support")
+    group.permissions.add(Permission.objects.get(codename="view_conversation"))
+    deliver("to the first number", sender=JOHN)
+    second = BusinessNumber.objects.create(phone_number_id="222", display_phone_number="2")
+    everywhere = django_user_model.objects.create_user("everywhere", is_staff=True)
+    second_only = django_user_model.objects.create_user("second_only", is_staff=True)
+    StaffProfile.objects.create(user=second_only).numbers.add(second)
+    group.user_set.add(everywhere, second_only)
+    rule(action="round_robin", group=group)
+
+    for i in range(4):
+        for phone_number_id in (p.PHONE_NUMBER_ID, "222"):
+            message = deliver(f"hello {i}", sender=f"9665{i:08d}", phone_number_id=phone_number_id)
+            run_for_message(message.pk)
+
+    assigned = Counter(
+        Conversation.objects.exclude(contact__wa_id=JOHN).values_list(
+            "business_number__phone_number_id", "assignee__username"
+        )
+    )
+    assert assigned == {(p.PHONE_NUMBER_ID, "everywhere"): 4, ("222", "second_only"): 4}
+
+
+def test_round_robin_with_nobody_available_leaves_the_conversation_unassigned_and_says_so(
+    django_user_model,
+):
     group = Group.objects.create(name="Night shift")
     django_user_model.objects.create_user("gone", is_staff=True, is_active=False).groups.add(group)
-    rule(action="round_robin", group=group)
+    rule("Nights", action="round_robin", group=group)
     message = deliver()
 
     run_for_message(message.pk)
 
     assert Conversation.objects.get().assignee is None
+    assert system_notes(message.conversation) == [
+        "Rule “Nights” matched, but nobody was assigned: nobody in its group can take this "
+        "conversation."
+    ]
 
 
 # Automatic replies.
@@ -334,6 +523,34 @@ def test_a_contacts_first_message_gets_the_greeting_and_later_ones_do_not():
     run_for_message(second.pk)
 
     assert automatic_replies() == ["Welcome, Amina!"]
+
+
+def test_a_contact_we_wrote_to_first_gets_the_greeting_and_counts_as_new_on_their_first_message(
+    staff_user,
+):
+    deliver("someone else", sender=JOHN, minutes_ago=30)
+    conversation = Conversation.objects.create(
+        business_number=BusinessNumber.objects.get(),
+        contact=Contact.objects.create(wa_id=AMINA, profile_name="Amina Khalid"),
+    )
+    Message.objects.create(
+        conversation=conversation,
+        direction="out",
+        type="template",
+        text="Your order has shipped.",
+        timestamp=timezone.now() - timedelta(hours=2),
+        status="read",
+        sent_by=staff_user,
+    )
+    auto_reply("greeting", "Welcome, {first_name}!")
+    rule(match="new_contact", label=Label.objects.create(name="New"))
+    message = deliver("Thanks! One question", sender=AMINA)
+    assert message.conversation_id == conversation.pk
+
+    run_for_message(message.pk)
+
+    assert automatic_replies() == ["Welcome, Amina!"]
+    assert labels_of(conversation) == ["New"]
 
 
 def test_a_business_numbers_own_greeting_and_the_customers_language_are_preferred():
@@ -362,33 +579,58 @@ def test_switched_off_automatic_replies_are_not_sent():
     assert automatic_replies() == []
 
 
-def test_outside_business_hours_the_away_message_is_sent_once_per_period():
-    deliver("earlier", sender=JOHN, minutes_ago=30)
-    closed_all_week()
+def test_the_away_message_is_sent_once_per_period_even_across_midnight():
+    midnight = latest(0, 1) - timedelta(minutes=1)
+    late = deliver("late at night", at=midnight - timedelta(minutes=1))
+    early = deliver("just after midnight", at=midnight + timedelta(minutes=1))
+    closed_all_week()  # away_interval_hours: 24
     auto_reply("away", "We are closed.")
+    seconds = timedelta(seconds=30)
 
-    for minutes in (3, 2, 1):
-        run_for_message(deliver(f"message {minutes}", minutes_ago=minutes).pk)
+    run_for_message(late.pk, now=late.timestamp + seconds)
+    run_for_message(early.pk, now=early.timestamp + seconds)
+
     assert automatic_replies() == ["We are closed."]
 
-    # A day later (the claim moved back a period, as time would have moved it).
-    claim = AutoReplyClaim.objects.get(kind="away")
-    claim.created_at -= timedelta(hours=25)
-    claim.key = str(int(claim.key) - 2)
-    claim.save()
-    run_for_message(deliver("next day").pk)
-    assert automatic_replies() == ["We are closed.", "We are closed."]
 
-
-def test_inside_business_hours_there_is_no_away_message():
-    deliver("earlier", sender=JOHN, minutes_ago=30)
-    open_today()
+def test_with_a_two_hour_interval_the_away_message_comes_again_after_two_hours():
+    last = latest(12, 5)
+    messages = [
+        deliver(f"{minutes} minutes before 12:05", at=last - timedelta(minutes=minutes))
+        for minutes in (125, 35, 0)  # 10:00, 11:30, 12:05
+    ]
+    hours = closed_all_week()
+    hours.away_interval_hours = 2
+    hours.save()
     auto_reply("away", "We are closed.")
-    message = deliver()
 
-    run_for_message(message.pk)
+    sent = []
+    for message in messages:
+        run_for_message(message.pk, now=message.timestamp + timedelta(seconds=30))
+        sent.append(len(automatic_replies()))
 
-    assert automatic_replies() == []
+    assert sent == [1, 1, 2]
+    assert [claim.message for claim in AutoReplyClaim.objects.order_by("pk")] == [
+        messages[0],
+        messages[2],
+    ]
+
+
+@pytest.mark.parametrize(
+    ("hour", "minute", "expected"),
+    [(8, 59, ["We are closed."]), (9, 0, []), (16, 59, []), (17, 0, ["We are closed."])],
+    ids=["before opening", "opening", "before closing", "closing"],
+)
+def test_the_away_message_is_sent_only_outside_the_opening_hours(hour, minute, expected):
+    deliver("earlier", sender=JOHN, minutes_ago=30)
+    moment = latest(hour, minute)
+    open_from_nine_to_five_on(moment)
+    auto_reply("away", "We are closed.")
+    message = deliver(at=moment)
+
+    run_for_message(message.pk, now=moment + timedelta(minutes=1))
+
+    assert automatic_replies() == expected
 
 
 def test_outside_hours_a_first_message_gets_the_away_message_instead_of_the_greeting():
@@ -400,6 +642,48 @@ def test_outside_hours_a_first_message_gets_the_away_message_instead_of_the_gree
     run_for_message(deliver().pk)
 
     assert automatic_replies() == ["We are closed."]
+
+
+def test_automatic_replies_are_marked_as_sent_by_automation():
+    deliver("earlier", sender=JOHN, minutes_ago=30)
+    hours = quick_reply(en="We open at nine.")
+    rule(match="contains", pattern="hours", action="quick_reply", quick_reply=hours)
+    auto_reply("greeting", "Welcome!")
+
+    run_for_message(deliver("Your hours?", sender=AMINA).pk)
+    run_for_message(deliver("Hello", sender="966500000009").pk)
+    closed_all_week()
+    auto_reply("away", "We are closed.")
+    run_for_message(deliver("Anyone there?", sender=JOHN).pk)
+
+    replies = Message.objects.filter(direction="out").order_by("pk")
+    assert [(m.text, m.sent_by, m.data) for m in replies] == [
+        ("We open at nine.", None, {"automation": "rule"}),
+        ("Welcome!", None, {"automation": "greeting"}),
+        ("We are closed.", None, {"automation": "away"}),
+    ]
+
+
+def test_automatic_replies_sent_before_they_were_marked_are_marked_by_the_migration():
+    from django.apps import apps
+
+    migration = import_module("automation.migrations.0003_mark_automatic_replies")
+    conversation = deliver().conversation
+    old = Message.objects.create(
+        conversation=conversation,
+        direction="out",
+        type="text",
+        text="Welcome!",
+        timestamp=timezone.now(),
+        status="read",
+        data={"kept": 1},
+    )
+    AutoReplyClaim.objects.create(conversation=conversation, kind="greeting", reply=old)
+
+    migration.mark_automatic_replies(apps, None)
+
+    old.refresh_from_db()
+    assert old.data == {"kept": 1, "automation": "greeting"}
 
 
 # Guarantees.
@@ -415,7 +699,7 @@ def test_a_message_older_than_the_maximum_age_is_never_answered_but_still_routed
 
     assert automatic_replies() == []
     assert labels_of(stale.conversation) == ["Routed"]
-    assert "too old" in AutomationRun.objects.get().outcome
+    assert AutomationRun.objects.get().outcome == "rules applied: 1; reply: none (too_old)"
 
 
 def test_nothing_is_answered_outside_the_24_hour_window(settings):
@@ -426,7 +710,7 @@ def test_nothing_is_answered_outside_the_24_hour_window(settings):
     run_for_message(message.pk)
 
     assert automatic_replies() == []
-    assert "window closed" in AutomationRun.objects.get().outcome
+    assert AutomationRun.objects.get().outcome.endswith("reply: none (window_closed)")
 
 
 def test_automation_never_answers_outbound_messages_or_reactions(staff_user):

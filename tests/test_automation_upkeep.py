@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.core import mail
 from django.db import transaction
+from django.tasks.signals import task_enqueued
 from django.utils import timezone
 
 from automation.maintenance import automation_upkeep
@@ -177,20 +178,56 @@ def test_notes_and_notification_records_go_after_the_content_retention_period(se
 # Delivery
 
 
-def test_a_rolled_back_action_emails_nobody(staff_user, django_capture_on_commit_callbacks):
+def test_a_rolled_back_action_emails_nobody_and_enqueues_nothing(
+    staff_user, django_capture_on_commit_callbacks
+):
+    staff_user.email = "amina@example.org"
+    staff_user.save()
     conversation = deliver().conversation
+    enqueued = []
+
+    def seen(sender, task_result, **kwargs):
+        enqueued.append(task_result)
 
     def assign_then_fail():
         with transaction.atomic():
             notify(staff_user, "assigned", conversation)
             raise RuntimeError("the assignment failed")
 
-    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
-        assign_then_fail()
+    # The task backend's own signal: it would also catch a task enqueued straight away,
+    # whose queue row the rollback would hide.
+    task_enqueued.connect(seen)
+    try:
+        with (
+            django_capture_on_commit_callbacks(execute=True) as callbacks,
+            pytest.raises(RuntimeError),
+        ):
+            assign_then_fail()
+    finally:
+        task_enqueued.disconnect(seen)
 
+    assert (enqueued, callbacks) == ([], [])
     assert not StaffNotification.objects.exists()
-    assert not queued(NOTIFICATION_TASK).exists()
     assert mail.outbox == []
+
+
+def test_a_committed_notification_is_enqueued_after_the_commit_and_emailed_by_the_task(
+    staff_user, supervisor, django_capture_on_commit_callbacks
+):
+    staff_user.email = "amina@example.org"
+    staff_user.save()
+    conversation = deliver().conversation
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        notify(staff_user, "assigned", conversation, actor=supervisor)
+        assert not queued(NOTIFICATION_TASK).exists()
+    assert len(callbacks) == 1
+    callbacks[0]()
+    assert mail.outbox == []  # the worker sends it, not the committing request
+    run_queued(NOTIFICATION_TASK)
+
+    (email,) = mail.outbox
+    assert email.to == ["amina@example.org"]
 
 
 def test_a_notification_is_sent_once_even_if_its_task_runs_twice(staff_user, supervisor):

@@ -10,19 +10,23 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from automation.engine import run_for_message
 from automation.models import (
+    AutoReply,
     ConversationLabel,
     ConversationPriority,
     Label,
     Note,
     QuickReply,
     QuickReplyText,
+    RoutingRule,
     StaffNotification,
     StaffPreferences,
 )
 from inbox.models import StaffProfile
 from messaging.backends import locmem
 from messaging.models import Conversation, InboxChange, Message
+from messaging.sending import queue_text_reply
 from tests.conftest import grant
 from tests.teamwork_support import AMINA, NOTIFICATION_TASK, deliver, queued, run_queued
 
@@ -278,6 +282,25 @@ def test_opening_a_conversation_with_notes_costs_the_same_queries_for_1_or_60_no
     with django_assert_num_queries(len(small_queries)):
         html = agent_client.get(reverse("inbox:conversation", args=[large.pk])).content.decode()
     assert html.count('class="msg msg-note"') == 60
+
+
+def test_the_timeline_shows_automatic_replies_and_what_rules_did_as_automation(client, supervisor):
+    RoutingRule.objects.create(name="Billing", match="any", action="assign", assignee=supervisor)
+    AutoReply.objects.create(kind="greeting", language="en", text="Welcome!")
+    message = deliver("Hello")
+    run_for_message(message.pk)
+    queue_text_reply(message.conversation, supervisor, "Salma here.")
+    client.force_login(supervisor)
+
+    timeline = page(client, message.conversation).split('id="timeline"')[1]
+
+    greeting = timeline.split("Welcome!")[-1].split("</article>")[0]
+    assert '<span class="msg-sender">Automation</span>' in greeting
+    staff_reply = timeline.split("Salma here.")[-1].split("</article>")[0]
+    assert '<span class="msg-sender">Salma</span>' in staff_reply
+    record = timeline.split('class="msg msg-note msg-note-system"')[1].split("</article>")[0]
+    assert "Automation:" in record
+    assert "Routed to Salma by rule “Billing”." in record
 
 
 # Quick replies
