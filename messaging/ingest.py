@@ -137,18 +137,20 @@ def apply_stored(event_id, *, again=False) -> WebhookEvent | None:
 
 
 def requeue_stranded(now=None, *, older_than=timedelta(minutes=5)) -> int:
-    """Queue again the bodies left unapplied without a task (their task failed outright,
-    e.g. the database went away mid-apply). Only when no apply task is waiting or running:
-    a backlog is not stranded, and queueing it twice would only lengthen it."""
+    """Queue again the bodies left unapplied without a live task: theirs failed outright
+    (the database went away mid-apply) or its worker was killed mid-apply (the task row
+    stays "running" for good; an apply takes milliseconds). Only when no apply task is
+    waiting or running: a backlog is not stranded, and queueing it twice would only
+    lengthen it."""
     from django_tasks_db.models import DBTaskResult
 
-    pending = DBTaskResult.objects.filter(
-        task_path=apply_stored_webhook.module_path,
-        status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING],
+    now = now or timezone.now()
+    pending = DBTaskResult.objects.filter(task_path=apply_stored_webhook.module_path).filter(
+        Q(status=TaskResultStatus.READY)
+        | Q(status=TaskResultStatus.RUNNING, started_at__gte=now - older_than)
     )
     if pending.exists():
         return 0
-    now = now or timezone.now()
     stranded = list(
         WebhookEvent.objects.filter(
             state=WebhookEvent.State.RECEIVED, received_at__lt=now - older_than

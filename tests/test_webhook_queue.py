@@ -98,6 +98,19 @@ def test_a_stranded_body_is_queued_again_by_the_maintenance_run():
     assert event.state == WebhookEvent.State.PROCESSED
 
 
+def test_a_body_whose_worker_was_killed_mid_apply_is_queued_again():
+    event = accept(body())
+    killed_at = timezone.now()
+    webhook_tasks().update(status=TaskResultStatus.RUNNING, started_at=killed_at)
+
+    assert requeue_stranded(killed_at + timedelta(minutes=1)) == 0  # may still be running
+    assert requeue_stranded(killed_at + timedelta(minutes=10)) == 1
+    run_webhook_tasks()
+
+    event.refresh_from_db()
+    assert event.state == WebhookEvent.State.PROCESSED
+
+
 def test_a_body_just_stored_or_behind_a_backlog_is_not_stranded():
     accept(body())
     later = timezone.now() + timedelta(minutes=10)
