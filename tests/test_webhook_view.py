@@ -8,7 +8,7 @@ from django.db import connection
 from messaging import payloads as p
 from messaging.models import Contact, Conversation, Message, StatusEvent, WebhookEvent
 from messaging.signature import sign
-from tests.webhook_support import post_concurrently
+from tests.webhook_support import corpus_dir, post_concurrently
 
 pytestmark = pytest.mark.django_db
 
@@ -264,7 +264,7 @@ def test_the_response_does_not_echo_the_body(post_webhook):
 
 # Contract: Meta's own examples and real captured payloads, end to end.
 
-CORPUS = __import__("pathlib").Path(__file__).resolve().parents[2] / "shared" / "whatsapp-corpus"
+CORPUS = corpus_dir()
 
 
 def corpus_cases():
@@ -317,12 +317,12 @@ def test_every_corpus_payload_is_accepted_and_lands(post_webhook, name, body):
 def test_twenty_concurrent_deliveries_make_one_message(settings, same_body):
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: SQLite serialises every write, so nothing races")
-    bodies = []
-    for attempt in range(20):
-        payload = one_text()
-        if not same_body:
-            payload["delivery"] = attempt  # a different body carrying the same message
-        bodies.append(p.encode(payload))
+    # One fixed timestamp: a default of "now" could cross a second while the bodies are built.
+    payload = one_text(timestamp=1764000000)
+    if same_body:
+        bodies = [p.encode(payload)] * 20
+    else:  # different bodies carrying the same message
+        bodies = [p.encode({**payload, "delivery": attempt}) for attempt in range(20)]
     statuses = post_concurrently(bodies, settings)
 
     assert statuses == [200] * 20

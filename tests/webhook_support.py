@@ -1,6 +1,8 @@
-"""Posting signed webhook bodies from many threads at once (PostgreSQL concurrency tests)."""
+"""Posting signed webhook bodies from many threads at once (PostgreSQL concurrency tests),
+and finding the shared WhatsApp payload corpus."""
 
 import threading
+from pathlib import Path
 
 from django.db import connection
 from django.test import Client
@@ -35,3 +37,12 @@ def post_concurrently(bodies, settings):
     for thread in threads:
         thread.join()
     return statuses
+
+
+def corpus_dir() -> Path:
+    """../shared/whatsapp-corpus beside the repository, or beside any folder above it (a git
+    worktree nests the checkout deeper); the first candidate when there is none."""
+    candidates = [
+        parent / "shared" / "whatsapp-corpus" for parent in Path(__file__).resolve().parents[2:]
+    ]
+    return next((path for path in candidates if path.is_dir()), candidates[0])
