@@ -190,6 +190,7 @@ class _BulkFailed(Exception):
 
 
 def _apply_items(items, context: ApplyContext, event: WebhookEvent, *, in_bulk: bool):
+    _note_partly_read(items, context)
     with transaction.atomic():
         if in_bulk:
             try:
@@ -211,6 +212,19 @@ def _apply_items(items, context: ApplyContext, event: WebhookEvent, *, in_bulk: 
             # committed, never inside the webhook request: one task per body.
             ids = list(context.new_messages)
             transaction.on_commit(lambda: _enqueue_automation(ids), robust=True)
+
+
+def _note_partly_read(items, context: ApplyContext):
+    """Messages kept although part of them could not be read (messaging.parser): listed
+    among the body's problems, by path and the fields at fault, for whoever fixes the
+    parser. The message itself is applied like any other."""
+    for item in items:
+        if isinstance(item, InboundMessage) and "not_understood" in item.data:
+            reason = str(item.data["not_understood"])[:200]
+            context.problems.append(
+                {"path": item.path, "code": None, "title": f"not fully understood: {reason}"}
+            )
+            logger.warning("webhook item %s kept, not fully understood: %s", item.path, reason)
 
 
 def apply_one(item, context: ApplyContext, event: WebhookEvent):
@@ -583,6 +597,11 @@ def apply_event(item, context: ApplyContext) -> set:
             return apply_status(item, context)
         case ContactChange():
             return apply_contact_change(item, context)
+        case WebhookError(malformed=True):
+            # An item we could not read at all: the body stays FAILED, so that
+            # `replay_webhooks` applies it once the parser can (titles name fields only).
+            context.failures.append(f"{item.path}: {item.title[:200]}")
+            logger.warning("webhook item %s could not be read: %s", item.path, item.title[:200])
         case WebhookError():
             context.problems.append(
                 {"path": item.path, "code": item.code, "title": item.title[:200]}
@@ -849,7 +868,8 @@ def apply_pending_statuses(message: Message):
 
 
 def apply_contact_change(item: ContactChange, context: ApplyContext):
-    business_number(item.business, context)
+    if item.business.phone_number_id:  # a user_id_update may come without metadata
+        business_number(item.business, context)
     if item.kind not in {"number_changed", "user_id_changed"}:
         return set()  # identity (security code) changes are shown via their system message
     contact = resolve_contact(item.contact, create=False)

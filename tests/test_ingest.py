@@ -4,6 +4,7 @@ import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import IntegrityError, transaction
 
 from messaging import payloads as p
 from messaging.ingest import apply_pending_statuses, apply_webhook_event, receive
@@ -149,15 +150,65 @@ def test_unknown_message_types_are_stored_not_dropped():
     assert message.data == {"payload": {"frames": 3}}
 
 
-def test_one_malformed_item_does_not_stop_the_others():
+def test_an_unreadable_item_does_not_stop_the_others_and_leaves_the_body_failed_for_replay():
     good = p.text_message("fine", wamid="wamid.GOOD")
-    bad = {"id": "wamid.BAD", "type": "text", "timestamp": "not-a-time"}
+    bad = {"id": "wamid.BAD", "type": "text", "timestamp": "not-a-time", "text": {"body": "x"}}
 
     event = deliver(inbound(bad, good))
 
     assert Message.objects.get().wamid == "wamid.GOOD"
-    assert event.state == WebhookEvent.State.PROCESSED
-    assert event.summary["problems"][0]["path"].endswith("messages[0]")
+    assert event.state == WebhookEvent.State.FAILED
+    assert event.error == (
+        "entry[0].changes[0].value.messages[0]: message timestamp is missing or unreadable"
+    )
+
+
+def test_a_message_with_odd_fields_is_stored_flagged_rather_than_dropped():
+    odd = p.location_message(24.7, 46.6, wamid="wamid.LOC", timestamp=at(1))
+    odd["location"]["latitude"] = "north-ish"
+
+    event = deliver(inbound(odd))
+
+    assert event.state == WebhookEvent.State.PROCESSED, event.error
+    message = Message.objects.get()
+    assert (message.wamid, message.type, message.timestamp) == ("wamid.LOC", "location", at(1))
+    assert message.data == {"raw": odd, "not_understood": "latitude is not a number"}
+    assert event.summary["problems"] == [
+        {
+            "path": "entry[0].changes[0].value.messages[0]",
+            "code": None,
+            "title": "not fully understood: latitude is not a number",
+        }
+    ]
+    assert Conversation.objects.get().unread_count == 1
+
+
+def test_numeric_strings_and_fractional_timestamps_are_read_for_what_they_mean():
+    location = p.location_message(0, 0, wamid="wamid.LOC")
+    location |= {"timestamp": "1764000000.0", "location": {"latitude": "24.7", "longitude": "46.6"}}
+
+    deliver(inbound(location))
+
+    message = Message.objects.get()
+    assert (message.data["latitude"], message.data["longitude"]) == (24.7, 46.6)
+    assert message.timestamp == datetime(2025, 11, 24, 16, 0, tzinfo=UTC)
+
+
+def test_a_value_without_metadata_registers_no_nameless_number_and_fails_for_replay():
+    value = p.value(messages=[p.text_message("hi", wamid="wamid.NOMETA")])
+    del value["metadata"]
+
+    event = deliver(value)
+
+    assert event.state == WebhookEvent.State.FAILED
+    assert "metadata.phone_number_id" in event.error
+    assert not BusinessNumber.objects.exists()
+    assert not Message.objects.exists()
+
+
+def test_a_business_number_cannot_have_an_empty_id():
+    with pytest.raises(IntegrityError), transaction.atomic():
+        BusinessNumber.objects.create(phone_number_id="")
 
 
 def test_value_level_errors_are_recorded_without_failing_the_event():
