@@ -729,6 +729,8 @@ def apply_annotation(annotation: Message, target: Message) -> bool:
     if target.content_redacted_at:
         return False  # its content is gone under retention policy: nothing to add back
     if annotation.type == "reaction":
+        if not _is_latest_reaction(annotation, target):
+            return False  # an older reaction (or un-reaction) arriving late changes nothing
         who = "contact" if annotation.direction == Message.Direction.INBOUND else "business"
         emoji = annotation.data.get("emoji", "")
         reactions = {**target.reactions}
@@ -757,6 +759,25 @@ def apply_annotation(annotation: Message, target: Message) -> bool:
     else:
         return False
     return True
+
+
+def _is_latest_reaction(annotation: Message, target: Message) -> bool:
+    """Whether `annotation` is its reactor's newest reaction to `target`, by Meta's timestamp
+    (then arrival): each reaction replaces the one before, in whatever order they arrive.
+    Outbound reactions count once Meta has accepted them (they have a wamid)."""
+    newest = (
+        Message.objects.filter(
+            conversation_id=target.conversation_id,
+            target_wamid=target.wamid,
+            type="reaction",
+            direction=annotation.direction,
+            wamid__isnull=False,
+        )
+        .order_by("-timestamp", "-pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return newest in (None, annotation.pk)
 
 
 def apply_status(item: StatusUpdate, context: ApplyContext):

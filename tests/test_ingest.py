@@ -7,7 +7,12 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from messaging import payloads as p
-from messaging.ingest import apply_pending_statuses, apply_webhook_event, receive
+from messaging.ingest import (
+    apply_annotation,
+    apply_pending_statuses,
+    apply_webhook_event,
+    receive,
+)
 from messaging.models import (
     BusinessNumber,
     Contact,
@@ -316,6 +321,58 @@ def test_a_reaction_that_arrives_before_its_target_is_applied_when_the_target_la
     deliver(inbound(p.text_message("hello", wamid="wamid.T", timestamp=at(1))))
 
     assert Message.objects.get(wamid="wamid.T").reactions == {"contact": "❤️"}
+
+
+REACTIONS = [("wamid.R1", "❤️", 1), ("wamid.R2", "👍", 2), ("wamid.R3", "", 3)]
+REACTION_ORDERS = list(itertools.permutations(REACTIONS))
+
+
+@pytest.mark.parametrize("target_first", [True, False], ids=["target-first", "target-last"])
+@pytest.mark.parametrize(
+    "order", REACTION_ORDERS, ids=["-".join(r[0][-2:] for r in o) for o in REACTION_ORDERS]
+)
+def test_the_newest_reaction_by_metas_timestamp_wins_in_any_arrival_order(order, target_first):
+    target = p.text_message("Order ready?", wamid="wamid.T", timestamp=at(0))
+    if target_first:
+        deliver(inbound(target))
+    for wamid, emoji, minute in order:
+        deliver(inbound(p.reaction_message("wamid.T", emoji, wamid=wamid, timestamp=at(minute))))
+    if not target_first:
+        deliver(inbound(target))
+
+    assert Message.objects.get(wamid="wamid.T").reactions == {}  # the un-reaction came last
+
+
+@pytest.mark.parametrize("newest_first", [True, False])
+def test_an_older_reaction_arriving_late_does_not_replace_a_newer_one(newest_first):
+    deliver(inbound(p.text_message("Order ready?", wamid="wamid.T", timestamp=at(0))))
+    older = p.reaction_message("wamid.T", "❤️", wamid="wamid.R1", timestamp=at(1))
+    newer = p.reaction_message("wamid.T", "👍", wamid="wamid.R2", timestamp=at(2))
+
+    for reaction in [newer, older] if newest_first else [older, newer]:
+        deliver(inbound(reaction))
+
+    assert Message.objects.get(wamid="wamid.T").reactions == {"contact": "👍"}
+
+
+def test_the_contacts_and_the_businesss_reactions_are_ordered_separately():
+    deliver(inbound(p.text_message("Order ready?", wamid="wamid.T", timestamp=at(0))))
+    target = Message.objects.get()
+    Message.objects.create(
+        conversation=target.conversation,
+        direction=Message.Direction.OUTBOUND,
+        type="reaction",
+        wamid="wamid.OURS",
+        target_wamid="wamid.T",
+        data={"emoji": "🙏"},
+        timestamp=at(5),
+        status=Message.Status.SENT,
+    )
+    apply_annotation(Message.objects.get(wamid="wamid.OURS"), target)
+
+    deliver(inbound(p.reaction_message("wamid.T", "👍", wamid="wamid.R", timestamp=at(2))))
+
+    assert Message.objects.get(wamid="wamid.T").reactions == {"business": "🙏", "contact": "👍"}
 
 
 def test_an_edit_replaces_the_text_and_a_late_older_edit_does_not_undo_it():
