@@ -815,8 +815,9 @@ def apply_status(item: StatusUpdate, context: ApplyContext):
 
 
 def adopt_wamid(item: StatusUpdate):
-    """A status for a wamid we never recorded, carrying our own message id as callback data:
-    the send timed out after Meta took it. The message learns its wamid now."""
+    """A status for a wamid we have not seen recorded, carrying our own message id as
+    callback data: the send timed out after Meta took it, or the sending worker is still
+    recording the wamid. Returns (message id, conversation id), or None."""
     if not item.callback_data.startswith(CALLBACK_PREFIX):
         return None
     try:
@@ -826,9 +827,13 @@ def adopt_wamid(item: StatusUpdate):
     adopted = Message.objects.filter(
         pk=pk, direction=Message.Direction.OUTBOUND, wamid__isnull=True
     ).update(wamid=item.wamid, claimed_at=None)
-    if not adopted:
-        return None
-    return Message.objects.filter(pk=pk).values_list("pk", "conversation_id").first()
+    if adopted:
+        return Message.objects.filter(pk=pk).values_list("pk", "conversation_id").first()
+    # Nothing to adopt: on PostgreSQL the UPDATE may have waited for the sending worker's
+    # transaction (messaging.tasks.record_acceptance), which wrote this wamid and then, not
+    # seeing this uncommitted status, found no pending statuses to apply. A new statement
+    # sees its commit: link the status to the message here, or nobody ever will.
+    return Message.objects.filter(wamid=item.wamid).values_list("pk", "conversation_id").first()
 
 
 def advance_status(message_id, status, timestamp, errors=()) -> bool:

@@ -1,15 +1,18 @@
 """messaging.ingest: applying stored webhook bodies to the database, idempotently."""
 
+import hashlib
 import itertools
+import queue
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from messaging import payloads as p
 from messaging.ingest import (
     apply_annotation,
-    apply_pending_statuses,
     apply_webhook_event,
     receive,
 )
@@ -18,9 +21,11 @@ from messaging.models import (
     Contact,
     Conversation,
     Message,
+    SendAttempt,
     StatusEvent,
     WebhookEvent,
 )
+from messaging.tasks import record_acceptance
 
 pytestmark = pytest.mark.django_db
 
@@ -468,19 +473,76 @@ def test_statuses_with_conversation_and_pricing_are_kept_in_the_history():
     assert event.message == Message.objects.get()
 
 
-def test_a_status_before_its_outbound_message_is_applied_once_the_wamid_is_known():
+def test_a_status_before_its_outbound_message_is_applied_once_the_sender_records_the_wamid():
     deliver(p.value(statuses=[p.status("wamid.LATE", "delivered", timestamp=at(2))]))
     event = StatusEvent.objects.get()
     assert event.message is None
-
     message = outbound_message(wamid=None, status=Message.Status.PENDING)
-    message.wamid = "wamid.LATE"
-    message.save()
-    apply_pending_statuses(message)
+    attempt = SendAttempt.objects.create(message=message, number=1)
 
+    record_acceptance(message, attempt, "wamid.LATE")
+
+    message.refresh_from_db()
     assert message.status == Message.Status.DELIVERED
     event.refresh_from_db()
     assert event.message == message
+
+
+def test_a_status_naming_our_message_before_its_wamid_is_recorded_adopts_it():
+    message = outbound_message(wamid=None, status=Message.Status.UNKNOWN)
+    status = p.status("wamid.ADOPT", "delivered", timestamp=at(2))
+
+    deliver(p.value(statuses=[status | {"biz_opaque_callback_data": f"waq:{message.pk}"}]))
+
+    message.refresh_from_db()
+    assert (message.wamid, message.status) == ("wamid.ADOPT", Message.Status.DELIVERED)
+    assert StatusEvent.objects.get().message == message
+
+
+def blocked(pid):
+    """Whether the backend `pid` waits for a lock another transaction holds (live, unlike
+    pg_stat_activity, which a transaction sees as a snapshot)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT cardinality(pg_blocking_pids(%s)) > 0", [pid])
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_status_racing_the_senders_commit_is_applied_when_that_commit_lands():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite serialises every write, so nothing races")
+    message = outbound_message(wamid=None, status=Message.Status.PENDING)
+    attempt = SendAttempt.objects.create(message=message, number=1)
+    status = p.status("wamid.RACE", "delivered", timestamp=at(2))
+    body = p.encode(
+        p.envelope(p.value(statuses=[status | {"biz_opaque_callback_data": f"waq:{message.pk}"}]))
+    )
+    event = WebhookEvent.objects.create(body=body, body_sha256=hashlib.sha256(body).hexdigest())
+    backend = queue.Queue()
+
+    def apply_status_webhook():
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                backend.put(cursor.fetchone()[0])
+            apply_webhook_event(WebhookEvent.objects.get(pk=event.pk))
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=apply_status_webhook)
+    with transaction.atomic():  # the sending worker's transaction, not committed yet
+        record_acceptance(message, attempt, "wamid.RACE")
+        worker.start()
+        pid = backend.get(timeout=30)
+        # The status cannot see the uncommitted wamid; adopting the message waits for its row.
+        deadline = time.monotonic() + 30
+        while not blocked(pid):
+            assert time.monotonic() < deadline, "the status never waited for the sender"
+    worker.join(timeout=30)
+
+    message.refresh_from_db()
+    assert message.status == Message.Status.DELIVERED
+    assert StatusEvent.objects.get().message == message
 
 
 def test_a_redelivered_status_is_recorded_once():
