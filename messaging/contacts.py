@@ -1,39 +1,53 @@
 """Finding, linking and merging contacts by phone number (wa_id) and BSUID (user_id)."""
 
+import logging
+
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, UniqueConstraint
+from django.utils import timezone
 
 from messaging.changes import announce
 from messaging.events import ContactRef
 from messaging.models import Contact, Conversation
 from messaging.storable import storable
 
+logger = logging.getLogger(__name__)
 
-def find_contacts(ref: ContactRef):
-    """The contacts matching either id of `ref` (none, one, or two that are not linked yet)."""
+
+def holders(ref: ContactRef):
+    """(the contact holding ref's BSUID, the contact holding its phone): either may be None,
+    and they may be one contact or two."""
     query = Q()
     if ref.user_id:
         query |= Q(user_id=ref.user_id)
     if ref.wa_id:
         query |= Q(wa_id=ref.wa_id)
-    if not query:
-        return []
-    return list(Contact.objects.filter(query).order_by("pk"))
+    found = list(Contact.objects.filter(query).order_by("pk")) if query else []
+    by_user_id = next((c for c in found if ref.user_id and c.user_id == ref.user_id), None)
+    by_wa_id = next((c for c in found if ref.wa_id and c.wa_id == ref.wa_id), None)
+    return by_user_id, by_wa_id
 
 
 def resolve_contact(ref: ContactRef, *, create=True):
     """The one contact `ref` describes, created if new (unless create=False, then maybe None).
 
-    Ids in `ref` are the newest truth: a BSUID seen with a phone is linked to it, and two
-    contacts that arrived separately (one by phone, one by BSUID) are merged into one. Names
-    are refreshed when Meta sends them. Runs inside the caller's transaction.
+    Ids in `ref` are the newest truth, and the BSUID is the person (phone numbers change
+    hands: WhatsApp recycles them). A BSUID seen with a phone is linked to it, and two
+    records that arrived separately (one by phone, one by BSUID) are merged into one —
+    unless the phone's record has a BSUID of its own: that is someone else, who had this
+    number before. Their record keeps its history under its BSUID and gives up the number
+    (`release_phone`). Names are refreshed when Meta sends them. Runs inside the caller's
+    transaction.
     """
     if not (ref.user_id or ref.wa_id):
         raise ValueError("a contact needs a phone number or a business-scoped user id")
     ref = storable_ref(ref)
     for _attempt in range(3):
-        found = find_contacts(ref)
-        if not found:
+        by_user_id, by_wa_id = holders(ref)
+        if by_wa_id and ref.user_id and by_wa_id.user_id not in (None, ref.user_id):
+            release_phone(by_wa_id)
+            by_wa_id = None
+        if by_user_id is None and by_wa_id is None:
             if not create:
                 return None
             try:
@@ -47,12 +61,29 @@ def resolve_contact(ref: ContactRef, *, create=True):
                     )
             except IntegrityError:
                 continue  # created concurrently by another request: find it again
-        contact = found[0]
-        for other in found[1:]:
+        contact = by_user_id or by_wa_id
+        if by_user_id and by_wa_id and by_user_id.pk != by_wa_id.pk:
+            # A record by phone alone and one by BSUID: one person (the older record stays).
+            contact, other = sorted((by_user_id, by_wa_id), key=lambda c: c.pk)
             merge_contacts(contact, other)
         update_identity(contact, ref)
         return contact
     raise RuntimeError("could not resolve a contact after repeated concurrent changes")
+
+
+def release_phone(contact):
+    """`contact`'s phone number now belongs to someone else: the record keeps its BSUID,
+    conversations and history, and no longer answers to (or sends to) that number."""
+    Contact.objects.filter(pk=contact.pk).update(wa_id=None, updated_at=timezone.now())
+    contact.wa_id = None
+    # Ids only by record number: a phone number must never reach the logs.
+    logger.warning(
+        "contact %s: its phone number now belongs to another WhatsApp user (another BSUID); "
+        "the number was detached from it",
+        contact.pk,
+    )
+    for conversation_id in contact.conversations.values_list("pk", flat=True):
+        announce(conversation_id)
 
 
 IDENTITY_FIELDS = ("wa_id", "user_id", "parent_user_id", "username", "profile_name")
@@ -84,13 +115,18 @@ def change_contact_ids(contact, *, wa_id="", user_id=""):
     """Apply a number or BSUID change Meta reported for `contact`.
 
     If another contact already holds the new id, that record is this person too (WhatsApp
-    reports the change from their own account), so it is merged in rather than duplicated.
+    reports the change from their own account), so it is merged in rather than duplicated
+    — unless it holds the new number under another BSUID than theirs: then it is the
+    number's previous owner, and gives the number up instead.
     """
+    bsuid = user_id or contact.user_id
     for field, value in (("wa_id", wa_id), ("user_id", user_id)):
         if not value or getattr(contact, field) == value:
             continue
         holder = Contact.objects.filter(**{field: value}).exclude(pk=contact.pk).first()
-        if holder:
+        if holder and field == "wa_id" and bsuid and holder.user_id not in (None, bsuid):
+            release_phone(holder)
+        elif holder:
             merge_contacts(contact, holder)
         setattr(contact, field, value)
         contact.save(update_fields=[field, "updated_at"])

@@ -204,3 +204,154 @@ def test_conversations_with_other_business_numbers_move_whole(staff_user):
     assert Note.objects.get().conversation_id == second.pk
     assert BusinessNumber.objects.count() == 2
     assert Message.objects.filter(conversation__contact=contact).count() == 3
+
+
+# Conflicts: phone numbers are recycled; the BSUID is the person.
+
+OTHER_PHONE = "966507654321"
+OTHER_BSUID = "SA.51515151515151"
+
+
+def from_person(phone, bsuid, wamid, minutes, text="hello"):
+    return p.value(
+        contacts=[p.contact(wa_id=phone, user_id=bsuid)],
+        messages=[p.text_message(text, sender=phone, wamid=wamid, timestamp=at(minutes))],
+    )
+
+
+def messages_of(contact):
+    messages = Message.objects.filter(conversation__contact=contact)
+    return set(messages.values_list("wamid", flat=True))
+
+
+def test_a_recycled_number_paired_with_another_persons_bsuid_merges_no_one(caplog):
+    deliver(from_person(PHONE, BSUID, "wamid.A", 1))  # A = (PHONE, BSUID)
+    deliver(from_person(OTHER_PHONE, OTHER_BSUID, "wamid.B", 2))  # B = (OTHER_PHONE, OTHER_BSUID)
+    a, b = Contact.objects.get(user_id=BSUID), Contact.objects.get(user_id=OTHER_BSUID)
+
+    deliver(from_person(PHONE, OTHER_BSUID, "wamid.NEW", 3))  # B now has A's old number
+
+    a.refresh_from_db()
+    b.refresh_from_db()
+    assert (a.wa_id, a.user_id) == (None, BSUID)  # keeps its history under its BSUID
+    assert (b.wa_id, b.user_id) == (PHONE, OTHER_BSUID)
+    assert messages_of(a) == {"wamid.A"}
+    assert messages_of(b) == {"wamid.B", "wamid.NEW"}
+    assert f"contact {a.pk}: its phone number now belongs to another WhatsApp user" in caplog.text
+    assert PHONE not in caplog.text
+    assert OTHER_PHONE not in caplog.text
+
+
+def test_a_number_seen_with_a_new_bsuid_starts_a_new_contact_and_the_old_keeps_its_history():
+    deliver(from_person(PHONE, BSUID, "wamid.OLD", 1))
+    old = Contact.objects.get()
+
+    deliver(from_person(PHONE, OTHER_BSUID, "wamid.NEW", 2))
+
+    old.refresh_from_db()
+    new = Contact.objects.get(user_id=OTHER_BSUID)
+    assert (old.wa_id, new.wa_id) == (None, PHONE)
+    assert (messages_of(old), messages_of(new)) == ({"wamid.OLD"}, {"wamid.NEW"})
+
+
+def test_a_bsuid_seen_with_a_new_number_takes_the_number():
+    deliver(from_person(OTHER_PHONE, BSUID, "wamid.1", 1))
+
+    deliver(from_person(PHONE, BSUID, "wamid.2", 2))
+
+    contact = Contact.objects.get()
+    assert (contact.wa_id, contact.user_id) == (PHONE, BSUID)
+    assert messages_of(contact) == {"wamid.1", "wamid.2"}
+
+
+def test_a_phone_only_record_merges_into_the_bsuid_that_now_has_its_number():
+    """Nothing says a record known by phone alone is someone else: one record, one number."""
+    deliver(by_phone("phone only", "wamid.P", 1))
+    deliver(from_person(OTHER_PHONE, BSUID, "wamid.B", 2))
+
+    deliver(from_person(PHONE, BSUID, "wamid.BOTH", 3))
+
+    contact = Contact.objects.get()
+    assert (contact.wa_id, contact.user_id) == (PHONE, BSUID)
+    assert messages_of(contact) == {"wamid.P", "wamid.B", "wamid.BOTH"}
+
+
+def outbound_to(contact, wamid):
+    number = BusinessNumber.objects.get()
+    conversation = Conversation.objects.get(contact=contact)
+    return Message.objects.create(
+        conversation=conversation,
+        direction=Message.Direction.OUTBOUND,
+        type="text",
+        text="Your order has shipped",
+        wamid=wamid,
+        timestamp=at(5),
+        status=Message.Status.SENT,
+    ), number
+
+
+def read_status(wamid, phone, bsuid):
+    status = p.status(wamid, "read", recipient=phone, recipient_user_id=bsuid, timestamp=at(6))
+    return p.value(statuses=[status])
+
+
+def test_a_status_pairing_a_phone_and_a_bsuid_merges_their_two_records(two_records):
+    kept, _merged_away = two_records
+    message, _number = outbound_to(kept.contact, "wamid.OUT")
+
+    event = deliver(read_status("wamid.OUT", PHONE, BSUID))
+
+    contact = Contact.objects.get()
+    assert (contact.pk, contact.wa_id, contact.user_id) == (kept.contact_id, PHONE, BSUID)
+    assert messages_of(contact) == {"wamid.P", "wamid.B", "wamid.OUT"}
+    message.refresh_from_db()
+    assert message.status == Message.Status.READ
+    assert list(event.contacts.all()) == [contact]
+
+
+def test_a_status_pairing_a_recycled_number_detaches_it_and_creates_no_contact():
+    deliver(from_person(PHONE, BSUID, "wamid.A", 1))
+    a = Contact.objects.get()
+    outbound_to(a, "wamid.OUT")
+
+    deliver(read_status("wamid.OUT", PHONE, OTHER_BSUID))
+
+    a.refresh_from_db()
+    assert (a.wa_id, a.user_id) == (None, BSUID)
+    assert Contact.objects.count() == 1
+
+
+def number_change(old_phone, new_phone, wamid, minutes):
+    notice = p.system_number_change(old_phone, new_phone, wamid=wamid, timestamp=at(minutes))
+    return p.value(messages=[notice])
+
+
+def test_a_number_change_onto_a_number_another_record_of_the_person_holds_merges_them():
+    deliver(from_person(PHONE, BSUID, "wamid.OLD", 1))
+    deliver(  # the new number wrote first (Meta's deliveries are unordered), by phone alone
+        p.value(
+            contacts=[p.contact(wa_id=OTHER_PHONE)],
+            messages=[p.text_message("hi", sender=OTHER_PHONE, wamid="wamid.NEWNUM")],
+        )
+    )
+    assert Contact.objects.count() == 2
+
+    deliver(number_change(PHONE, OTHER_PHONE, "wamid.SYS", 3))
+
+    contact = Contact.objects.get()
+    assert (contact.wa_id, contact.user_id) == (OTHER_PHONE, BSUID)
+    assert messages_of(contact) == {"wamid.OLD", "wamid.NEWNUM", "wamid.SYS"}
+
+
+def test_a_number_change_onto_a_number_its_previous_owner_holds_detaches_it_from_them():
+    deliver(from_person(PHONE, BSUID, "wamid.MINE", 1))
+    deliver(from_person(OTHER_PHONE, OTHER_BSUID, "wamid.THEIRS", 2))
+    previous_owner = Contact.objects.get(user_id=OTHER_BSUID)
+
+    deliver(number_change(PHONE, OTHER_PHONE, "wamid.SYS", 3))
+
+    previous_owner.refresh_from_db()
+    person = Contact.objects.get(user_id=BSUID)
+    assert (person.wa_id, previous_owner.wa_id) == (OTHER_PHONE, None)
+    assert messages_of(previous_owner) == {"wamid.THEIRS"}
+    assert messages_of(person) == {"wamid.MINE", "wamid.SYS"}
