@@ -209,6 +209,18 @@ def test_a_body_over_three_megabytes_is_refused_with_413(post_webhook):
     assert nothing_written()
 
 
+def test_other_routes_still_refuse_bodies_over_djangos_limit(client, settings):
+    """Only the webhook reads up to 3 MB: everywhere else Django's 2.5 MB limit stands."""
+    body = b"username=amina&password=" + b"x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1)
+
+    response = client.post(
+        "/accounts/login/", body, content_type="application/x-www-form-urlencoded"
+    )
+
+    assert settings.DATA_UPLOAD_MAX_MEMORY_SIZE == 2_621_440  # Django's default, unchanged
+    assert response.status_code == 400
+
+
 # Durability
 
 
