@@ -24,6 +24,7 @@ from messaging.contacts import (
     storable_ref,
 )
 from messaging.events import (
+    CALLBACK_PREFIX,  # noqa: F401 - messaging.sending imports it from here
     BusinessRef,
     ContactChange,
     IgnoredField,
@@ -44,7 +45,7 @@ from messaging.models import (
 )
 from messaging.parser import parse_webhook
 from messaging.storable import storable
-from privacy.scrub import Person, erased_ids, event_ids, is_erased, scrub_webhook_event
+from privacy.scrub import Person, scrub_webhook_event, split_redeliveries
 
 logger = logging.getLogger(__name__)
 
@@ -55,9 +56,6 @@ ANNOTATION_TYPES = {"reaction", "edit", "revoke"}
 # annotations (conservative: a wrongly open window means a failed send).
 NO_WINDOW_TYPES = ANNOTATION_TYPES | {"system"}
 NOT_UNREAD_TYPES = ANNOTATION_TYPES | {"system"}
-# Our outbound messages carry "waq:<message id>" as biz_opaque_callback_data; Meta echoes it
-# in status webhooks (see messaging.sending).
-CALLBACK_PREFIX = "waq:"
 
 
 def receive(body: bytes) -> WebhookEvent:
@@ -154,16 +152,11 @@ def apply_webhook_event(event: WebhookEvent) -> WebhookEvent:
     context = ApplyContext()
     try:
         items = parse_webhook(payload)
-        # Erased people, by tombstone: one query for the whole body (privacy.scrub).
-        erased = erased_ids(items)
-        live = []
-        for item in items:
-            if is_erased(item, erased):
-                context.counts["erased"] += 1
-                context.erased.ids |= event_ids(item)
-                context.erased.wamids.add(item.wamid)
-            else:
-                live.append(item)
+        # Erased people's redelivered items are dropped (privacy.scrub: one tombstone query
+        # for the whole body), then scrubbed from this raw copy below.
+        live, context.erased = split_redeliveries(items, payload)
+        if len(live) < len(items):
+            context.counts["erased"] = len(items) - len(live)
         try:
             _apply_items(live, context, event, in_bulk=True)
         except _BulkFailed as failure:
@@ -505,7 +498,7 @@ def _apply_statuses(items, context: ApplyContext) -> list:
     leftovers = [
         item
         for item in items
-        if storable(item.wamid) not in messages and item.callback_data.startswith(CALLBACK_PREFIX)
+        if storable(item.wamid) not in messages and item.our_message_id is not None
     ]
     adopting = {id(item) for item in leftovers}
     items = [item for item in items if id(item) not in adopting]
@@ -818,11 +811,8 @@ def adopt_wamid(item: StatusUpdate):
     """A status for a wamid we have not seen recorded, carrying our own message id as
     callback data: the send timed out after Meta took it, or the sending worker is still
     recording the wamid. Returns (message id, conversation id), or None."""
-    if not item.callback_data.startswith(CALLBACK_PREFIX):
-        return None
-    try:
-        pk = int(item.callback_data.removeprefix(CALLBACK_PREFIX))
-    except ValueError:
+    pk = item.our_message_id
+    if pk is None:
         return None
     adopted = Message.objects.filter(
         pk=pk, direction=Message.Direction.OUTBOUND, wamid__isnull=True
