@@ -126,8 +126,9 @@ class ApplyContext:
     counts: Counter = field(default_factory=Counter)
     problems: list = field(default_factory=list)
     failures: list = field(default_factory=list)
-    # Items dropped because their person was erased after them (Meta redelivers for 7
-    # days): whom and which messages to scrub from this raw copy.
+    # Items dropped because they name an erased person and could only bring them back (a
+    # redelivery, a late status: privacy.scrub.split_redeliveries): whom and which
+    # messages to scrub from this raw copy.
     erased: Person = field(default_factory=Person)
     # New inbound messages (never redeliveries): automation runs for them after commit.
     new_messages: list = field(default_factory=list)
