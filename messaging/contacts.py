@@ -63,7 +63,8 @@ def resolve_contact(ref: ContactRef, *, create=True):
                 continue  # created concurrently by another request: find it again
         contact = by_user_id or by_wa_id
         if by_user_id and by_wa_id and by_user_id.pk != by_wa_id.pk:
-            # A record by phone alone and one by BSUID: one person (the older record stays).
+            # A record by phone alone and one by BSUID: one person, whatever number the
+            # BSUID's record had (one number at a time: this one now). The older one stays.
             contact, other = sorted((by_user_id, by_wa_id), key=lambda c: c.pk)
             merge_contacts(contact, other)
         update_identity(contact, ref)
