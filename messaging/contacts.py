@@ -1,39 +1,53 @@
 """Finding, linking and merging contacts by phone number (wa_id) and BSUID (user_id)."""
 
+import logging
+
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, UniqueConstraint
+from django.utils import timezone
 
 from messaging.changes import announce
 from messaging.events import ContactRef
-from messaging.models import Contact, Conversation, Message
+from messaging.models import Contact, Conversation
 from messaging.storable import storable
 
+logger = logging.getLogger(__name__)
 
-def find_contacts(ref: ContactRef):
-    """The contacts matching either id of `ref` (none, one, or two that are not linked yet)."""
+
+def holders(ref: ContactRef):
+    """(the contact holding ref's BSUID, the contact holding its phone): either may be None,
+    and they may be one contact or two."""
     query = Q()
     if ref.user_id:
         query |= Q(user_id=ref.user_id)
     if ref.wa_id:
         query |= Q(wa_id=ref.wa_id)
-    if not query:
-        return []
-    return list(Contact.objects.filter(query).order_by("pk"))
+    found = list(Contact.objects.filter(query).order_by("pk")) if query else []
+    by_user_id = next((c for c in found if ref.user_id and c.user_id == ref.user_id), None)
+    by_wa_id = next((c for c in found if ref.wa_id and c.wa_id == ref.wa_id), None)
+    return by_user_id, by_wa_id
 
 
 def resolve_contact(ref: ContactRef, *, create=True):
     """The one contact `ref` describes, created if new (unless create=False, then maybe None).
 
-    Ids in `ref` are the newest truth: a BSUID seen with a phone is linked to it, and two
-    contacts that arrived separately (one by phone, one by BSUID) are merged into one. Names
-    are refreshed when Meta sends them. Runs inside the caller's transaction.
+    Ids in `ref` are the newest truth, and the BSUID is the person (phone numbers change
+    hands: WhatsApp recycles them). A BSUID seen with a phone is linked to it, and two
+    records that arrived separately (one by phone, one by BSUID) are merged into one —
+    unless the phone's record has a BSUID of its own: that is someone else, who had this
+    number before. Their record keeps its history under its BSUID and gives up the number
+    (`release_phone`). Names are refreshed when Meta sends them. Runs inside the caller's
+    transaction.
     """
     if not (ref.user_id or ref.wa_id):
         raise ValueError("a contact needs a phone number or a business-scoped user id")
     ref = storable_ref(ref)
     for _attempt in range(3):
-        found = find_contacts(ref)
-        if not found:
+        by_user_id, by_wa_id = holders(ref)
+        if by_wa_id and ref.user_id and by_wa_id.user_id not in (None, ref.user_id):
+            release_phone(by_wa_id)
+            by_wa_id = None
+        if by_user_id is None and by_wa_id is None:
             if not create:
                 return None
             try:
@@ -47,12 +61,30 @@ def resolve_contact(ref: ContactRef, *, create=True):
                     )
             except IntegrityError:
                 continue  # created concurrently by another request: find it again
-        contact = found[0]
-        for other in found[1:]:
+        contact = by_user_id or by_wa_id
+        if by_user_id and by_wa_id and by_user_id.pk != by_wa_id.pk:
+            # A record by phone alone and one by BSUID: one person, whatever number the
+            # BSUID's record had (one number at a time: this one now). The older one stays.
+            contact, other = sorted((by_user_id, by_wa_id), key=lambda c: c.pk)
             merge_contacts(contact, other)
         update_identity(contact, ref)
         return contact
     raise RuntimeError("could not resolve a contact after repeated concurrent changes")
+
+
+def release_phone(contact):
+    """`contact`'s phone number now belongs to someone else: the record keeps its BSUID,
+    conversations and history, and no longer answers to (or sends to) that number."""
+    Contact.objects.filter(pk=contact.pk).update(wa_id=None, updated_at=timezone.now())
+    contact.wa_id = None
+    # Ids only by record number: a phone number must never reach the logs.
+    logger.warning(
+        "contact %s: its phone number now belongs to another WhatsApp user (another BSUID); "
+        "the number was detached from it",
+        contact.pk,
+    )
+    for conversation_id in contact.conversations.values_list("pk", flat=True):
+        announce(conversation_id)
 
 
 IDENTITY_FIELDS = ("wa_id", "user_id", "parent_user_id", "username", "profile_name")
@@ -84,13 +116,18 @@ def change_contact_ids(contact, *, wa_id="", user_id=""):
     """Apply a number or BSUID change Meta reported for `contact`.
 
     If another contact already holds the new id, that record is this person too (WhatsApp
-    reports the change from their own account), so it is merged in rather than duplicated.
+    reports the change from their own account), so it is merged in rather than duplicated
+    — unless it holds the new number under another BSUID than theirs: then it is the
+    number's previous owner, and gives the number up instead.
     """
+    bsuid = user_id or contact.user_id
     for field, value in (("wa_id", wa_id), ("user_id", user_id)):
         if not value or getattr(contact, field) == value:
             continue
         holder = Contact.objects.filter(**{field: value}).exclude(pk=contact.pk).first()
-        if holder:
+        if holder and field == "wa_id" and bsuid and holder.user_id not in (None, bsuid):
+            release_phone(holder)
+        elif holder:
             merge_contacts(contact, holder)
         setattr(contact, field, value)
         contact.save(update_fields=[field, "updated_at"])
@@ -98,10 +135,12 @@ def change_contact_ids(contact, *, wa_id="", user_id=""):
 
 @transaction.atomic
 def merge_contacts(keep, other):
-    """Fold `other` into `keep`: conversations, messages and raw-event links move; `other`
-    is deleted. Where both have a conversation with the same business number, the two
-    conversations become one."""
-    for conversation in Conversation.objects.filter(contact=other):
+    """Fold `other` into `keep`, one person's two records becoming one: conversations move
+    (two with the same business number become one), and so does every other row that
+    refers to `other` (raw-event links, deletion requests, ...); then `other` is deleted,
+    with nothing left to cascade to. `keep` takes the ids and names it lacks and the
+    earlier creation time."""
+    for conversation in Conversation.objects.filter(contact=other).order_by("pk"):
         twin = Conversation.objects.filter(
             contact=keep, business_number_id=conversation.business_number_id
         ).first()
@@ -111,7 +150,7 @@ def merge_contacts(keep, other):
             announce(conversation.pk)
         else:
             merge_conversations(twin, conversation)
-    keep.webhook_events.add(*other.webhook_events.all())
+    move_dependents(Contact, keep, other)
     identity = ContactRef(
         wa_id=keep.wa_id or other.wa_id or "",
         user_id=keep.user_id or other.user_id or "",
@@ -119,12 +158,20 @@ def merge_contacts(keep, other):
         username=keep.username or other.username,
         profile_name=keep.profile_name or other.profile_name,
     )
+    created_at = min(keep.created_at, other.created_at)
     other.delete()
+    Contact.objects.filter(pk=keep.pk).update(created_at=created_at)
+    keep.created_at = created_at
     update_identity(keep, identity)
 
 
+@transaction.atomic
 def merge_conversations(keep, other):
-    Message.objects.filter(conversation=other).update(conversation=keep)
+    """Fold conversation `other` into `keep` (same business number, same person): messages,
+    notes, labels (each once), priority (the higher), automatic-reply claims, alerts and
+    notifications move; counters combine as if it had been one conversation all along."""
+    _merge_priority(keep, other)
+    move_dependents(Conversation, keep, other)
     newer_last = other.last_message_at and (
         keep.last_message_at is None or other.last_message_at > keep.last_message_at
     )
@@ -133,16 +180,89 @@ def merge_conversations(keep, other):
         last_inbound_at=_latest(keep.last_inbound_at, other.last_inbound_at),
         last_message_at=_latest(keep.last_message_at, other.last_message_at),
         last_message_id=other.last_message_id if newer_last else keep.last_message_id,
-        assignee_id=keep.assignee_id or other.assignee_id,
+        assignee_id=_assignee(keep, other),
         state=(
             Conversation.State.OPEN
             if Conversation.State.OPEN in (keep.state, other.state)
             else keep.state
         ),
+        created_at=min(keep.created_at, other.created_at),
     )
     other.delete()
     keep.refresh_from_db()
     announce(keep.pk)
+
+
+def move_dependents(model, keep, other):
+    """Point every row of any model that refers to `other` (a `model` instance) at `keep`.
+
+    Found through `model`'s reverse relations, so a table added later is moved too rather
+    than lost to the cascade when `other` is deleted. Where a unique constraint allows one
+    such row only (a label on the conversation, the link of a raw event to the contact), a
+    row `keep` already has stays and `other`'s copy is deleted.
+    """
+    for relation in model._meta.get_fields(include_hidden=True):
+        # Many-to-many relations are moved through their link tables, which are relations
+        # of their own here (hidden ones for automatic link tables).
+        if not relation.auto_created or relation.concrete or relation.many_to_many:
+            continue
+        related, name = relation.related_model, relation.field.name
+        rows = related._base_manager.filter(**{name: other})
+        for fields in _unique_field_sets(related, name):
+            rest = [field for field in fields if field != name]
+            taken = related._base_manager.filter(**{name: keep})
+            if not rest:
+                if taken.exists():
+                    rows.delete()
+                continue
+            clashes = Q()
+            for values in taken.values_list(*rest):
+                clashes |= Q(**dict(zip(rest, values, strict=True)))
+            if clashes:
+                rows.filter(clashes).delete()
+        rows.update(**{name: keep})
+
+
+def _unique_field_sets(model, name):
+    """The sets of field names of `model` that must be unique together and include `name`
+    (conditions of partial constraints are ignored: deduplicating a little more is safe)."""
+    meta = model._meta
+    sets = [(name,)] if meta.get_field(name).unique else []
+    sets += [tuple(fields) for fields in meta.unique_together]
+    sets += [
+        tuple(constraint.fields)
+        for constraint in meta.constraints
+        if isinstance(constraint, UniqueConstraint) and constraint.fields
+    ]
+    return [fields for fields in sets if name in fields]
+
+
+def _merge_priority(keep, other):
+    """The higher of the two priorities stays (no row means normal)."""
+    # Imported here: automation builds on messaging, not the other way round.
+    from automation.models import ConversationPriority
+
+    levels = dict(
+        ConversationPriority.objects.filter(conversation__in=[keep, other]).values_list(
+            "conversation_id", "level"
+        )
+    )
+    if other.pk not in levels:
+        return
+    if levels[other.pk] > levels.get(keep.pk, ConversationPriority.Level.NORMAL):
+        ConversationPriority.objects.update_or_create(
+            conversation=keep, defaults={"level": levels[other.pk]}
+        )
+    ConversationPriority.objects.filter(conversation=other).delete()
+
+
+def _assignee(keep, other):
+    """Whoever was assigned; if both were, the assignee of the conversation the person
+    wrote in last (who is answering them now)."""
+    assigned = [conversation for conversation in (keep, other) if conversation.assignee_id]
+    if len(assigned) < 2:
+        return assigned[0].assignee_id if assigned else None
+    return max(assigned, key=lambda c: c.last_message_at or c.created_at).assignee_id
 
 
 def _latest(*values):

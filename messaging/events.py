@@ -10,6 +10,10 @@ All timestamps are Meta's, as aware UTC datetimes.
 from dataclasses import dataclass, field
 from datetime import datetime
 
+# Our outbound messages carry "waq:<message id>" as biz_opaque_callback_data; Meta echoes it
+# in status webhooks (see messaging.sending).
+CALLBACK_PREFIX = "waq:"
+
 
 @dataclass(frozen=True, slots=True)
 class BusinessRef:
@@ -74,6 +78,16 @@ class StatusUpdate:
     errors: list = field(default_factory=list)
     callback_data: str = ""
     path: str = ""
+
+    @property
+    def our_message_id(self) -> int | None:
+        """The id of our message the status is about, from the callback data we sent."""
+        if not self.callback_data.startswith(CALLBACK_PREFIX):
+            return None
+        try:
+            return int(self.callback_data.removeprefix(CALLBACK_PREFIX))
+        except ValueError:
+            return None
 
 
 @dataclass(frozen=True, slots=True)

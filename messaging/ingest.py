@@ -33,6 +33,7 @@ from messaging.contacts import (
     storable_ref,
 )
 from messaging.events import (
+    CALLBACK_PREFIX,  # noqa: F401 - messaging.sending imports it from here
     BusinessRef,
     ContactChange,
     IgnoredField,
@@ -54,7 +55,7 @@ from messaging.models import (
 from messaging.parser import parse_webhook
 from messaging.storable import storable
 from privacy.locks import hold_for_applying
-from privacy.scrub import Person, erased_ids, event_ids, is_erased, scrub_webhook_event
+from privacy.scrub import Person, scrub_webhook_event, split_redeliveries
 
 logger = logging.getLogger(__name__)
 
@@ -65,9 +66,6 @@ ANNOTATION_TYPES = {"reaction", "edit", "revoke"}
 # annotations (conservative: a wrongly open window means a failed send).
 NO_WINDOW_TYPES = ANNOTATION_TYPES | {"system"}
 NOT_UNREAD_TYPES = ANNOTATION_TYPES | {"system"}
-# Our outbound messages carry "waq:<message id>" as biz_opaque_callback_data; Meta echoes it
-# in status webhooks (see messaging.sending).
-CALLBACK_PREFIX = "waq:"
 
 
 # Applying stored bodies goes before anything else a worker has queued (sends, automation,
@@ -209,8 +207,9 @@ class ApplyContext:
     counts: Counter = field(default_factory=Counter)
     problems: list = field(default_factory=list)
     failures: list = field(default_factory=list)
-    # Items dropped because their person was erased after them (Meta redelivers for 7
-    # days): whom and which messages to scrub from this raw copy.
+    # Items dropped because they name an erased person and could only bring them back (a
+    # redelivery, a late status: privacy.scrub.split_redeliveries): whom and which
+    # messages to scrub from this raw copy.
     erased: Person = field(default_factory=Person)
     # New inbound messages (never redeliveries): automation runs for them after commit.
     new_messages: list = field(default_factory=list)
@@ -235,16 +234,11 @@ def apply_webhook_event(event: WebhookEvent) -> WebhookEvent:
     context = ApplyContext()
     try:
         items = parse_webhook(payload)
-        # Erased people, by tombstone: one query for the whole body (privacy.scrub).
-        erased = erased_ids(items)
-        live = []
-        for item in items:
-            if is_erased(item, erased):
-                context.counts["erased"] += 1
-                context.erased.ids |= event_ids(item)
-                context.erased.wamids.add(item.wamid)
-            else:
-                live.append(item)
+        # Erased people's redelivered items are dropped (privacy.scrub: one tombstone query
+        # for the whole body), then scrubbed from this raw copy below.
+        live, context.erased = split_redeliveries(items, payload)
+        if len(live) < len(items):
+            context.counts["erased"] = len(items) - len(live)
         try:
             _apply_items(live, context, event, in_bulk=True)
         except _BulkFailed as failure:
@@ -271,6 +265,7 @@ class _BulkFailed(Exception):
 
 
 def _apply_items(items, context: ApplyContext, event: WebhookEvent, *, in_bulk: bool):
+    _note_partly_read(items, context)
     with transaction.atomic():
         if in_bulk:
             try:
@@ -292,6 +287,19 @@ def _apply_items(items, context: ApplyContext, event: WebhookEvent, *, in_bulk: 
             # committed, never inside the webhook request: one task per body.
             ids = list(context.new_messages)
             transaction.on_commit(lambda: _enqueue_automation(ids), robust=True)
+
+
+def _note_partly_read(items, context: ApplyContext):
+    """Messages kept although part of them could not be read (messaging.parser): listed
+    among the body's problems, by path and the fields at fault, for whoever fixes the
+    parser. The message itself is applied like any other."""
+    for item in items:
+        if isinstance(item, InboundMessage) and "not_understood" in item.data:
+            reason = str(item.data["not_understood"])[:200]
+            context.problems.append(
+                {"path": item.path, "code": None, "title": f"not fully understood: {reason}"}
+            )
+            logger.warning("webhook item %s kept, not fully understood: %s", item.path, reason)
 
 
 def apply_one(item, context: ApplyContext, event: WebhookEvent):
@@ -572,7 +580,7 @@ def _apply_statuses(items, context: ApplyContext) -> list:
     leftovers = [
         item
         for item in items
-        if storable(item.wamid) not in messages and item.callback_data.startswith(CALLBACK_PREFIX)
+        if storable(item.wamid) not in messages and item.our_message_id is not None
     ]
     adopting = {id(item) for item in leftovers}
     items = [item for item in items if id(item) not in adopting]
@@ -664,6 +672,11 @@ def apply_event(item, context: ApplyContext) -> set:
             return apply_status(item, context)
         case ContactChange():
             return apply_contact_change(item, context)
+        case WebhookError(malformed=True):
+            # An item we could not read at all: the body stays FAILED, so that
+            # `replay_webhooks` applies it once the parser can (titles name fields only).
+            context.failures.append(f"{item.path}: {item.title[:200]}")
+            logger.warning("webhook item %s could not be read: %s", item.path, item.title[:200])
         case WebhookError():
             context.problems.append(
                 {"path": item.path, "code": item.code, "title": item.title[:200]}
@@ -791,6 +804,8 @@ def apply_annotation(annotation: Message, target: Message) -> bool:
     if target.content_redacted_at:
         return False  # its content is gone under retention policy: nothing to add back
     if annotation.type == "reaction":
+        if not _is_latest_reaction(annotation, target):
+            return False  # an older reaction (or un-reaction) arriving late changes nothing
         who = "contact" if annotation.direction == Message.Direction.INBOUND else "business"
         emoji = annotation.data.get("emoji", "")
         reactions = {**target.reactions}
@@ -819,6 +834,25 @@ def apply_annotation(annotation: Message, target: Message) -> bool:
     else:
         return False
     return True
+
+
+def _is_latest_reaction(annotation: Message, target: Message) -> bool:
+    """Whether `annotation` is its reactor's newest reaction to `target`, by Meta's timestamp
+    (then arrival): each reaction replaces the one before, in whatever order they arrive.
+    Outbound reactions count once Meta has accepted them (they have a wamid)."""
+    newest = (
+        Message.objects.filter(
+            conversation_id=target.conversation_id,
+            target_wamid=target.wamid,
+            type="reaction",
+            direction=annotation.direction,
+            wamid__isnull=False,
+        )
+        .order_by("-timestamp", "-pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return newest in (None, annotation.pk)
 
 
 def apply_status(item: StatusUpdate, context: ApplyContext):
@@ -856,20 +890,22 @@ def apply_status(item: StatusUpdate, context: ApplyContext):
 
 
 def adopt_wamid(item: StatusUpdate):
-    """A status for a wamid we never recorded, carrying our own message id as callback data:
-    the send timed out after Meta took it. The message learns its wamid now."""
-    if not item.callback_data.startswith(CALLBACK_PREFIX):
-        return None
-    try:
-        pk = int(item.callback_data.removeprefix(CALLBACK_PREFIX))
-    except ValueError:
+    """A status for a wamid we have not seen recorded, carrying our own message id as
+    callback data: the send timed out after Meta took it, or the sending worker is still
+    recording the wamid. Returns (message id, conversation id), or None."""
+    pk = item.our_message_id
+    if pk is None:
         return None
     adopted = Message.objects.filter(
         pk=pk, direction=Message.Direction.OUTBOUND, wamid__isnull=True
     ).update(wamid=item.wamid, claimed_at=None)
-    if not adopted:
-        return None
-    return Message.objects.filter(pk=pk).values_list("pk", "conversation_id").first()
+    if adopted:
+        return Message.objects.filter(pk=pk).values_list("pk", "conversation_id").first()
+    # Nothing to adopt: on PostgreSQL the UPDATE may have waited for the sending worker's
+    # transaction (messaging.tasks.record_acceptance), which wrote this wamid and then, not
+    # seeing this uncommitted status, found no pending statuses to apply. A new statement
+    # sees its commit: link the status to the message here, or nobody ever will.
+    return Message.objects.filter(wamid=item.wamid).values_list("pk", "conversation_id").first()
 
 
 def advance_status(message_id, status, timestamp, errors=()) -> bool:
@@ -930,7 +966,8 @@ def apply_pending_statuses(message: Message):
 
 
 def apply_contact_change(item: ContactChange, context: ApplyContext):
-    business_number(item.business, context)
+    if item.business.phone_number_id:  # a user_id_update may come without metadata
+        business_number(item.business, context)
     if item.kind not in {"number_changed", "user_id_changed"}:
         return set()  # identity (security code) changes are shown via their system message
     contact = resolve_contact(item.contact, create=False)

@@ -29,6 +29,13 @@ class BusinessNumber(models.Model):
         verbose_name = _("business number")
         verbose_name_plural = _("business numbers")
         ordering = ["display_phone_number"]
+        constraints = [
+            # A webhook value without metadata must not register a nameless number that
+            # every such body would then share.
+            models.CheckConstraint(
+                condition=~Q(phone_number_id=""), name="business_number_id_not_empty"
+            ),
+        ]
 
     def __str__(self):
         return self.name or self.display_phone_number or self.phone_number_id

@@ -6,10 +6,16 @@ of each lost messages — and isolates bad items: an item it cannot read becomes
 `WebhookError(malformed=True)` at that item's path and the rest are still parsed. It never
 raises, whatever JSON it is given.
 
+It is liberal where the meaning is clear (numbers sent as strings, "1764000000.0" as a
+timestamp) and never drops a message it can place: one whose id, sender and timestamp are
+readable is kept even when the rest of it is not, with Meta's type, the item as Meta sent it
+in `data["raw"]` and why in `data["not_understood"]`.
+
 Reasons given for malformed items name fields, never values, so they carry no personal data.
 """
 
 import json
+import math
 import re
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -155,10 +161,15 @@ def _read_items(items, value_path, key, read, business, contacts) -> list[Event]
     return events
 
 
-def _business_ref(value: dict, waba_id: str) -> BusinessRef:
+def _business_ref(value: dict, waba_id: str, *, required=True) -> BusinessRef:
+    """The business number of a change value. Messages and statuses belong to one: without
+    it the whole change is malformed (`required`)."""
     metadata = _object_at(value, "metadata")
+    phone_number_id = _string(metadata, "phone_number_id")
+    if required and not phone_number_id:
+        raise _Malformed("value has no metadata.phone_number_id")
     return BusinessRef(
-        phone_number_id=_string(metadata, "phone_number_id"),
+        phone_number_id=phone_number_id,
         display_phone_number=_string(metadata, "display_phone_number"),
         waba_id=waba_id,
     )
@@ -228,24 +239,35 @@ def _contradicts(a: ContactRef, b: ContactRef) -> bool:
 
 
 def _read_message(message, path, business, contacts) -> list[Event]:
+    """A message, when its id, sender and timestamp can be read (else it is malformed). The
+    rest is read as its type says; when that fails, the message is still kept (see the
+    module docstring)."""
     message = _as_object(message, "message")
     wamid = _string(message, "id")
     if not wamid:
         raise _Malformed("message has no id")
     timestamp = _unix_time(message.get("timestamp"), "message")
-    kind = _string(message, "type")
-    if not kind:
-        raise _Malformed("message has no type")
-    content = _message_content(message, kind)
-    context = _object_at(message, "context")
-
     own = _identity(
         _string(message, "from"),
         _string(message, "from_user_id"),
         _string(message, "from_parent_user_id"),
     )
-    if kind == "system":
-        own = _before_system_change(own, _object_at(message, "system"))
+    try:
+        kind = _string(message, "type")
+        if not kind:
+            raise _Malformed("message has no type")
+        if kind == "system":
+            own = _before_system_change(own, _object_at(message, "system"))
+        content = _message_content(message, kind)
+        context = _object_at(message, "context")
+        data = {**content.data, **_common_data(message, context)}
+        reply_to = _string(context, "id")
+    except _Malformed as problem:
+        given_type = message.get("type")
+        kind = given_type if isinstance(given_type, str) and given_type else "unknown"
+        content = _Content()
+        data = {"raw": message, "not_understood": str(problem)}
+        reply_to = ""
     contact = _resolve(own, contacts)
     if not (contact.wa_id or contact.user_id):
         raise _Malformed("message has no sender")
@@ -257,12 +279,14 @@ def _read_message(message, path, business, contacts) -> list[Event]:
         type=kind,
         timestamp=timestamp,
         text=content.text,
-        data={**content.data, **_common_data(message, context)},
-        reply_to_wamid=_string(context, "id"),
+        data=data,
+        reply_to_wamid=reply_to,
         target_wamid=content.target_wamid,
         path=path,
     )
-    return [inbound, *_system_contact_change(inbound)] if kind == "system" else [inbound]
+    if kind == "system" and "not_understood" not in data:
+        return [inbound, *_system_contact_change(inbound)]
+    return [inbound]
 
 
 def _common_data(message: dict, context: dict) -> dict:
@@ -296,6 +320,8 @@ def _read_status(status, path, business, contacts) -> list[Event]:
         _string(status, "recipient_user_id"),
         _string(status, "recipient_parent_user_id"),
     )
+    # Which message, what happened and when is the status; the rest is detail that an odd
+    # shape must not cost it (the raw body keeps it as Meta sent it).
     return [
         StatusUpdate(
             business=business,
@@ -303,10 +329,10 @@ def _read_status(status, path, business, contacts) -> list[Event]:
             status=state,
             timestamp=_unix_time(status.get("timestamp"), "status"),
             recipient=_resolve(own, contacts),
-            conversation=_object_at(status, "conversation"),
-            pricing=_object_at(status, "pricing"),
-            errors=_errors(status.get("errors")),
-            callback_data=_string(status, "biz_opaque_callback_data"),
+            conversation=_or_empty(_object_at, status, "conversation"),
+            pricing=_or_empty(_object_at, status, "pricing"),
+            errors=_readable_errors(status.get("errors")),
+            callback_data=_or_empty(_string, status, "biz_opaque_callback_data"),
             path=path,
         )
     ]
@@ -361,7 +387,8 @@ _ITEM_READERS = {
 
 def _read_user_id_update_value(value, path, waba_id) -> list[Event]:
     value = _as_object(value, "value")
-    business = _business_ref(value, waba_id)
+    # A BSUID change is about a user, not a number: it needs no metadata.
+    business = _business_ref(value, waba_id, required=False)
     if "user_id_update" in value:
         items = value["user_id_update"]
         return _read_items(
@@ -604,6 +631,17 @@ def _errors(raw) -> list[dict]:
     return [_error_details(item) for item in _as_list(raw, "errors")]
 
 
+def _readable_errors(raw) -> list[dict]:
+    """The errors of a status that can be read; a list that is not one counts as none."""
+    errors = []
+    for item in raw if isinstance(raw, list) else []:
+        try:
+            errors.append(_error_details(item))
+        except _Malformed:
+            continue
+    return errors
+
+
 def _error_details(error) -> dict:
     error = _as_object(error, "error")
     return {
@@ -658,18 +696,37 @@ def _string(mapping: dict, key: str) -> str:
     raise _Malformed(f"{key} is not a string")
 
 
+def _or_empty(read, mapping: dict, key: str):
+    """`read(mapping, key)`, or the empty value of its kind when the field cannot be read."""
+    try:
+        return read(mapping, key)
+    except _Malformed:
+        return {} if read is _object_at else ""
+
+
 def _number(mapping: dict, key: str) -> float | int | None:
+    """A number field; a numeric string ("24.7") is read as the number it spells."""
     raw = mapping.get(key)
     if raw is None or (isinstance(raw, int | float) and not isinstance(raw, bool)):
         return raw
+    if isinstance(raw, str):
+        try:
+            value = float(raw)
+        except ValueError:
+            pass
+        else:
+            if math.isfinite(value):
+                return value
     raise _Malformed(f"{key} is not a number")
 
 
 def _unix_time(raw, what: str) -> datetime:
-    """Meta's timestamps: unix seconds, as a string (usually) or a number."""
-    if isinstance(raw, int | str) and not isinstance(raw, bool):
+    """Meta's timestamps: unix seconds, as a string (usually) or a number, whole or not
+    ("1764000000", 1764000000, "1764000000.0"); fractions of a second are dropped."""
+    if isinstance(raw, int | float | str) and not isinstance(raw, bool):
         try:
-            return datetime.fromtimestamp(int(raw), tz=UTC)
+            seconds = int(raw) if isinstance(raw, int) else int(float(raw))
+            return datetime.fromtimestamp(seconds, tz=UTC)
         except (ValueError, OverflowError, OSError):
             pass
     raise _Malformed(f"{what} timestamp is missing or unreadable")

@@ -5,7 +5,8 @@ redelivered webhooks (messaging.ingest), so it imports nothing but models and pu
 
 - `id_hash()`: the keyed hash (HMAC-SHA256 with settings.ERASURE_HASH_KEY) a tombstone keeps
   of a phone number (digits only) or business-scoped user id (BSUID).
-- `erased_ids()`: for the ids a webhook body speaks of, when each was erased (one query).
+- `split_redeliveries()`: which events of a webhook body name an erased person and can only
+  bring them back (dropped, and scrubbed from the raw copy), in one query for most bodies.
 - `Person`: the ids (and message ids) that identify one person's items in a raw body.
 - `scrub_payload()` / `scrub_body()`: a decoded / raw body without that person's items,
   or None when nothing else is left; `only_person()`: the inverse, for exports.
@@ -20,10 +21,10 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 
-from messaging.events import InboundMessage, StatusUpdate
-from messaging.models import WebhookEvent
+from messaging.events import ContactChange, IgnoredField, InboundMessage, StatusUpdate
+from messaging.models import Contact, Message, WebhookEvent
 from messaging.parser import is_bsuid
 from messaging.payloads import encode
 from privacy.models import ErasureTombstone
@@ -60,27 +61,60 @@ def id_hash(value) -> str:
 # Tombstones, as ingestion sees them.
 
 
-def event_ids(item) -> set[str]:
-    """The person ids (phone, BSUID) a normalised webhook event is about, if it can create
-    or change anything about a person (inbound messages and statuses)."""
+def event_ids(item, payload=None) -> set[str]:
+    """The ids (phones, BSUIDs) of the person a normalised webhook event is about: a
+    message's sender, a status's recipient, the user whose ids changed (as they were), and
+    any id in the raw item of a field we ignore (calls, …; found in `payload`, the decoded
+    body)."""
     match item:
-        case InboundMessage():
+        case InboundMessage() | ContactChange():
             ref = item.contact
         case StatusUpdate():
             ref = item.recipient
+        case IgnoredField():
+            return _id_like_strings(_node_at(payload, item.path))
         case _:
             return set()
     return {value for value in (ref.wa_id, ref.user_id) if value}
 
 
-def erased_ids(items) -> dict[str, object]:
-    """{id: erased_at} for the ids of `items` (normalised events) that have a tombstone.
+def split_redeliveries(items, payload) -> tuple[list, "Person"]:
+    """The events of a body to apply, and who is to be scrubbed from its raw copy.
 
-    One query for the whole body, whatever its size (none when the body names nobody).
+    An event about an erased person (a tombstone holds one of its ids) is dropped when it
+    can only bring them back:
+    - a message or status from before the erasure (Meta redelivers for 7 days);
+    - a status about none of our messages, whatever its time: what it reports on was erased
+      with them (a late "read" of an old reply);
+    - a change of their ids (a user_id_update, a number change) or a field we ignore (a
+      call, …), unless they have come back since (a contact holds the id again) and, for a
+      change, it is dated after the erasure.
+    One tombstone query for the whole body (none when it names nobody); the few more that
+    the rules need run only when the body names someone erased.
     """
-    ids = set()
+    ids = {id(item): event_ids(item, payload) for item in items}
+    erased = _erased_at(set().union(*ids.values()))
+    if not erased:
+        return items, Person()
+    facts = _Facts(items, ids, erased)
+    live, dropped_ids, dropped_wamids = [], set(), set()
     for item in items:
-        ids |= event_ids(item)
+        times = [erased[value] for value in ids[id(item)] if value in erased]
+        if times and facts.brings_back(item, max(times)):
+            if isinstance(item, IgnoredField):  # it may name others too: only theirs go
+                dropped_ids |= ids[id(item)] & erased.keys()
+            else:
+                dropped_ids |= ids[id(item)]
+            if isinstance(item, ContactChange):  # what they became is theirs too
+                dropped_ids |= {item.new_wa_id, item.new_user_id}
+            dropped_wamids.add(getattr(item, "wamid", ""))
+        else:
+            live.append(item)
+    return live, Person(ids=dropped_ids, wamids=dropped_wamids)
+
+
+def _erased_at(ids) -> dict[str, object]:
+    """{id: when it was last erased} for those of `ids` that have a tombstone (one query)."""
     hashes = {id_hash(value): value for value in ids}
     hashes.pop("", None)
     if not hashes:
@@ -94,14 +128,86 @@ def erased_ids(items) -> dict[str, object]:
     return {hashes[digest]: erased_at for digest, erased_at in rows}
 
 
-def is_erased(item, erased: dict) -> bool:
-    """Whether `item` (an event) is from before its person was erased: a redelivery."""
-    if not erased:
+class _Facts:
+    """What deciding about an erased person's events needs from the database, each looked
+    up once per body and only if asked."""
+
+    def __init__(self, items, ids, erased):
+        self.items, self.ids, self.erased = items, ids, erased
+        self._ours = self._held = None
+
+    def brings_back(self, item, erased_at) -> bool:
+        match item:
+            case InboundMessage():
+                return item.timestamp < erased_at
+            case StatusUpdate():
+                return item.timestamp < erased_at or not self.is_ours(item)
+            case ContactChange():
+                dated_after = item.timestamp is not None and item.timestamp >= erased_at
+                return not (dated_after and self.has_come_back(item.contact))
+            case IgnoredField():
+                return not any(value in self.held() for value in self.ids[id(item)])
         return False
-    # Only messages and statuses: a ContactChange never creates anything (and the system
-    # message carrying a redelivered one is dropped itself).
-    times = [erased[value] for value in event_ids(item) if value in erased]
-    return bool(times) and item.timestamp < max(times)
+
+    def is_ours(self, status) -> bool:
+        """Whether a status is about a message we hold (by wamid, or by the id we sent)."""
+        if self._ours is None:
+            statuses = [
+                item
+                for item in self.items
+                if isinstance(item, StatusUpdate) and self.ids[id(item)] & self.erased.keys()
+            ]
+            wamids = {item.wamid for item in statuses}
+            pks = {item.our_message_id for item in statuses} - {None}
+            rows = Message.objects.filter(Q(wamid__in=wamids) | Q(pk__in=pks)).values_list(
+                "pk", "wamid"
+            )
+            self._ours = {value for row in rows for value in row}
+        return status.wamid in self._ours or status.our_message_id in self._ours
+
+    def has_come_back(self, ref) -> bool:
+        return any(value in self.held() for value in (ref.wa_id, ref.user_id) if value)
+
+    def held(self) -> set[str]:
+        """The erased ids that a contact holds again (the person wrote since)."""
+        if self._held is None:
+            ids = set(self.erased)
+            rows = Contact.objects.filter(Q(wa_id__in=ids) | Q(user_id__in=ids)).values_list(
+                "wa_id", "user_id"
+            )
+            self._held = {value for row in rows for value in row if value in ids}
+        return self._held
+
+
+def _node_at(payload, path: str):
+    """The part of a decoded body at an event's path ("entry[0].changes[1].value.calls"),
+    or None."""
+    node = payload
+    for part in path.split(".") if path else []:
+        name, _, index = part.partition("[")
+        node = node.get(name) if isinstance(node, dict) else None
+        if index:
+            position = index.rstrip("]")
+            if not (isinstance(node, list) and position.isdigit() and int(position) < len(node)):
+                return None
+            node = node[int(position)]
+    return node
+
+
+def _id_like_strings(node) -> set[str]:
+    """Every value inside `node` that could be a phone number or a BSUID, normalised."""
+    found, stack = set(), [node]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, str | int) and not isinstance(node, bool):
+            text = str(node).strip()
+            if is_bsuid(text) or (_PHONE_CHARS.match(text) and any(c.isdigit() for c in text)):
+                found.add(normalise_id(text))
+    return found - {""}
 
 
 # One person's items in a raw body.

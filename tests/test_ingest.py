@@ -1,20 +1,31 @@
 """messaging.ingest: applying stored webhook bodies to the database, idempotently."""
 
+import hashlib
 import itertools
+import queue
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import IntegrityError, connection, transaction
 
 from messaging import payloads as p
-from messaging.ingest import apply_pending_statuses, apply_webhook_event, receive
+from messaging.ingest import (
+    apply_annotation,
+    apply_webhook_event,
+    receive,
+)
 from messaging.models import (
     BusinessNumber,
     Contact,
     Conversation,
     Message,
+    SendAttempt,
     StatusEvent,
     WebhookEvent,
 )
+from messaging.tasks import record_acceptance
 
 pytestmark = pytest.mark.django_db
 
@@ -149,15 +160,65 @@ def test_unknown_message_types_are_stored_not_dropped():
     assert message.data == {"payload": {"frames": 3}}
 
 
-def test_one_malformed_item_does_not_stop_the_others():
+def test_an_unreadable_item_does_not_stop_the_others_and_leaves_the_body_failed_for_replay():
     good = p.text_message("fine", wamid="wamid.GOOD")
-    bad = {"id": "wamid.BAD", "type": "text", "timestamp": "not-a-time"}
+    bad = {"id": "wamid.BAD", "type": "text", "timestamp": "not-a-time", "text": {"body": "x"}}
 
     event = deliver(inbound(bad, good))
 
     assert Message.objects.get().wamid == "wamid.GOOD"
-    assert event.state == WebhookEvent.State.PROCESSED
-    assert event.summary["problems"][0]["path"].endswith("messages[0]")
+    assert event.state == WebhookEvent.State.FAILED
+    assert event.error == (
+        "entry[0].changes[0].value.messages[0]: message timestamp is missing or unreadable"
+    )
+
+
+def test_a_message_with_odd_fields_is_stored_flagged_rather_than_dropped():
+    odd = p.location_message(24.7, 46.6, wamid="wamid.LOC", timestamp=at(1))
+    odd["location"]["latitude"] = "north-ish"
+
+    event = deliver(inbound(odd))
+
+    assert event.state == WebhookEvent.State.PROCESSED, event.error
+    message = Message.objects.get()
+    assert (message.wamid, message.type, message.timestamp) == ("wamid.LOC", "location", at(1))
+    assert message.data == {"raw": odd, "not_understood": "latitude is not a number"}
+    assert event.summary["problems"] == [
+        {
+            "path": "entry[0].changes[0].value.messages[0]",
+            "code": None,
+            "title": "not fully understood: latitude is not a number",
+        }
+    ]
+    assert Conversation.objects.get().unread_count == 1
+
+
+def test_numeric_strings_and_fractional_timestamps_are_read_for_what_they_mean():
+    location = p.location_message(0, 0, wamid="wamid.LOC")
+    location |= {"timestamp": "1764000000.0", "location": {"latitude": "24.7", "longitude": "46.6"}}
+
+    deliver(inbound(location))
+
+    message = Message.objects.get()
+    assert (message.data["latitude"], message.data["longitude"]) == (24.7, 46.6)
+    assert message.timestamp == datetime(2025, 11, 24, 16, 0, tzinfo=UTC)
+
+
+def test_a_value_without_metadata_registers_no_nameless_number_and_fails_for_replay():
+    value = p.value(messages=[p.text_message("hi", wamid="wamid.NOMETA")])
+    del value["metadata"]
+
+    event = deliver(value)
+
+    assert event.state == WebhookEvent.State.FAILED
+    assert "metadata.phone_number_id" in event.error
+    assert not BusinessNumber.objects.exists()
+    assert not Message.objects.exists()
+
+
+def test_a_business_number_cannot_have_an_empty_id():
+    with pytest.raises(IntegrityError), transaction.atomic():
+        BusinessNumber.objects.create(phone_number_id="")
 
 
 def test_value_level_errors_are_recorded_without_failing_the_event():
@@ -267,6 +328,58 @@ def test_a_reaction_that_arrives_before_its_target_is_applied_when_the_target_la
     assert Message.objects.get(wamid="wamid.T").reactions == {"contact": "❤️"}
 
 
+REACTIONS = [("wamid.R1", "❤️", 1), ("wamid.R2", "👍", 2), ("wamid.R3", "", 3)]
+REACTION_ORDERS = list(itertools.permutations(REACTIONS))
+
+
+@pytest.mark.parametrize("target_first", [True, False], ids=["target-first", "target-last"])
+@pytest.mark.parametrize(
+    "order", REACTION_ORDERS, ids=["-".join(r[0][-2:] for r in o) for o in REACTION_ORDERS]
+)
+def test_the_newest_reaction_by_metas_timestamp_wins_in_any_arrival_order(order, target_first):
+    target = p.text_message("Order ready?", wamid="wamid.T", timestamp=at(0))
+    if target_first:
+        deliver(inbound(target))
+    for wamid, emoji, minute in order:
+        deliver(inbound(p.reaction_message("wamid.T", emoji, wamid=wamid, timestamp=at(minute))))
+    if not target_first:
+        deliver(inbound(target))
+
+    assert Message.objects.get(wamid="wamid.T").reactions == {}  # the un-reaction came last
+
+
+@pytest.mark.parametrize("newest_first", [True, False])
+def test_an_older_reaction_arriving_late_does_not_replace_a_newer_one(newest_first):
+    deliver(inbound(p.text_message("Order ready?", wamid="wamid.T", timestamp=at(0))))
+    older = p.reaction_message("wamid.T", "❤️", wamid="wamid.R1", timestamp=at(1))
+    newer = p.reaction_message("wamid.T", "👍", wamid="wamid.R2", timestamp=at(2))
+
+    for reaction in [newer, older] if newest_first else [older, newer]:
+        deliver(inbound(reaction))
+
+    assert Message.objects.get(wamid="wamid.T").reactions == {"contact": "👍"}
+
+
+def test_the_contacts_and_the_businesss_reactions_are_ordered_separately():
+    deliver(inbound(p.text_message("Order ready?", wamid="wamid.T", timestamp=at(0))))
+    target = Message.objects.get()
+    Message.objects.create(
+        conversation=target.conversation,
+        direction=Message.Direction.OUTBOUND,
+        type="reaction",
+        wamid="wamid.OURS",
+        target_wamid="wamid.T",
+        data={"emoji": "🙏"},
+        timestamp=at(5),
+        status=Message.Status.SENT,
+    )
+    apply_annotation(Message.objects.get(wamid="wamid.OURS"), target)
+
+    deliver(inbound(p.reaction_message("wamid.T", "👍", wamid="wamid.R", timestamp=at(2))))
+
+    assert Message.objects.get(wamid="wamid.T").reactions == {"business": "🙏", "contact": "👍"}
+
+
 def test_an_edit_replaces_the_text_and_a_late_older_edit_does_not_undo_it():
     deliver(inbound(p.text_message("helo", wamid="wamid.T", timestamp=at(1))))
     edit = {
@@ -360,19 +473,76 @@ def test_statuses_with_conversation_and_pricing_are_kept_in_the_history():
     assert event.message == Message.objects.get()
 
 
-def test_a_status_before_its_outbound_message_is_applied_once_the_wamid_is_known():
+def test_a_status_before_its_outbound_message_is_applied_once_the_sender_records_the_wamid():
     deliver(p.value(statuses=[p.status("wamid.LATE", "delivered", timestamp=at(2))]))
     event = StatusEvent.objects.get()
     assert event.message is None
-
     message = outbound_message(wamid=None, status=Message.Status.PENDING)
-    message.wamid = "wamid.LATE"
-    message.save()
-    apply_pending_statuses(message)
+    attempt = SendAttempt.objects.create(message=message, number=1)
 
+    record_acceptance(message, attempt, "wamid.LATE")
+
+    message.refresh_from_db()
     assert message.status == Message.Status.DELIVERED
     event.refresh_from_db()
     assert event.message == message
+
+
+def test_a_status_naming_our_message_before_its_wamid_is_recorded_adopts_it():
+    message = outbound_message(wamid=None, status=Message.Status.UNKNOWN)
+    status = p.status("wamid.ADOPT", "delivered", timestamp=at(2))
+
+    deliver(p.value(statuses=[status | {"biz_opaque_callback_data": f"waq:{message.pk}"}]))
+
+    message.refresh_from_db()
+    assert (message.wamid, message.status) == ("wamid.ADOPT", Message.Status.DELIVERED)
+    assert StatusEvent.objects.get().message == message
+
+
+def blocked(pid):
+    """Whether the backend `pid` waits for a lock another transaction holds (live, unlike
+    pg_stat_activity, which a transaction sees as a snapshot)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT cardinality(pg_blocking_pids(%s)) > 0", [pid])
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_status_racing_the_senders_commit_is_applied_when_that_commit_lands():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite serialises every write, so nothing races")
+    message = outbound_message(wamid=None, status=Message.Status.PENDING)
+    attempt = SendAttempt.objects.create(message=message, number=1)
+    status = p.status("wamid.RACE", "delivered", timestamp=at(2))
+    body = p.encode(
+        p.envelope(p.value(statuses=[status | {"biz_opaque_callback_data": f"waq:{message.pk}"}]))
+    )
+    event = WebhookEvent.objects.create(body=body, body_sha256=hashlib.sha256(body).hexdigest())
+    backend = queue.Queue()
+
+    def apply_status_webhook():
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                backend.put(cursor.fetchone()[0])
+            apply_webhook_event(WebhookEvent.objects.get(pk=event.pk))
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=apply_status_webhook)
+    with transaction.atomic():  # the sending worker's transaction, not committed yet
+        record_acceptance(message, attempt, "wamid.RACE")
+        worker.start()
+        pid = backend.get(timeout=30)
+        # The status cannot see the uncommitted wamid; adopting the message waits for its row.
+        deadline = time.monotonic() + 30
+        while not blocked(pid):
+            assert time.monotonic() < deadline, "the status never waited for the sender"
+    worker.join(timeout=30)
+
+    message.refresh_from_db()
+    assert message.status == Message.Status.DELIVERED
+    assert StatusEvent.objects.get().message == message
 
 
 def test_a_redelivered_status_is_recorded_once():

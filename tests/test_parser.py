@@ -74,7 +74,9 @@ def test_it_reads_a_text_message_with_its_business_contact_and_path():
     assert event.path == MESSAGE_PATH
 
 
-@pytest.mark.parametrize("timestamp", ["1750000000", 1750000000])
+@pytest.mark.parametrize(
+    "timestamp", ["1750000000", 1750000000, "1750000000.0", 1750000000.9, " 1750000000 "]
+)
 def test_it_turns_unix_seconds_as_string_or_number_into_aware_utc(timestamp):
     event = parse_one(raw_message("text", {"body": "x"}, timestamp=timestamp))
 
@@ -132,6 +134,13 @@ def test_it_marks_voice_notes_and_animated_stickers():
 
 
 # Location, shared contacts, orders.
+
+
+def test_it_reads_coordinates_sent_as_numeric_strings_as_numbers():
+    event = parse_one(raw_message("location", {"latitude": "24.7", "longitude": " 46.68"}))
+
+    assert (event.data["latitude"], event.data["longitude"]) == (24.7, 46.68)
+    assert "not_understood" not in event.data
 
 
 def test_it_reads_a_location_with_its_name_and_address():
@@ -291,13 +300,19 @@ def test_it_points_a_revoke_at_the_deleted_message():
 
 
 @pytest.mark.parametrize(
-    ("kind", "content"),
-    [("reaction", {"emoji": "👍"}), ("edit", {"message": {}}), ("revoke", {})],
+    ("kind", "content", "problem"),
+    [
+        ("reaction", {"emoji": "👍"}, "reaction has no message_id"),
+        ("edit", {"message": {}}, "edit has no original_message_id"),
+        ("revoke", {}, "revoke has no original_message_id"),
+    ],
 )
-def test_it_rejects_a_reaction_edit_or_revoke_without_a_target(kind, content):
-    events = parse([raw_message(kind, content)])
+def test_it_keeps_a_reaction_edit_or_revoke_without_a_target_as_not_understood(
+    kind, content, problem
+):
+    event = parse_one(raw_message(kind, content))
 
-    assert [(e.path, e.malformed) for e in events] == [(MESSAGE_PATH, True)]
+    assert (event.type, event.target_wamid, event.data["not_understood"]) == (kind, "", problem)
 
 
 # System messages and identity changes.
@@ -625,7 +640,6 @@ def test_it_ignores_statuses_of_group_messages():
         ({"id": None}, "status has no id"),
         ({"status": ""}, "status has no status"),
         ({"timestamp": "soon"}, "status timestamp is missing or unreadable"),
-        ({"pricing": "free"}, "pricing is not an object"),
     ],
 )
 def test_it_rejects_an_unreadable_status_alone(change, title):
@@ -634,6 +648,26 @@ def test_it_rejects_an_unreadable_status_alone(change, title):
 
     assert events[0] == WebhookError(path=STATUS_PATH, title=title, malformed=True)
     assert events[1].wamid == "wamid.GOOD"
+
+
+def test_it_keeps_a_status_whose_details_are_odd_without_them():
+    odd = p.status("wamid.OUT", "failed") | {
+        "pricing": "free",
+        "conversation": ["c0ffee"],
+        "errors": [{"code": 131026, "title": "Undeliverable"}, "junk"],
+        "biz_opaque_callback_data": {"x": 1},
+    }
+
+    (event,) = parse(statuses=[odd])
+
+    assert (event.wamid, event.status, event.pricing, event.conversation) == (
+        "wamid.OUT",
+        "failed",
+        {},
+        {},
+    )
+    assert [error["code"] for error in event.errors] == [131026]
+    assert event.callback_data == ""
 
 
 # Errors Meta reports for a whole value.
@@ -743,14 +777,14 @@ def test_it_produces_json_serialisable_data_for_every_type():
             raw_message("text", {"body": "secret"}, timestamp=True),
             "message timestamp is missing or unreadable",
         ),
-        (raw_message("text", "secret"), "text is not an object"),
-        (raw_message("text", {"body": {"nested": "secret"}}), "body is not a string"),
-        (raw_message("", {"body": "secret"}), "message has no type"),
-        (raw_message("text", {"body": "secret"}, context="wamid.X"), "context is not an object"),
-        (raw_message("location", {"latitude": "north"}), "latitude is not a number"),
+        (
+            raw_message("text", {"body": "secret"}, timestamp="nan"),
+            "message timestamp is missing or unreadable",
+        ),
+        (raw_message("text", {"body": "secret"}, **{"from": {"x": 1}}), "from is not a string"),
     ],
 )
-def test_it_isolates_one_malformed_message_among_good_ones(bad, title):
+def test_it_isolates_one_message_it_cannot_place_among_good_ones(bad, title):
     good = [p.text_message(str(i), wamid=f"wamid.{i}") for i in range(3)]
 
     events = parse([good[0], bad, good[1], good[2]])
@@ -764,6 +798,40 @@ def test_it_isolates_one_malformed_message_among_good_ones(bad, title):
         "wamid.2",
     ]
     assert "secret" not in events[1].title
+
+
+@pytest.mark.parametrize(
+    ("bad", "kind", "problem"),
+    [
+        (raw_message("text", "secret"), "text", "text is not an object"),
+        (raw_message("text", {"body": {"nested": "secret"}}), "text", "body is not a string"),
+        (raw_message("", {"body": "secret"}), "unknown", "message has no type"),
+        (raw_message(None, None, text={"body": "secret"}), "unknown", "message has no type"),
+        (
+            raw_message("text", {"body": "secret"}, context="wamid.X"),
+            "text",
+            "context is not an object",
+        ),
+        (raw_message("location", {"latitude": "north"}), "location", "latitude is not a number"),
+        (
+            raw_message("system", {"type": "user_changed_number", "wa_id": ["x"]}),
+            "system",
+            "wa_id is not a string",
+        ),
+    ],
+)
+def test_it_keeps_a_message_it_cannot_fully_read_with_the_item_as_meta_sent_it(bad, kind, problem):
+    good = p.text_message("fine", wamid="wamid.GOOD")
+
+    events = parse([bad, good])
+
+    assert [type(e) for e in events] == [InboundMessage, InboundMessage]
+    kept = events[0]
+    assert (kept.wamid, kept.type, kept.contact.wa_id, kept.text) == ("wamid.A", kind, PHONE, "")
+    assert kept.timestamp == datetime(2025, 6, 15, 15, 6, 40, tzinfo=UTC)
+    assert kept.data == {"raw": bad, "not_understood": problem}
+    assert "secret" not in kept.data["not_understood"]
+    assert events[1].text == "fine"
 
 
 def test_it_isolates_an_item_that_trips_the_parser_itself():
@@ -897,10 +965,23 @@ def test_it_reports_odd_entries_and_changes_at_their_own_paths():
     ]
 
 
-def test_it_still_reads_messages_of_a_value_without_metadata():
-    events = parse_webhook(p.envelope(p.change({"messages": [p.text_message("hi")]})))
+@pytest.mark.parametrize(
+    "metadata", [None, {}, {"phone_number_id": ""}, {"display_phone_number": "15550783881"}]
+)
+def test_it_reports_a_messages_value_without_its_business_number_as_malformed(metadata):
+    value = {"messages": [p.text_message("hi")], "statuses": [p.status("wamid.OUT", "read")]}
+    if metadata is not None:
+        value["metadata"] = metadata
 
-    assert [(e.text, e.business.phone_number_id) for e in events] == [("hi", "")]
+    events = parse_webhook(p.envelope(p.change(value), p.change(p.value(messages=[]))))
+
+    assert events == [
+        WebhookError(
+            path="entry[0].changes[0]",
+            title="value has no metadata.phone_number_id",
+            malformed=True,
+        )
+    ]
 
 
 # Fields we do not act on.

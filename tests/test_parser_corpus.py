@@ -3,7 +3,6 @@ examples of Meta's OpenAPI spec), read from ../shared/whatsapp-corpus/ when it i
 
 import copy
 import json
-from pathlib import Path
 
 import pytest
 
@@ -16,8 +15,9 @@ from messaging.events import (
     WebhookError,
 )
 from messaging.parser import TEMPLATE_FIELDS, parse_webhook
+from tests.webhook_support import corpus_dir
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "whatsapp-corpus"
+CORPUS = corpus_dir()
 
 if not CORPUS.is_dir():
     pytest.skip(

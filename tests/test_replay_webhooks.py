@@ -80,6 +80,22 @@ def test_it_selects_by_time_range(message_insert_failure):
     assert WebhookEvent.objects.get(pk=new.pk).state == WebhookEvent.State.PROCESSED
 
 
+def test_it_selects_events_received_before_a_moment_with_until(message_insert_failure):
+    message_insert_failure.start()
+    old = receive(text_body("wamid.old"))
+    new = receive(text_body("wamid.new"))
+    cutoff = timezone.now() - timedelta(days=1)
+    WebhookEvent.objects.filter(pk=old.pk).update(received_at=cutoff - timedelta(days=2))
+    WebhookEvent.objects.filter(pk=new.pk).update(received_at=cutoff)  # "before" excludes it
+    message_insert_failure.stop()
+
+    out, _ = replay("--until", cutoff.isoformat())
+
+    assert "Re-applied 1 webhook event(s); 0 still failing." in out
+    assert list(Message.objects.values_list("wamid", flat=True)) == ["wamid.old"]
+    assert WebhookEvent.objects.get(pk=new.pk).state == WebhookEvent.State.FAILED
+
+
 def test_it_says_so_when_nothing_matches():
     out, _ = replay()
 

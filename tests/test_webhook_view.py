@@ -8,7 +8,7 @@ from django.db import connection
 from messaging import payloads as p
 from messaging.models import Contact, Conversation, Message, StatusEvent, WebhookEvent
 from messaging.signature import sign
-from tests.webhook_support import post_concurrently
+from tests.webhook_support import corpus_dir, post_concurrently
 
 pytestmark = pytest.mark.django_db
 
@@ -209,6 +209,18 @@ def test_a_body_over_three_megabytes_is_refused_with_413(post_webhook):
     assert nothing_written()
 
 
+def test_other_routes_still_refuse_bodies_over_djangos_limit(client, settings):
+    """Only the webhook reads up to 3 MB: everywhere else Django's 2.5 MB limit stands."""
+    body = b"username=amina&password=" + b"x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1)
+
+    response = client.post(
+        "/accounts/login/", body, content_type="application/x-www-form-urlencoded"
+    )
+
+    assert settings.DATA_UPLOAD_MAX_MEMORY_SIZE == 2_621_440  # Django's default, unchanged
+    assert response.status_code == 400
+
+
 # Durability
 
 
@@ -264,7 +276,7 @@ def test_the_response_does_not_echo_the_body(post_webhook):
 
 # Contract: Meta's own examples and real captured payloads, end to end.
 
-CORPUS = __import__("pathlib").Path(__file__).resolve().parents[2] / "shared" / "whatsapp-corpus"
+CORPUS = corpus_dir()
 
 
 def corpus_cases():
@@ -317,12 +329,12 @@ def test_every_corpus_payload_is_accepted_and_lands(post_webhook, name, body):
 def test_twenty_concurrent_deliveries_make_one_message(settings, same_body):
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: SQLite serialises every write, so nothing races")
-    bodies = []
-    for attempt in range(20):
-        payload = one_text()
-        if not same_body:
-            payload["delivery"] = attempt  # a different body carrying the same message
-        bodies.append(p.encode(payload))
+    # One fixed timestamp: a default of "now" could cross a second while the bodies are built.
+    payload = one_text(timestamp=1764000000)
+    if same_body:
+        bodies = [p.encode(payload)] * 20
+    else:  # different bodies carrying the same message
+        bodies = [p.encode({**payload, "delivery": attempt}) for attempt in range(20)]
     statuses = post_concurrently(bodies, settings)
 
     assert statuses == [200] * 20

@@ -1,8 +1,10 @@
 """Delivering webhook bodies the way production does: the endpoint stores each body and
 queues its application; `db_worker` applies it. Here the queued applications run in the
-test's own thread (or, for the PostgreSQL concurrency tests, in many threads at once)."""
+test's own thread (or, for the PostgreSQL concurrency tests, in many threads at once). And
+finding the shared WhatsApp payload corpus."""
 
 import threading
+from pathlib import Path
 
 from django.db import connection
 from django.test import Client
@@ -85,3 +87,12 @@ def run_together(work, arguments):
         thread.start()
     for thread in threads:
         thread.join()
+
+
+def corpus_dir() -> Path:
+    """../shared/whatsapp-corpus beside the repository, or beside any folder above it (a git
+    worktree nests the checkout deeper); the first candidate when there is none."""
+    candidates = [
+        parent / "shared" / "whatsapp-corpus" for parent in Path(__file__).resolve().parents[2:]
+    ]
+    return next((path for path in candidates if path.is_dir()), candidates[0])
