@@ -113,6 +113,15 @@ def test_logout_signs_out_and_returns_to_the_login_page(staff_client):
     assert staff_client.get("/").status_code == 302
 
 
+def test_signing_out_after_the_session_expired_goes_straight_to_the_login_page(client):
+    # Not via the login page with ?next=/accounts/logout/, which after signing in would send
+    # them to the sign-out URL with a GET (a 405).
+    response = client.post(reverse("logout"))
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("login")
+
+
 def test_non_staff_user_can_sign_out(client, non_staff_user):
     client.force_login(non_staff_user)
 
