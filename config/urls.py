@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 
 from config.security import open_to_internet
@@ -18,10 +19,12 @@ urlpatterns = [
         ),
         name="login",
     ),
-    # Anyone signed in may sign out, including an account that lost its staff flag.
+    # Anyone may sign out: an account that lost its staff flag, and someone whose session
+    # expired while the page was open (no detour through the login page, which would then
+    # send them back here with a GET).
     path(
         "accounts/logout/",
-        two_factor_exempt(staff_not_required(auth_views.LogoutView.as_view())),
+        login_not_required(two_factor_exempt(staff_not_required(auth_views.LogoutView.as_view()))),
         name="logout",
     ),
     # Staff set up (or remove) an authenticator app for two-factor sign-in.

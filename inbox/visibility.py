@@ -1,11 +1,12 @@
 """Which conversations a member of staff may see: optionally limited to some business numbers.
 
-Every inbox query that returns conversations, messages or media goes through here, so a
-number outside someone's scope is a 404 for them everywhere.
+Every inbox and admin query that returns conversations, contacts, messages or media goes
+through here, so a number outside someone's scope is a 404 for them everywhere (in the admin:
+"does not exist", as for an id nobody has).
 """
 
 from inbox.models import StaffProfile
-from messaging.models import BusinessNumber, Conversation
+from messaging.models import BusinessNumber, Contact, Conversation
 
 _UNSET = object()
 
@@ -25,13 +26,26 @@ def number_scope(user):
     return scope
 
 
+def within_scope(user, queryset, number_field):
+    """`queryset` narrowed to the rows whose `number_field` (a lookup path to a business
+    number's id, e.g. "conversation__business_number_id") is one `user` may see."""
+    scope = number_scope(user)
+    return queryset if scope is None else queryset.filter(**{f"{number_field}__in": scope})
+
+
 def visible_conversations(user, conversations=None):
     conversations = Conversation.objects.all() if conversations is None else conversations
-    scope = number_scope(user)
-    return conversations if scope is None else conversations.filter(business_number_id__in=scope)
+    return within_scope(user, conversations, "business_number_id")
 
 
-def visible_numbers(user):
-    numbers = BusinessNumber.objects.all()
-    scope = number_scope(user)
-    return numbers if scope is None else numbers.filter(pk__in=scope)
+def visible_contacts(user, contacts=None):
+    """People who wrote to a number `user` may see (with everyone visible: every contact)."""
+    contacts = Contact.objects.all() if contacts is None else contacts
+    if number_scope(user) is None:
+        return contacts
+    return contacts.filter(pk__in=visible_conversations(user).values("contact_id"))
+
+
+def visible_numbers(user, numbers=None):
+    numbers = BusinessNumber.objects.all() if numbers is None else numbers
+    return within_scope(user, numbers, "pk")

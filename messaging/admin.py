@@ -5,6 +5,13 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from inbox.visibility import (
+    number_scope,
+    visible_contacts,
+    visible_conversations,
+    visible_numbers,
+    within_scope,
+)
 from messaging.ingest import apply_webhook_event
 from messaging.models import (
     BusinessNumber,
@@ -18,6 +25,7 @@ from messaging.models import (
 )
 from messaging.tasks import resume_sending
 from messaging.templates import TemplateSyncError, sync_templates
+from privacy import audit
 from privacy.export import export_response
 
 
@@ -34,6 +42,58 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class PersonalDataAdmin(ReadOnlyAdmin):
+    """Rows that carry personal data (phone numbers, names, message content, raw bodies).
+
+    Each admin narrows its rows to the business numbers the viewer may see (`visible`, from
+    inbox.visibility: an object outside them "does not exist", as in the inbox), and every
+    page that shows one, and every search, is in the audit log: who looked at which object,
+    or searched which kind of object. Never the search terms: they are phone numbers and
+    names.
+    """
+
+    def visible(self, request, queryset):
+        raise NotImplementedError
+
+    def get_queryset(self, request):
+        return self.visible(request, super().get_queryset(request))
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        shown = getattr(response, "context_data", None) or {}
+        if shown.get("original") is not None:
+            audit.record(
+                audit.Action.VIEW_CONVERSATION,
+                actor=request.user,
+                obj=shown["original"],
+                details={"via": "admin"},
+            )
+        return response
+
+    def get_search_results(self, request, queryset, search_term):
+        results = super().get_search_results(request, queryset, search_term)
+        if search_term.strip():
+            audit.record(
+                audit.Action.VIEW_CONVERSATION,
+                actor=request.user,
+                obj=(self.opts.label_lower, None),
+                details={"via": "admin search"},
+            )
+        return results
+
+
+class VisibleNumberFilter(admin.RelatedFieldListFilter):
+    """Filter by business number, offering only the numbers the viewer may see."""
+
+    def field_choices(self, field, request, model_admin):
+        scope = number_scope(request.user)
+        return field.get_choices(
+            include_blank=False,
+            ordering=self.field_admin_ordering(field, request, model_admin),
+            limit_choices_to=None if scope is None else {"pk__in": scope},
+        )
+
+
 @admin.register(BusinessNumber)
 class BusinessNumberAdmin(admin.ModelAdmin):
     list_display = [
@@ -45,6 +105,9 @@ class BusinessNumberAdmin(admin.ModelAdmin):
     ]  # fmt: skip
     fields = ["name", *readonly_fields]
     actions = ["resume_sending"]
+
+    def get_queryset(self, request):
+        return visible_numbers(request.user, super().get_queryset(request))
 
     def has_add_permission(self, request):
         return False  # numbers register themselves from webhook metadata
@@ -68,11 +131,14 @@ class BusinessNumberAdmin(admin.ModelAdmin):
 
 
 @admin.register(Contact)
-class ContactAdmin(ReadOnlyAdmin):
+class ContactAdmin(PersonalDataAdmin):
     list_display = ["__str__", "wa_id", "user_id", "username", "created_at"]
     search_fields = ["wa_id", "user_id", "username", "profile_name"]
     date_hierarchy = "created_at"
     actions = ["export_data"]
+
+    def visible(self, request, queryset):
+        return visible_contacts(request.user, queryset)
 
     def has_export_permission(self, request):
         return request.user.has_perm("privacy.export_contact")
@@ -85,13 +151,16 @@ class ContactAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Conversation)
-class ConversationAdmin(ReadOnlyAdmin):
+class ConversationAdmin(PersonalDataAdmin):
     list_display = [
         "pk", "contact", "business_number", "state", "assignee", "unread_count", "last_message_at"
     ]  # fmt: skip
-    list_filter = ["state", "business_number"]
+    list_filter = ["state", ("business_number", VisibleNumberFilter)]
     list_select_related = ["contact", "business_number", "assignee"]
     exclude = ["last_message"]
+
+    def visible(self, request, queryset):
+        return visible_conversations(request.user, queryset)
 
 
 class SendAttemptInline(admin.TabularInline):
@@ -106,7 +175,7 @@ class SendAttemptInline(admin.TabularInline):
 
 
 @admin.register(Message)
-class MessageAdmin(ReadOnlyAdmin):
+class MessageAdmin(PersonalDataAdmin):
     inlines = [SendAttemptInline]
     # No text in the list: message bodies are shown only where someone opens one on purpose.
     list_display = ["pk", "direction", "type", "status", "timestamp", "wamid", "conversation_id"]
@@ -115,17 +184,24 @@ class MessageAdmin(ReadOnlyAdmin):
     date_hierarchy = "timestamp"
     show_full_result_count = False
 
+    def visible(self, request, queryset):
+        return within_scope(request.user, queryset, "conversation__business_number_id")
+
 
 @admin.register(StatusEvent)
-class StatusEventAdmin(ReadOnlyAdmin):
+class StatusEventAdmin(PersonalDataAdmin):
     list_display = ["pk", "wamid", "status", "timestamp", "message_id", "received_at"]
     list_filter = ["status"]
     search_fields = ["=wamid"]
     show_full_result_count = False
 
+    def visible(self, request, queryset):
+        # A status not yet linked to a message belongs to no number anyone can tell.
+        return within_scope(request.user, queryset, "message__conversation__business_number_id")
+
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(ReadOnlyAdmin):
+class WebhookEventAdmin(PersonalDataAdmin):
     list_display = ["pk", "received_at", "state", "attempts", "event_counts", "first_error"]
     list_filter = ["state", "received_at"]
     date_hierarchy = "received_at"
@@ -133,6 +209,11 @@ class WebhookEventAdmin(ReadOnlyAdmin):
     actions = ["reapply"]
     exclude = ["body", "contacts"]
     readonly_fields = ["pretty_body"]
+
+    def visible(self, request, queryset):
+        # A raw body may speak for any number (a batch can mix them): only someone who may
+        # see every number may read raw bodies.
+        return queryset if number_scope(request.user) is None else queryset.none()
 
     @admin.display(description=_("events"))
     def event_counts(self, event):

@@ -18,23 +18,38 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 ADDRESS = "127.0.0.1:8000"
 
 
+# Development stand-ins for secrets that production reads from the environment.
+DEVELOPMENT_SECRETS = {
+    "SECRET_KEY": "django-insecure-local-development-only",
+    "WHATSAPP_VERIFY_TOKEN": "dev-verify-token",
+    "WHATSAPP_APP_SECRET": "dev-app-secret",
+}
+
+
+def development_defaults(environ):
+    """What `make run` adds to `environ` (the variables already set, .env included).
+
+    A secret counts as set when either NAME or NAME_FILE is (the settings refuse both at
+    once), and a configured access token, in either form, keeps the real transport.
+    """
+
+    def is_set(name):
+        return bool(environ.get(name) or environ.get(f"{name}_FILE"))
+
+    defaults = {"DEBUG": "on"} if not environ.get("DEBUG") else {}
+    defaults |= {name: value for name, value in DEVELOPMENT_SECRETS.items() if not is_set(name)}
+    if not environ.get("WHATSAPP_BACKEND") and not is_set("WHATSAPP_ACCESS_TOKEN"):
+        defaults["WHATSAPP_BACKEND"] = "console"
+    return defaults
+
+
 def load_environment():
     import environ
 
     env_file = BASE_DIR / ".env"
     if env_file.is_file():
         environ.Env.read_env(str(env_file))
-    defaults = {
-        "DEBUG": "on",
-        "SECRET_KEY": "django-insecure-local-development-only",
-        "WHATSAPP_VERIFY_TOKEN": "dev-verify-token",
-        "WHATSAPP_APP_SECRET": "dev-app-secret",
-    }
-    if not os.environ.get("WHATSAPP_ACCESS_TOKEN"):
-        defaults["WHATSAPP_BACKEND"] = "console"
-    for name, value in defaults.items():
-        if not os.environ.get(name):
-            os.environ[name] = value
+    os.environ.update(development_defaults(os.environ))
     if not os.environ.get("DEMO_PASSWORD"):
         os.environ["DEMO_PASSWORD"] = demo_password()
     os.environ["PYTHONUNBUFFERED"] = "1"

@@ -1,5 +1,6 @@
 """scripts/find-python: how `make` chooses the interpreter for .venv."""
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,10 +20,20 @@ def fake_python(directory, name, works=True):
     return path
 
 
+# What the script runs besides the Pythons it tries. Only these are on PATH, so a real Python
+# of the machine's (e.g. /usr/bin/python3.13) can never be found instead of the fakes.
+TOOLS = ["sh", "ls", "sort"]
+
+
 def find_python(bin_dir, home):
+    tools = home / "tools"
+    if not tools.exists():
+        tools.mkdir()
+        for tool in TOOLS:
+            (tools / tool).symlink_to(shutil.which(tool))
     return subprocess.run(
-        ["/bin/sh", str(SCRIPT)],
-        env={"PATH": f"{bin_dir}:/bin", "HOME": str(home), "PYENV_ROOT": str(home / ".pyenv")},
+        [str(tools / "sh"), str(SCRIPT)],
+        env={"PATH": f"{bin_dir}:{tools}", "HOME": str(home), "PYENV_ROOT": str(home / ".pyenv")},
         capture_output=True,
         text=True,
         check=False,

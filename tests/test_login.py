@@ -113,6 +113,15 @@ def test_logout_signs_out_and_returns_to_the_login_page(staff_client):
     assert staff_client.get("/").status_code == 302
 
 
+def test_signing_out_after_the_session_expired_goes_straight_to_the_login_page(client):
+    # Not via the login page with ?next=/accounts/logout/, which after signing in would send
+    # them to the sign-out URL with a GET (a 405).
+    response = client.post(reverse("logout"))
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("login")
+
+
 def test_non_staff_user_can_sign_out(client, non_staff_user):
     client.force_login(non_staff_user)
 
@@ -129,3 +138,42 @@ def test_login_form_rejects_a_post_without_csrf_token(staff_user, password):
 
     assert response.status_code == 403
     assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.parametrize(
+    ("weak", "reason"),
+    [
+        ("short-pw-1", "This password is too short. It must contain at least 12 characters."),
+        ("qwertyuiop123", "This password is too common."),
+        ("123456789012", "This password is entirely numeric."),
+        ("amina@example", "The password is too similar to the email address."),
+    ],
+)
+def test_a_weak_new_password_is_refused_with_the_reason(
+    staff_client, staff_user, password, weak, reason
+):
+    staff_user.email = "amina@example.org"
+    staff_user.save()
+
+    response = staff_client.post(
+        "/admin/password_change/",
+        {"old_password": password, "new_password1": weak, "new_password2": weak},
+    )
+
+    assert response.status_code == 200
+    assert reason in response.content.decode()
+    staff_user.refresh_from_db()
+    assert staff_user.check_password(password)
+
+
+def test_a_strong_new_password_is_accepted(staff_client, staff_user, password):
+    new = "a-long-unusual-passphrase-for-amina"
+
+    response = staff_client.post(
+        "/admin/password_change/",
+        {"old_password": password, "new_password1": new, "new_password2": new},
+    )
+
+    assert response.status_code == 302
+    staff_user.refresh_from_db()
+    assert staff_user.check_password(new)
