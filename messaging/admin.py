@@ -12,7 +12,7 @@ from inbox.visibility import (
     visible_numbers,
     within_scope,
 )
-from messaging.ingest import apply_webhook_event
+from messaging.ingest import apply_stored
 from messaging.models import (
     BusinessNumber,
     Contact,
@@ -236,7 +236,13 @@ class WebhookEventAdmin(PersonalDataAdmin):
 
     @admin.action(description=_("Re-apply the selected webhook events"))
     def reapply(self, request, queryset):
-        results = [apply_webhook_event(event).state for event in queryset.order_by("pk")]
+        # Locked one by one, as the worker locks them: a body being applied now is waited
+        # for, not applied twice at once.
+        applied = [
+            apply_stored(pk, again=True)
+            for pk in queryset.order_by("pk").values_list("pk", flat=True)
+        ]
+        results = [event.state for event in applied if event is not None]
         failed = results.count(WebhookEvent.State.FAILED)
         self.message_user(
             request,
