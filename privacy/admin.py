@@ -1,4 +1,4 @@
-"""Admin for privacy: the audit log (read-only, superusers only). Other classes are appended."""
+"""Admin for privacy: the audit log (read-only) and deletion requests (erase, reject, export)."""
 
 from datetime import timedelta
 
@@ -27,7 +27,8 @@ from privacy.scrub import normalise_id
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
     """The audit log is append-only: nobody adds, changes or deletes entries here (retention
-    removes them after RETENTION_AUDIT_DAYS), and only superusers read it."""
+    removes them after RETENTION_AUDIT_DAYS). Reading it takes the privacy.view_auditevent
+    permission (the Privacy officer role has it; superusers have every permission)."""
 
     list_display = ("at", "actor_name", "action", "object_type", "object_id")
     list_filter = ("action", "at")
@@ -38,11 +39,10 @@ class AuditEventAdmin(admin.ModelAdmin):
     list_select_related = False
     show_full_result_count = False  # a count over the whole log on every page is wasted work
 
-    def has_module_permission(self, request):
-        return request.user.is_active and request.user.is_superuser
-
     def has_view_permission(self, request, obj=None):
-        return request.user.is_active and request.user.is_superuser
+        # Only the view permission: Django would also let change_auditevent read the log,
+        # and that permission means nothing here.
+        return request.user.has_perm("privacy.view_auditevent")
 
     def has_add_permission(self, request):
         return False
