@@ -414,10 +414,17 @@ WHATSAPP_SEND_RATE_PER_SECOND = env_int("WHATSAPP_SEND_RATE_PER_SECOND", 80, min
 MAINTENANCE_INTERVAL_SECONDS = env_int("MAINTENANCE_INTERVAL_SECONDS", 60, minimum=5)
 
 # Privacy (shown on /privacy/ and in admin). Deletion requests are due this many days after
-# receipt; erasure tombstones hash people's ids with this key (keep it stable: a new key stops
-# redelivered webhooks from being recognised as erased people's).
+# receipt.
 DELETION_REQUEST_DEADLINE_DAYS = env_int("DELETION_REQUEST_DEADLINE_DAYS", 30, minimum=1)
-ERASURE_HASH_KEY = env_secret("ERASURE_HASH_KEY") or f"erasure:{SECRET_KEY}"
+# Erasure tombstones keep an HMAC of each erased person's phone number and user id under this
+# key, so that webhooks Meta redelivers afterwards are recognised and dropped. It is a secret
+# of its own because it must never change: SECRET_KEY is rotated, and a tombstone hashed
+# under another key no longer matches (the erased person would come back). Unset, it is
+# derived from SECRET_KEY — fine for development; `check --deploy` warns (privacy.W001).
+ERASURE_HASH_KEY = env_secret("ERASURE_HASH_KEY")
+ERASURE_HASH_KEY_DERIVED = not ERASURE_HASH_KEY
+if ERASURE_HASH_KEY_DERIVED:
+    ERASURE_HASH_KEY = f"erasure:{SECRET_KEY}"
 
 # Retention, in days (privacy.retention: applied once a day by the task worker, or by
 # `manage.py purge_expired` from cron; shown on /privacy/ and on the admin index). Message
