@@ -130,7 +130,7 @@ class DeletionRequestAdmin(admin.ModelAdmin):
     form = DeletionRequestForm
     list_display = [
         "__str__", "requester", "channel", "status", "received_at", "deadline_display",
-        "handled_by", "completed_at",
+        "handler", "completed_at",
     ]  # fmt: skip
     list_filter = ["status", ReceivedFilter, "channel"]
     list_select_related = ["handled_by", "contact"]
@@ -163,6 +163,10 @@ class DeletionRequestAdmin(admin.ModelAdmin):
     def requester(self, obj):
         return obj.phone or obj.user_id or (obj.contact.display_name if obj.contact else "—")
 
+    @admin.display(description=_("handled by"), ordering="handled_by_name")
+    def handler(self, obj):
+        return obj.handled_by or obj.handled_by_name or "—"
+
     @admin.display(description=_("deadline"), ordering="received_at")
     def deadline_display(self, obj):
         when = date_format(timezone.localtime(obj.deadline), "SHORT_DATE_FORMAT")
@@ -183,7 +187,9 @@ class DeletionRequestAdmin(admin.ModelAdmin):
         return format_html_join("", '<div class="erased-count">{}: {}</div>', kind_rows(obj.erased))
 
     def get_readonly_fields(self, request, obj=None):
-        closed = ["handled_by", "completed_at", "erased_counts", "rejection_reason"]
+        closed = [
+            "handled_by", "handled_by_name", "completed_at", "erased_counts", "rejection_reason",
+        ]  # fmt: skip
         if obj is not None and obj.status not in OPEN_STATES:
             return [*DeletionRequestForm.Meta.fields, *closed]
         return closed
@@ -295,6 +301,7 @@ class DeletionRequestAdmin(admin.ModelAdmin):
                 obj.status = DeletionRequest.Status.REJECTED
                 obj.rejection_reason = form.cleaned_data["reason"]
                 obj.handled_by = request.user
+                obj.handled_by_name = request.user.get_username()
                 obj.completed_at = timezone.now()
                 obj.save()
                 audit.record(AuditEvent.Action.REJECT, actor=request.user, obj=obj)

@@ -213,12 +213,16 @@ def preview_erasure(contact=None, *, phone="", user_id="") -> dict:
     return plan_erasure(contact, phone=phone, user_id=user_id).counts()
 
 
-def erase_contact(contact=None, *, phone="", user_id="", deletion_request=None, actor=None):
+def erase_contact(
+    contact=None, *, phone="", user_id="", deletion_request=None, actor=None, actor_name=""
+):
     """Erase everything held about a person, in one transaction; return counts per kind.
 
     The person: `contact` and/or a phone number and/or a BSUID (any is enough). Leaves one
     ErasureTombstone per id (keyed hash, with the time, `deletion_request` and `actor`), so
     webhooks Meta redelivers afterwards are recognised and dropped (messaging.ingest).
+    `actor` is the staff account that erased; `actor_name` names whoever it was when there
+    is none (e.g. "root (command line)"), for the request and the audit log.
     With `deletion_request`, completes it: status, completed_at, handled_by, erased counts,
     and its phone/BSUID cleared (afterwards only the tombstone hashes link it to the person);
     other requests of the same person lose their ids too, and open ones are completed with
@@ -231,7 +235,8 @@ def erase_contact(contact=None, *, phone="", user_id="", deletion_request=None, 
         now = timezone.now()
         plan = plan_erasure(contact, phone=phone, user_id=user_id, lock=True)
         counts = plan.counts()
-        _close_requests(plan, deletion_request, actor, counts, now)
+        handler = Handler(actor, actor_name or (actor.get_username() if actor else ""))
+        _close_requests(plan, deletion_request, handler, counts, now)
         _delete(plan)
         for digest in sorted({id_hash(value) for value in plan.ids} - {""}):
             ErasureTombstone.objects.update_or_create(
@@ -240,7 +245,13 @@ def erase_contact(contact=None, *, phone="", user_id="", deletion_request=None, 
                 defaults={"actor": actor, "erased_at": now},
             )
         # Counts only: the audit log outlives the person and must not name them.
-        audit.record(AuditEvent.Action.ERASE, actor=actor, obj=deletion_request, details=counts)
+        audit.record(
+            AuditEvent.Action.ERASE,
+            actor=actor,
+            actor_name=handler.name,
+            obj=deletion_request,
+            details=counts,
+        )
     return counts
 
 
@@ -265,7 +276,19 @@ def _delete(plan: ErasurePlan):
         transaction.on_commit(partial(discard_upload, message))
 
 
-def _close_requests(plan, deletion_request, actor, counts, now):
+@dataclass(frozen=True)
+class Handler:
+    """Who handled a deletion request: a staff account and/or a name."""
+
+    user: object
+    name: str
+
+    def mark(self, request):
+        request.handled_by = self.user
+        request.handled_by_name = self.name
+
+
+def _close_requests(plan, deletion_request, handler, counts, now):
     """Clear the person's ids from every deletion request; complete the open ones."""
     query = Q(contact__in=plan.contact_pks)
     if plan.ids:
@@ -279,7 +302,7 @@ def _close_requests(plan, deletion_request, actor, counts, now):
         if other.status in {DeletionRequest.Status.RECEIVED, DeletionRequest.Status.IN_PROGRESS}:
             other.status = DeletionRequest.Status.COMPLETED
             other.completed_at = now
-            other.handled_by = actor
+            handler.mark(other)
             if deletion_request is not None:
                 note = _("Fulfilled by the erasure for deletion request #%(pk)s.") % {
                     "pk": deletion_request.pk
@@ -289,7 +312,7 @@ def _close_requests(plan, deletion_request, actor, counts, now):
     if deletion_request is not None:
         deletion_request.status = DeletionRequest.Status.COMPLETED
         deletion_request.completed_at = now
-        deletion_request.handled_by = actor
+        handler.mark(deletion_request)
         deletion_request.erased = counts
         deletion_request.phone = deletion_request.user_id = ""
         deletion_request.contact = None

@@ -52,6 +52,9 @@ class DeletionRequest(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    # Who handled it, in words: the username (kept if the account is deleted later), or
+    # "<OS user> (command line)" for `manage.py erase_contact` run without --handled-by.
+    handled_by_name = models.CharField(_("handled by (name)"), max_length=150, blank=True)
     completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
     # What was erased, as counts per kind ({"messages": 12, "raw webhook bodies": 3, …}).
     erased = models.JSONField(_("erased"), default=dict, blank=True)

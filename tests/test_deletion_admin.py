@@ -86,6 +86,16 @@ def test_overdue_requests_stand_out_in_the_list(client, officer, settings):
     assert "style=" not in row  # no inline styles: the CSP forbids them
 
 
+def test_the_list_names_who_handled_each_request(client, officer):
+    make_request(phone="", status="completed", handled_by_name="opsadmin (command line)")
+    make_request(phone="", status="completed", handled_by=officer, handled_by_name="officer")
+
+    html = login(client, officer).get(CHANGELIST).content.decode()
+
+    assert '<td class="field-handler">opsadmin (command line)</td>' in html
+    assert '<td class="field-handler">officer</td>' in html
+
+
 def test_the_deadline_follows_the_setting(client, officer, settings):
     make_request(days_ago=10)
     settings.DELETION_REQUEST_DEADLINE_DAYS = 7
@@ -200,7 +210,7 @@ def test_confirming_erases_and_completes_the_request(client, officer, staff_user
 
     request.refresh_from_db()
     assert request.status == DeletionRequest.Status.COMPLETED
-    assert request.handled_by == officer
+    assert (request.handled_by, request.handled_by_name) == (officer, "officer")
     assert request.completed_at is not None
     assert request.erased["messages"] == 5
     assert (request.phone, request.user_id) == ("", "")
@@ -290,7 +300,7 @@ def test_rejecting_with_a_reason_records_it(client, officer):
     request.refresh_from_db()
     assert request.status == DeletionRequest.Status.REJECTED
     assert request.rejection_reason == "Could not verify identity"
-    assert request.handled_by == officer
+    assert (request.handled_by, request.handled_by_name) == (officer, "officer")
     assert AuditEvent.objects.filter(action="reject", object_id=str(request.pk)).exists()
 
 
