@@ -449,6 +449,18 @@ if RETENTION_WEBHOOK_DAYS > RETENTION_CONTENT_DAYS:
         f"RETENTION_WEBHOOK_DAYS ({RETENTION_WEBHOOK_DAYS}) must not exceed "
         f"RETENTION_CONTENT_DAYS ({RETENTION_CONTENT_DAYS}): raw webhook bodies hold message text."
     )
+# Handled deletion requests (completed ones keep only dates, channel, handler and counts;
+# rejected ones also the requester's ids and the reason) are deleted this long after they were
+# closed, and erasure tombstones this long after the erasure. A tombstone must outlive Meta's
+# 7-day redelivery window plus the raw webhook period (a redelivered copy may wait that long
+# to be replayed), so the period is at least RETENTION_WEBHOOK_DAYS + 7.
+RETENTION_DELETION_REQUESTS_DAYS = env_int("RETENTION_DELETION_REQUESTS_DAYS", 365, minimum=1)
+if RETENTION_DELETION_REQUESTS_DAYS < RETENTION_WEBHOOK_DAYS + 7:
+    raise ImproperlyConfigured(
+        f"RETENTION_DELETION_REQUESTS_DAYS ({RETENTION_DELETION_REQUESTS_DAYS}) must be at least "
+        f"RETENTION_WEBHOOK_DAYS + 7 ({RETENTION_WEBHOOK_DAYS + 7}): erasure tombstones must "
+        "outlive Meta's redelivery window and the raw webhook bodies."
+    )
 # Who people write to about their data: section 10 of the public privacy policy (/privacy/).
 # An e-mail address (shown as a link) or any short text.
 PRIVACY_CONTACT = os.environ.get("PRIVACY_CONTACT", "").strip()

@@ -155,7 +155,9 @@ class DeletionRequestAdmin(admin.ModelAdmin):
         return self.has_change_permission(request)
 
     def has_delete_permission(self, request, obj=None):
-        return False  # the record that a request was handled is kept
+        # The record that a request was handled is kept, by hand at least: retention
+        # deletes it RETENTION_DELETION_REQUESTS_DAYS after it was closed.
+        return False
 
     # Columns and fields
 

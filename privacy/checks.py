@@ -38,6 +38,17 @@ def check_retention_periods(app_configs, **kwargs):
                 id="privacy.E003",
             )
         )
+    if settings.RETENTION_DELETION_REQUESTS_DAYS < settings.RETENTION_WEBHOOK_DAYS + 7:
+        problems.append(
+            Error(
+                "RETENTION_DELETION_REQUESTS_DAYS must be at least RETENTION_WEBHOOK_DAYS + 7.",
+                hint=(
+                    "Erasure tombstones go with the requests: they must outlive Meta's 7-day "
+                    "redelivery window and the raw webhook bodies."
+                ),
+                id="privacy.E004",
+            )
+        )
     return problems
 
 

@@ -224,9 +224,11 @@ def erase_contact(
     `actor` is the staff account that erased; `actor_name` names whoever it was when there
     is none (e.g. "root (command line)"), for the request and the audit log.
     With `deletion_request`, completes it: status, completed_at, handled_by, erased counts,
-    and its phone/BSUID cleared (afterwards only the tombstone hashes link it to the person);
-    other requests of the same person lose their ids too, and open ones are completed with
-    it. Idempotent: erasing again deletes nothing more; a completed request is left as it is.
+    and its phone, BSUID and notes cleared (afterwards only the tombstone hashes link it to
+    the person); other requests of the same person lose their ids and free text too, and
+    open ones are completed with it. Retention deletes these records, and the tombstones,
+    RETENTION_DELETION_REQUESTS_DAYS after the erasure (privacy.retention).
+    Idempotent: erasing again deletes nothing more; a completed request is left as it is.
     An unknown person erases nothing but still gets tombstones for the ids given.
     """
     if deletion_request is not None and deletion_request.status == DeletionRequest.Status.COMPLETED:
@@ -289,31 +291,40 @@ class Handler:
 
 
 def _close_requests(plan, deletion_request, handler, counts, now):
-    """Clear the person's ids from every deletion request; complete the open ones."""
+    """Leave every deletion request of the person a neutral record: their ids and the free
+    text about them (notes, a rejection's reason: staff write names and numbers there) go;
+    dates, channel, handler, status and counts stay. Open requests are completed with this
+    erasure; a rejected one stays rejected, its reason replaced by a neutral one."""
     query = Q(contact__in=plan.contact_pks)
     if plan.ids:
         query |= Q(phone__in=plan.ids) | Q(user_id__in=plan.ids)
     others = DeletionRequest.objects.filter(query)
     if deletion_request is not None:
         others = others.exclude(pk=deletion_request.pk)
+        fulfilled = _("Fulfilled by the erasure for deletion request #%(pk)s.") % {
+            "pk": deletion_request.pk
+        }
+    else:
+        fulfilled = ""
     for other in others:
-        other.phone = other.user_id = ""
-        other.contact = None
+        _forget_requester(other)
         if other.status in {DeletionRequest.Status.RECEIVED, DeletionRequest.Status.IN_PROGRESS}:
             other.status = DeletionRequest.Status.COMPLETED
             other.completed_at = now
             handler.mark(other)
-            if deletion_request is not None:
-                note = _("Fulfilled by the erasure for deletion request #%(pk)s.") % {
-                    "pk": deletion_request.pk
-                }
-                other.notes = f"{other.notes}\n{note}".strip()
+            other.notes = fulfilled
+        elif other.status == DeletionRequest.Status.REJECTED:
+            other.rejection_reason = str(_("Removed when this person's data was erased."))
         other.save()
     if deletion_request is not None:
         deletion_request.status = DeletionRequest.Status.COMPLETED
         deletion_request.completed_at = now
         handler.mark(deletion_request)
         deletion_request.erased = counts
-        deletion_request.phone = deletion_request.user_id = ""
-        deletion_request.contact = None
+        _forget_requester(deletion_request)
         deletion_request.save()
+
+
+def _forget_requester(request):
+    request.phone = request.user_id = request.notes = ""
+    request.contact = None

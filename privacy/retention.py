@@ -13,6 +13,10 @@
 - raw webhook bodies after RETENTION_WEBHOOK_DAYS (they hold message text and phone numbers);
 - finished background-task results after RETENTION_TASK_RESULTS_DAYS;
 - audit events, and django-axes sign-in records, after RETENTION_AUDIT_DAYS;
+- handled deletion requests RETENTION_DELETION_REQUESTS_DAYS after they were closed (open
+  ones never: they are work to do), and erasure tombstones that long after the erasure
+  (the setting is at least RETENTION_WEBHOOK_DAYS + 7, so a tombstone outlives every
+  redelivery it exists to recognise);
 - expired sessions, inbox change-feed rows older than a day, and outbound attachment files
   left behind by messages that were never sent (messaging.media.delete_stale_uploads).
 
@@ -44,6 +48,7 @@ PERIOD_SETTINGS = (
     "RETENTION_WEBHOOK_DAYS",
     "RETENTION_TASK_RESULTS_DAYS",
     "RETENTION_AUDIT_DAYS",
+    "RETENTION_DELETION_REQUESTS_DAYS",
 )
 BATCH_SIZE = 1000
 # Fixed periods: the inbox's change feed only serves pages open right now, and attachment
@@ -82,6 +87,8 @@ COUNT_KEYS = {
     "messaging.webhookevent_contacts": "webhook_event_links",
     "django_tasks_database.dbtaskresult": "task_results",
     "privacy.auditevent": "audit_events",
+    "privacy.deletionrequest": "deletion_requests",
+    "privacy.erasuretombstone": "tombstones",
     "axes.accesslog": "login_records",
     "axes.accessattempt": "login_records",
     "axes.accessfailurelog": "login_records",
@@ -100,6 +107,8 @@ class Periods:
     task_results: int
     audit: int
     login_records: int
+    # Handled deletion requests and erasure tombstones.
+    closed_requests: int
     # Not a retention period, but a promise shown with them: deletion requests are due
     # this many days after receipt.
     deletion_requests: int = 30
@@ -115,6 +124,7 @@ def periods():
         task_results=settings.RETENTION_TASK_RESULTS_DAYS,
         audit=settings.RETENTION_AUDIT_DAYS,
         login_records=settings.RETENTION_AUDIT_DAYS,
+        closed_requests=settings.RETENTION_DELETION_REQUESTS_DAYS,
         deletion_requests=getattr(settings, "DELETION_REQUEST_DEADLINE_DAYS", 30),
     )
 
@@ -147,6 +157,8 @@ def purge_expired(now=None, *, progress=None, batch_size=BATCH_SIZE):
             ("login_records", queryset)
             for queryset in _login_records(now - timedelta(days=days.login_records))
         ),
+        ("deletion_requests", _closed_requests(now - timedelta(days=days.closed_requests))),
+        ("tombstones", _tombstones(now - timedelta(days=days.closed_requests))),
         ("sessions", _expired_sessions(now)),
         ("inbox_changes", _inbox_changes(now - timedelta(days=days.inbox_changes))),
     ]
@@ -303,6 +315,22 @@ def _audit_events(cutoff):
     from privacy.models import AuditEvent
 
     return AuditEvent.objects.filter(at__lt=cutoff)
+
+
+def _closed_requests(cutoff):
+    from privacy.models import DeletionRequest
+
+    closed = [DeletionRequest.Status.COMPLETED, DeletionRequest.Status.REJECTED]
+    return DeletionRequest.objects.filter(status__in=closed).filter(
+        # A request closed before completed_at was recorded counts from its receipt.
+        Q(completed_at__lt=cutoff) | Q(completed_at__isnull=True, received_at__lt=cutoff)
+    )
+
+
+def _tombstones(cutoff):
+    from privacy.models import ErasureTombstone
+
+    return ErasureTombstone.objects.filter(erased_at__lt=cutoff)
 
 
 def _login_records(cutoff):

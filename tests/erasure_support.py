@@ -185,6 +185,28 @@ def populate(staff_user) -> World:
     return world
 
 
+def file_requests(staff_user):
+    """Her earlier deletion request, rejected with a reason that names her, and an open one
+    whose notes do: what staff really write there."""
+    from privacy.models import DeletionRequest
+
+    rejected = DeletionRequest.objects.create(
+        phone=ZAINAB_PHONE,
+        channel="phone",
+        received_at=minutes_ago(60 * 24 * 40),
+        status=DeletionRequest.Status.REJECTED,
+        rejection_reason=f"The caller could not confirm being {ZAINAB_NAME}",
+        handled_by=staff_user,
+        completed_at=minutes_ago(60 * 24 * 39),
+    )
+    open_request = DeletionRequest.objects.create(
+        user_id=ZAINAB_BSUID,
+        channel="email",
+        notes=f"{ZAINAB_NAME} wrote from her work address; her number is +{ZAINAB_PHONE}",
+    )
+    return rejected, open_request
+
+
 def stored_uploads():
     try:
         return default_storage.listdir(OUTBOX_DIR)[1]

@@ -21,6 +21,7 @@ from tests.erasure_support import (
     ZAINAB_NAME,
     ZAINAB_PHONE,
     ZAINAB_TEXTS,
+    file_requests,
     omar_contact,
     populate,
     stored_uploads,
@@ -39,7 +40,9 @@ def _private_media_root(settings, tmp_path):
 
 @pytest.fixture
 def world(staff_user):
-    return populate(staff_user)
+    world = populate(staff_user)
+    file_requests(staff_user)
+    return world
 
 
 def test_the_test_data_really_holds_her_everywhere_before_erasure(world):
@@ -50,6 +53,7 @@ def test_the_test_data_really_holds_her_everywhere_before_erasure(world):
     assert ("messaging_message", ZAINAB_TEXTS[4]) in found
     assert ("messaging_statusevent", ZAINAB_PHONE) in found
     assert ("django_tasks_database_dbtaskresult", ZAINAB_PHONE) in found
+    assert ("privacy_deletionrequest", ZAINAB_NAME) in found
     assert stored_uploads()
 
 
@@ -183,8 +187,12 @@ def test_two_records_of_one_person_not_yet_linked_are_both_erased(staff_user):
 
 def test_a_deletion_request_is_completed_and_forgets_who_asked(world, staff_user):
     request = DeletionRequest.objects.create(
-        phone=ZAINAB_PHONE, channel="email", contact=world.zainab_conversation.contact
+        phone=ZAINAB_PHONE,
+        channel="email",
+        contact=world.zainab_conversation.contact,
+        notes=f"Called by {ZAINAB_NAME} herself",
     )
+    received_at = request.received_at
 
     counts = erase_contact(
         world.zainab_conversation.contact, deletion_request=request, actor=staff_user
@@ -195,7 +203,8 @@ def test_a_deletion_request_is_completed_and_forgets_who_asked(world, staff_user
     assert request.completed_at is not None
     assert request.handled_by == staff_user
     assert request.erased == counts
-    assert (request.phone, request.user_id, request.contact) == ("", "", None)
+    assert (request.phone, request.user_id, request.contact, request.notes) == ("", "", None, "")
+    assert (request.channel, request.received_at) == ("email", received_at)
     assert set(ErasureTombstone.objects.values_list("deletion_request", "actor").distinct()) == {
         (request.pk, staff_user.pk)
     }
@@ -210,7 +219,22 @@ def test_other_requests_of_the_same_person_are_completed_with_it(world, staff_us
     second.refresh_from_db()
     assert second.status == DeletionRequest.Status.COMPLETED
     assert second.user_id == ""
-    assert f"#{first.pk}" in second.notes
+    assert second.notes == f"Fulfilled by the erasure for deletion request #{first.pk}."
+
+
+def test_her_rejected_and_open_requests_keep_a_neutral_record(world, staff_user):
+    rejected, open_request = DeletionRequest.objects.order_by("pk")  # file_requests()
+
+    erase_contact(phone=ZAINAB_PHONE, actor=staff_user)
+
+    rejected.refresh_from_db()
+    open_request.refresh_from_db()
+    assert rejected.status == DeletionRequest.Status.REJECTED
+    assert rejected.rejection_reason == "Removed when this person's data was erased."
+    assert (rejected.phone, rejected.notes, rejected.channel) == ("", "", "phone")
+    assert open_request.status == DeletionRequest.Status.COMPLETED
+    assert (open_request.user_id, open_request.notes) == ("", "")
+    assert open_request.handled_by == staff_user
 
 
 def test_a_completed_request_is_not_erased_again(world):

@@ -74,6 +74,7 @@ def test_it_shows_the_configured_periods(client, settings):
     settings.RETENTION_TASK_RESULTS_DAYS = 3
     settings.RETENTION_AUDIT_DAYS = 1000
     settings.DELETION_REQUEST_DEADLINE_DAYS = 21
+    settings.RETENTION_DELETION_REQUESTS_DAYS = 500
 
     visible = text_of(page(client))
 
@@ -83,6 +84,8 @@ def test_it_shows_the_configured_periods(client, settings):
     assert "deleted 3 days after they finish" in visible
     assert "deleted after 1000 days" in visible
     assert "Requests are answered within 21 days" in visible
+    assert "deleted 500 days after the request was closed" in visible
+    assert "are deleted 500 days after the request is closed" in visible
     assert "90 days" not in visible
     assert "365 days" not in visible
 

@@ -29,12 +29,13 @@ from messaging.models import (
     StatusEvent,
     WebhookEvent,
 )
-from privacy.models import AuditEvent, DeletionRequest
+from privacy.models import AuditEvent, DeletionRequest, ErasureTombstone
 from privacy.retention import daily_retention, purge_expired, redacted_data
 
 pytestmark = pytest.mark.django_db
 
 N, M, K = 30, 60, 7  # content, metadata, raw webhook days in these tests
+R = 100  # handled deletion requests and tombstones
 # The frozen "now" of a run: well after the rows below were written (created_at and
 # updated_at are the real clock), so that only Meta's timestamps decide.
 LATER = timedelta(days=M + 5)
@@ -48,6 +49,7 @@ def _periods(settings, tmp_path):
     settings.RETENTION_WEBHOOK_DAYS = K
     settings.RETENTION_TASK_RESULTS_DAYS = 7
     settings.RETENTION_AUDIT_DAYS = 365
+    settings.RETENTION_DELETION_REQUESTS_DAYS = R
 
 
 @pytest.fixture
@@ -323,6 +325,43 @@ def test_task_results_audit_events_login_records_sessions_and_inbox_changes(now)
     assert list(InboxChange.objects.all()) == [new_change]
 
 
+def test_handled_deletion_requests_and_tombstones_go_after_their_period(now):
+    def closed(status, days_ago, **fields):
+        when = now - timedelta(days=days_ago)
+        return DeletionRequest.objects.create(
+            channel="email", status=status, received_at=when, completed_at=when, **fields
+        )
+
+    old_done = closed("completed", R + 1, erased={"messages": 3})
+    old_rejected = closed("rejected", R + 1, phone="966500000009", rejection_reason="Not them")
+    young_done = closed("completed", R - 1)
+    long_open = DeletionRequest.objects.create(
+        channel="email", phone="966500000008", received_at=now - timedelta(days=R + 50)
+    )
+    old_stone = ErasureTombstone.objects.create(
+        id_hash="a" * 64, deletion_request=old_done, erased_at=now - timedelta(days=R + 1)
+    )
+    young_stone = ErasureTombstone.objects.create(
+        id_hash="b" * 64, deletion_request=young_done, erased_at=now - timedelta(days=R - 1)
+    )
+
+    counts = purge_expired(now)
+
+    assert set(DeletionRequest.objects.all()) == {young_done, long_open}
+    assert list(ErasureTombstone.objects.all()) == [young_stone]
+    assert (counts["deletion_requests"], counts["tombstones"]) == (2, 1)
+    assert not DeletionRequest.objects.filter(pk__in=[old_done.pk, old_rejected.pk]).exists()
+    assert not ErasureTombstone.objects.filter(pk=old_stone.pk).exists()
+
+
+def test_a_request_closed_without_a_completion_time_counts_from_its_receipt(now):
+    DeletionRequest.objects.create(
+        channel="email", status="completed", received_at=now - timedelta(days=R + 1)
+    )
+
+    assert purge_expired(now)["deletion_requests"] == 1
+
+
 # Runs.
 
 
@@ -443,6 +482,7 @@ def test_the_defaults(load_settings):
     assert loaded["RETENTION_WEBHOOK_DAYS"] == 7
     assert loaded["RETENTION_TASK_RESULTS_DAYS"] == 7
     assert loaded["RETENTION_AUDIT_DAYS"] == 730
+    assert loaded["RETENTION_DELETION_REQUESTS_DAYS"] == 365
 
 
 @pytest.mark.parametrize(
@@ -452,6 +492,10 @@ def test_the_defaults(load_settings):
         ({"RETENTION_AUDIT_DAYS": "a year"}, "whole number"),
         ({"RETENTION_CONTENT_DAYS": "400"}, r"RETENTION_METADATA_DAYS \(365\) must be at least"),
         ({"RETENTION_WEBHOOK_DAYS": "30", "RETENTION_CONTENT_DAYS": "14"}, "must not exceed"),
+        (
+            {"RETENTION_DELETION_REQUESTS_DAYS": "13"},
+            r"RETENTION_DELETION_REQUESTS_DAYS \(13\) must be at least RETENTION_WEBHOOK_DAYS \+ 7",
+        ),
     ],
 )
 def test_bad_periods_stop_the_start(load_settings, env, complaint):
@@ -462,10 +506,11 @@ def test_bad_periods_stop_the_start(load_settings, env, complaint):
 def test_overridden_settings_are_checked(settings):
     settings.RETENTION_METADATA_DAYS = 10  # below content (30)
     settings.RETENTION_WEBHOOK_DAYS = 31
+    settings.RETENTION_DELETION_REQUESTS_DAYS = 37  # below webhook + 7
 
     ids = {message.id for message in run_checks()}
 
-    assert {"privacy.E002", "privacy.E003"} <= ids
+    assert {"privacy.E002", "privacy.E003", "privacy.E004"} <= ids
 
 
 def test_the_admin_index_shows_the_periods(client, django_user_model, settings):
@@ -478,6 +523,7 @@ def test_the_admin_index_shows_the_periods(client, django_user_model, settings):
     assert 'id="retention-settings"' in html
     assert "removed 45 days after the message" in html
     assert "deleted 60 days after the message" in html
+    assert "deleted 100 days after the request was closed" in html
     assert "Empty (PRIVACY_CONTACT)" in html
 
 
