@@ -25,6 +25,15 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_tasks_db.models import DBTaskResult
 
+from automation.models import (
+    AutomationRun,
+    AutoReplyClaim,
+    ConversationLabel,
+    ConversationPriority,
+    Note,
+    StaffNotification,
+    WaitAlert,
+)
 from messaging.media import discard_upload
 from messaging.models import (
     Contact,
@@ -46,11 +55,18 @@ KINDS = {
     "contacts": _("Contact records (number, user id, username, name)"),
     "conversations": _("Conversations"),
     "assignments": _("Conversation assignments"),
+    "notes": _("Internal notes and automation records in their conversations"),
+    "labels": _("Labels on their conversations"),
+    "priorities": _("Conversation priorities"),
     "messages": _("Messages (content and metadata)"),
     "reactions": _("Reactions"),
     "status_events": _("Delivery status events"),
     "send_attempts": _("Send attempts"),
     "inbox_changes": _("Inbox change records"),
+    "automation_runs": _("Automation runs on their messages"),
+    "auto_reply_claims": _("Records of automatic replies sent to them"),
+    "staff_notifications": _("Staff notifications about their conversations"),
+    "wait_alerts": _("Waiting-time alerts about their conversations"),
     "media_uploads": _("Attachment files waiting to upload"),
     "webhook_bodies_deleted": _("Raw webhook bodies deleted"),
     "webhook_bodies_rewritten": _("Raw webhook bodies rewritten without this person"),
@@ -95,10 +111,19 @@ class ErasurePlan:
             | Q(message__isnull=True, wamid__in=messages.exclude(wamid=None).values("wamid"))
             | Q(recipient_id__in=ids)
         )
+        in_conversations = Q(conversation__in=conversations)
         return [
             ("status_events", statuses),
-            ("inbox_changes", InboxChange.objects.filter(Q(conversation__in=conversations))),
+            ("inbox_changes", InboxChange.objects.filter(in_conversations)),
             ("send_attempts", SendAttempt.objects.filter(message__in=messages)),
+            ("automation_runs", AutomationRun.objects.filter(message__in=messages)),
+            ("auto_reply_claims", AutoReplyClaim.objects.filter(in_conversations)),
+            ("staff_notifications", StaffNotification.objects.filter(in_conversations)),
+            ("wait_alerts", WaitAlert.objects.filter(in_conversations)),
+            # With their @mentions of staff (the notes' many-to-many rows).
+            ("notes", Note.objects.filter(in_conversations)),
+            ("labels", ConversationLabel.objects.filter(in_conversations)),
+            ("priorities", ConversationPriority.objects.filter(in_conversations)),
             ("reactions", messages.filter(type="reaction")),
             ("messages", messages),
             ("conversations", conversations),

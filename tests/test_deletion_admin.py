@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from messaging.models import Contact, Conversation, Message
-from privacy.erasure import preview_erasure
+from privacy.erasure import kind_rows, preview_erasure
 from privacy.models import AuditEvent, DeletionRequest, ErasureTombstone
 from tests.conftest import grant
 from tests.erasure_support import (
@@ -197,6 +197,12 @@ def test_the_confirmation_page_lists_exactly_what_will_be_deleted(client, office
     assert rows["Raw webhook bodies rewritten without this person"] == "2"
     assert rows["Delivery status events"] == "3"
     assert rows["Contact records (number, user id, username, name)"] == "1"
+    assert rows["Internal notes and automation records in their conversations"] == "2"
+    assert rows["Staff notifications about their conversations"] == "1"
+    # Every kind erasure counts is listed, with the count the erasure will report.
+    assert {label: int(count) for label, count in rows.items()} == {
+        str(label): count for label, count in kind_rows(expected)
+    }
     assert ZAINAB_NAME in html  # the officer sees whom it is about
     # Nothing deleted yet: five messages and a reaction.
     assert Message.objects.filter(conversation__contact__wa_id=ZAINAB_PHONE).count() == 6

@@ -7,14 +7,16 @@ import json
 import pytest
 from django.db import DatabaseError
 
+from automation.models import Note
 from messaging import payloads as p
 from messaging.ingest import receive
-from messaging.models import Contact, Message, StatusEvent, WebhookEvent
+from messaging.models import Contact, Conversation, Message, StatusEvent, WebhookEvent
 from privacy.erasure import KINDS, erase_contact, preview_erasure
 from privacy.models import AuditEvent, DeletionRequest, ErasureTombstone
 from privacy.scrub import Person, id_hash, scrub_payload
 from tests.erasure_support import (
     OMAR_NAME,
+    OMAR_NOTE,
     OMAR_PHONE,
     OMAR_TEXT,
     ZAINAB_BSUID,
@@ -24,6 +26,7 @@ from tests.erasure_support import (
     file_requests,
     omar_contact,
     populate,
+    rows_pointing_at,
     stored_uploads,
     traces,
     zainab_contact,
@@ -67,6 +70,36 @@ def test_after_erasure_no_table_holds_her_number_user_id_name_or_words(
     assert stored_uploads() == []
 
 
+def her_rows():
+    contacts = list(Contact.objects.filter(wa_id=ZAINAB_PHONE).values_list("pk", flat=True))
+    conversations = list(
+        Conversation.objects.filter(contact__in=contacts).values_list("pk", flat=True)
+    )
+    messages = list(
+        Message.objects.filter(conversation__in=conversations).values_list("pk", flat=True)
+    )
+    return contacts, conversations, messages
+
+
+def test_no_row_of_any_table_points_at_her_records_after_erasure(world):
+    ids = her_rows()
+    before = rows_pointing_at(*ids)
+
+    erase_contact(phone=ZAINAB_PHONE)
+
+    # The test data reaches every foreign key to her contact, conversation and messages...
+    assert [key for key, count in before.items() if not count] == []
+    # ...and none of those rows is left.
+    assert {key: count for key, count in rows_pointing_at(*ids).items() if count} == {}
+
+
+def test_omars_notes_and_labels_stay(world):
+    erase_contact(phone=ZAINAB_PHONE)
+
+    assert Note.objects.get(conversation=world.omar_conversation).text == OMAR_NOTE
+    assert list(world.omar_conversation.labels.values_list("name", flat=True)) == ["Passport"]
+
+
 def test_only_the_keyed_hashes_of_her_ids_remain(world, settings):
     erase_contact(user_id=ZAINAB_BSUID)
 
@@ -92,6 +125,14 @@ def test_erasure_counts_every_kind_of_row(world):
         "status_events": 3,
         "send_attempts": 1,
         "media_uploads": 1,
+        # a note naming her and automation's record of assigning her
+        "notes": 2,
+        "labels": 1,
+        "priorities": 1,
+        "automation_runs": 1,
+        "auto_reply_claims": 1,
+        "staff_notifications": 1,
+        "wait_alerts": 1,
         # her own text, the edit and the reaction; the batch and status bodies keep Omar
         "webhook_bodies_deleted": 3,
         "webhook_bodies_rewritten": 2,
