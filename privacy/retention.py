@@ -10,6 +10,9 @@
 - after RETENTION_METADATA_DAYS the messages themselves go, with their status events and send
   attempts; then conversations left without messages, and contacts left without
   conversations (unless a deletion request for them is still open: erasure handles those);
+- internal notes (staff write about the customer in them) and the records of e-mails to
+  staff after RETENTION_CONTENT_DAYS, like message content; waiting alerts (which only stop
+  a wait being reported twice) once the wait is past automation's horizon;
 - raw webhook bodies after RETENTION_WEBHOOK_DAYS (they hold message text and phone numbers);
 - finished background-task results after RETENTION_TASK_RESULTS_DAYS;
 - audit events, and django-axes sign-in records, after RETENTION_AUDIT_DAYS;
@@ -86,6 +89,14 @@ COUNT_KEYS = {
     "messaging.webhookevent": "webhook_events",
     "messaging.webhookevent_contacts": "webhook_event_links",
     "django_tasks_database.dbtaskresult": "task_results",
+    "automation.note": "notes",
+    "automation.note_mentions": "note_mentions",
+    "automation.staffnotification": "staff_notifications",
+    "automation.waitalert": "wait_alerts",
+    "automation.automationrun": "automation_runs",
+    "automation.autoreplyclaim": "auto_reply_claims",
+    "automation.conversationlabel": "conversation_labels",
+    "automation.conversationpriority": "conversation_priorities",
     "privacy.auditevent": "audit_events",
     "privacy.deletionrequest": "deletion_requests",
     "privacy.erasuretombstone": "tombstones",
@@ -102,6 +113,8 @@ class Periods:
     """The configured retention periods, in days (what /privacy/ and the admin show)."""
 
     content: int
+    # Internal notes and the records of e-mails to staff: as long as message content.
+    notes: int
     metadata: int
     webhook: int
     task_results: int
@@ -119,6 +132,7 @@ class Periods:
 def periods():
     return Periods(
         content=settings.RETENTION_CONTENT_DAYS,
+        notes=settings.RETENTION_CONTENT_DAYS,
         metadata=settings.RETENTION_METADATA_DAYS,
         webhook=settings.RETENTION_WEBHOOK_DAYS,
         task_results=settings.RETENTION_TASK_RESULTS_DAYS,
@@ -150,6 +164,9 @@ def purge_expired(now=None, *, progress=None, batch_size=BATCH_SIZE):
         ("status_events", _unlinked_status_events(now - timedelta(days=days.metadata))),
         ("conversations", _empty_conversations(now - timedelta(days=days.metadata))),
         ("contacts", _lone_contacts(now - timedelta(days=days.metadata))),
+        ("notes", _notes(now - timedelta(days=days.notes))),
+        ("staff_notifications", _staff_notifications(now - timedelta(days=days.notes))),
+        ("wait_alerts", _wait_alerts(now)),
         ("webhook_events", _webhook_events(now - timedelta(days=days.webhook))),
         ("task_results", _task_results(now - timedelta(days=days.task_results))),
         ("audit_events", _audit_events(now - timedelta(days=days.audit))),
@@ -294,6 +311,28 @@ def _lone_contacts(cutoff):
         ~Exists(open_request),
         updated_at__lt=cutoff,
     )
+
+
+def _notes(cutoff):
+    from automation.models import Note
+
+    # Served by note_created_idx.
+    return Note.objects.filter(created_at__lt=cutoff)
+
+
+def _staff_notifications(cutoff):
+    from automation.models import StaffNotification
+
+    return StaffNotification.objects.filter(created_at__lt=cutoff)
+
+
+def _wait_alerts(now):
+    """Alerts for waits that began before automation stops looking (a day's margin): no
+    alert can be due for them again, so the record that one was sent has done its job."""
+    from automation.maintenance import WAIT_HORIZON
+    from automation.models import WaitAlert
+
+    return WaitAlert.objects.filter(waiting_since__lt=now - WAIT_HORIZON - timedelta(days=1))
 
 
 def _webhook_events(cutoff):

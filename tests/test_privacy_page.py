@@ -79,6 +79,7 @@ def test_it_shows_the_configured_periods(client, settings):
     visible = text_of(page(client))
 
     assert "removed 45 days after the message" in visible
+    assert "deleted 45 days after they were written" in visible  # internal notes
     assert "deleted 400 days after the message" in visible
     assert "deleted after 5 days" in visible
     assert "deleted 3 days after they finish" in visible

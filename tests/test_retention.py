@@ -17,6 +17,17 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from automation.labels import add_label
+from automation.maintenance import automation_upkeep
+from automation.models import (
+    AutomationRun,
+    AutoReplyClaim,
+    ConversationPriority,
+    Label,
+    Note,
+    StaffNotification,
+    WaitAlert,
+)
 from messaging import payloads as p
 from messaging.ingest import receive
 from messaging.models import (
@@ -362,6 +373,83 @@ def test_a_request_closed_without_a_completion_time_counts_from_its_receipt(now)
     assert purge_expired(now)["deletion_requests"] == 1
 
 
+def test_notes_and_staff_notifications_go_after_the_content_period(now, staff_user):
+    conversation = text_at(now, timedelta(days=1)).conversation
+    old = Note.objects.create(
+        conversation=conversation,
+        author=staff_user,
+        text="Layla's sister called",
+        created_at=now - timedelta(days=N, minutes=1),
+    )
+    old.mentions.add(staff_user)
+    young = Note.objects.create(
+        conversation=conversation,
+        author=staff_user,
+        text="recent",
+        created_at=now - timedelta(days=N) + timedelta(minutes=1),
+    )
+    for age in (timedelta(days=N, minutes=1), timedelta(days=N - 1)):
+        StaffNotification.objects.create(
+            user=staff_user, kind="assigned", conversation=conversation, created_at=now - age
+        )
+
+    counts = purge_expired(now)
+
+    assert list(Note.objects.all()) == [young]
+    assert StaffNotification.objects.get().created_at == now - timedelta(days=N - 1)
+    assert (counts["notes"], counts["note_mentions"], counts["staff_notifications"]) == (1, 1, 1)
+
+
+def test_waiting_alerts_go_once_automation_no_longer_looks_at_the_wait(now):
+    conversation = text_at(now, timedelta(days=1)).conversation
+    WaitAlert.objects.create(
+        conversation=conversation, waiting_since=now - timedelta(days=8, minutes=1)
+    )
+    kept = WaitAlert.objects.create(
+        conversation=conversation, waiting_since=now - timedelta(days=7)
+    )
+
+    counts = purge_expired(now)
+
+    assert list(WaitAlert.objects.all()) == [kept]
+    assert counts["wait_alerts"] == 1
+
+
+def test_what_goes_with_a_deleted_conversation_is_counted_by_kind(now, staff_user):
+    message = text_at(now, timedelta(days=M + 1))
+    conversation = message.conversation
+    AutomationRun.objects.create(message=message)
+    AutoReplyClaim.objects.create(conversation=conversation, kind="greeting", message=message)
+    add_label(conversation, Label.objects.create(name="VIP"))
+    ConversationPriority.objects.create(conversation=conversation, level=2)
+
+    counts = purge_expired(now)
+
+    assert not Conversation.objects.exists()
+    assert counts == counts | {
+        "automation_runs": 1,
+        "auto_reply_claims": 1,
+        "conversation_labels": 1,
+        "conversation_priorities": 1,
+    }
+    assert not any("." in key for key in counts)  # every kind has its name
+
+
+def test_automation_upkeep_leaves_retention_to_the_retention_run(now, staff_user):
+    conversation = text_at(now, timedelta(days=1)).conversation
+    Note.objects.create(
+        conversation=conversation,
+        author=staff_user,
+        text="old",
+        created_at=timezone.now() - timedelta(days=N + 1),
+    )
+
+    counts = automation_upkeep()
+
+    assert Note.objects.exists()
+    assert set(counts) == {"auto_close", "alert_waiting"}
+
+
 # Runs.
 
 
@@ -523,6 +611,7 @@ def test_the_admin_index_shows_the_periods(client, django_user_model, settings):
     assert 'id="retention-settings"' in html
     assert "removed 45 days after the message" in html
     assert "deleted 60 days after the message" in html
+    assert "deleted 45 days after they were written" in html
     assert "deleted 100 days after the request was closed" in html
     assert "Empty (PRIVACY_CONTACT)" in html
 
