@@ -216,19 +216,29 @@ def _body_changes(plan):
 
 
 def _task_results(person):
-    """Background task records whose arguments or results name the person (e.g. a simulated
-    status for their number): ids found by a text search, confirmed on the decoded JSON."""
-    if not person.ids:
+    """Background task records that name the person (one of their ids or message ids) in
+    their arguments, their result or the traceback of their failure (e.g. a simulated status
+    for their number, an error quoting it): found by a text search, confirmed on the decoded
+    JSON or in the traceback's text. Any status: a task still waiting that names them would
+    bring the name back."""
+    values = person.ids | person.wamids
+    if not values:
         return []
     query = Q()
-    for value in person.ids:
-        query |= Q(args_kwargs__icontains=value) | Q(return_value__icontains=value)
+    for value in values:
+        query |= (
+            Q(args_kwargs__icontains=value)
+            | Q(return_value__icontains=value)
+            | Q(traceback__contains=value)
+        )
     return [
         pk
-        for pk, args, result in DBTaskResult.objects.filter(query).values_list(
-            "pk", "args_kwargs", "return_value"
+        for pk, args, result, traceback in DBTaskResult.objects.filter(query).values_list(
+            "pk", "args_kwargs", "return_value", "traceback"
         )
-        if person.is_mentioned_in(args) or person.is_mentioned_in(result)
+        if person.is_mentioned_in(args)
+        or person.is_mentioned_in(result)
+        or any(value in traceback for value in values)
     ]
 
 

@@ -14,7 +14,9 @@
   staff after RETENTION_CONTENT_DAYS, like message content; waiting alerts (which only stop
   a wait being reported twice) once the wait is past automation's horizon;
 - raw webhook bodies after RETENTION_WEBHOOK_DAYS (they hold message text and phone numbers);
-- finished background-task results after RETENTION_TASK_RESULTS_DAYS;
+- finished background-task results after RETENTION_TASK_RESULTS_DAYS, and tasks that never
+  finished (still "running" since a worker died, or never picked up) ABANDONED_TASK_DAYS
+  after they started or were due; a task scheduled for later is kept, however old;
 - audit events, and django-axes sign-in records, after RETENTION_AUDIT_DAYS;
 - handled deletion requests RETENTION_DELETION_REQUESTS_DAYS after they were closed (open
   ones never: they are work to do), and erasure tombstones that long after the erasure
@@ -58,6 +60,9 @@ BATCH_SIZE = 1000
 # files normally leave within seconds (see messaging.media).
 INBOX_CHANGES_DAYS = 1
 STALE_UPLOAD_DAYS = 1
+# A task still "running" this long after it started, or waiting this long past when it was
+# due, will never finish: its worker died, or no worker serves its queue.
+ABANDONED_TASK_DAYS = 30
 # How often the worker's daily run comes round.
 DAILY = timedelta(days=1)
 RETRY_AFTER_FAILURE = timedelta(hours=1)
@@ -127,6 +132,7 @@ class Periods:
     deletion_requests: int = 30
     inbox_changes: int = INBOX_CHANGES_DAYS
     stale_uploads: int = STALE_UPLOAD_DAYS
+    abandoned_tasks: int = ABANDONED_TASK_DAYS
 
 
 def periods():
@@ -168,7 +174,12 @@ def purge_expired(now=None, *, progress=None, batch_size=BATCH_SIZE):
         ("staff_notifications", _staff_notifications(now - timedelta(days=days.notes))),
         ("wait_alerts", _wait_alerts(now)),
         ("webhook_events", _webhook_events(now - timedelta(days=days.webhook))),
-        ("task_results", _task_results(now - timedelta(days=days.task_results))),
+        (
+            "task_results",
+            _task_results(
+                now - timedelta(days=days.task_results), now - timedelta(days=days.abandoned_tasks)
+            ),
+        ),
         ("audit_events", _audit_events(now - timedelta(days=days.audit))),
         *(
             ("login_records", queryset)
@@ -341,13 +352,24 @@ def _webhook_events(cutoff):
     return WebhookEvent.objects.filter(received_at__lt=cutoff)
 
 
-def _task_results(cutoff):
+def _task_results(finished_cutoff, abandoned_cutoff):
     from django.tasks import TaskResultStatus
-    from django_tasks_db.models import DBTaskResult
+    from django_tasks_db.models import DBTaskResult, get_date_max
 
-    return DBTaskResult.objects.filter(
-        status__in=[TaskResultStatus.SUCCESSFUL, TaskResultStatus.FAILED], finished_at__lt=cutoff
+    finished = Q(
+        status__in=[TaskResultStatus.SUCCESSFUL, TaskResultStatus.FAILED],
+        finished_at__lt=finished_cutoff,
     )
+    died_running = Q(status=TaskResultStatus.RUNNING) & (
+        Q(started_at__lt=abandoned_cutoff)
+        | Q(started_at__isnull=True, enqueued_at__lt=abandoned_cutoff)
+    )
+    # A task enqueued without a time is due at once: django-tasks-db stores "no time" as its
+    # far-future date. One with a real time still ahead is legitimately waiting.
+    never_picked_up = Q(status=TaskResultStatus.READY, enqueued_at__lt=abandoned_cutoff) & (
+        Q(run_after__lt=abandoned_cutoff) | Q(run_after=get_date_max())
+    )
+    return DBTaskResult.objects.filter(finished | died_running | never_picked_up)
 
 
 def _audit_events(cutoff):

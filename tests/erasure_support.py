@@ -18,7 +18,9 @@ from django.contrib.sessions.models import Session
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import models
+from django.tasks import TaskResultStatus
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from automation.labels import add_label
 from automation.models import (
@@ -196,6 +198,17 @@ def populate(staff_user) -> World:
     world.upload_path = attachment.data["upload"]
     # A background task whose arguments name her number (the console transport's statuses).
     simulate_status.enqueue(p.PHONE_NUMBER_ID, "wamid.OUTZ", ZAINAB_PHONE, "read")
+    # A task that failed with an error quoting her number (arguments and result name nobody).
+    DBTaskResult.objects.create(
+        status=TaskResultStatus.FAILED,
+        args_kwargs={"args": [reply.pk], "kwargs": {}},
+        task_path="messaging.tasks.send_message",
+        backend_name="default",
+        run_after=timezone.now(),
+        finished_at=timezone.now(),
+        exception_class_path="builtins.ValueError",
+        traceback=f'ValueError: "{ZAINAB_PHONE}" is not a WhatsApp account\n',
+    )
     teamwork(zainab, omar, staff_user, reply)
     return world
 

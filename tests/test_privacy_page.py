@@ -83,6 +83,7 @@ def test_it_shows_the_configured_periods(client, settings):
     assert "deleted 400 days after the message" in visible
     assert "deleted after 5 days" in visible
     assert "deleted 3 days after they finish" in visible
+    assert "deleted 30 days after it was due" in visible  # work that never finished
     assert "deleted after 1000 days" in visible
     assert "Requests are answered within 21 days" in visible
     assert "deleted 500 days after the request was closed" in visible

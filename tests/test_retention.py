@@ -15,7 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.tasks import TaskResultStatus
 from django.urls import reverse
 from django.utils import timezone
-from django_tasks_db.models import DBTaskResult
+from django_tasks_db.models import DBTaskResult, get_date_max
 
 from automation.labels import add_label
 from automation.maintenance import automation_upkeep
@@ -448,6 +448,38 @@ def test_automation_upkeep_leaves_retention_to_the_retention_run(now, staff_user
 
     assert Note.objects.exists()
     assert set(counts) == {"auto_close", "alert_waiting"}
+
+
+def test_tasks_that_will_never_finish_go_after_thirty_days_but_scheduled_ones_stay(now):
+    def task(status, enqueued_days_ago, **fields):
+        row = DBTaskResult.objects.create(
+            status=status,
+            args_kwargs={"args": [], "kwargs": {}},
+            task_path="messaging.tasks.send_message",
+            backend_name="default",
+            **{"run_after": get_date_max(), **fields},
+        )
+        DBTaskResult.objects.filter(pk=row.pk).update(
+            enqueued_at=now - timedelta(days=enqueued_days_ago)
+        )
+        return row.pk
+
+    gone = {
+        task("READY", 31),  # due at once, never picked up
+        task("READY", 60, run_after=now - timedelta(days=31)),
+        task("RUNNING", 40, started_at=now - timedelta(days=31)),  # its worker died
+    }
+    kept = {
+        task("READY", 29),
+        task("READY", 60, run_after=now - timedelta(days=29)),  # due recently
+        task("READY", 60, run_after=now + timedelta(days=30)),  # scheduled for later
+        task("RUNNING", 40, started_at=now - timedelta(days=29)),
+    }
+
+    counts = purge_expired(now)
+
+    assert set(DBTaskResult.objects.values_list("pk", flat=True)) == kept
+    assert counts["task_results"] == len(gone)
 
 
 # Runs.
