@@ -6,10 +6,17 @@ erase_contact` both call it); `preview_erasure()` counts what it would delete, w
 code, for the confirmation page. Both find the person by phone number and/or business-scoped
 user id (either is enough; two records not yet linked are both this person).
 
-What goes, per kind (the keys of the counts): see KINDS. Raw webhook bodies that mention the
-person are found through WebhookEvent.contacts and, as a safety net, by decoding every stored
-body: a body that mentions only them is deleted; a batch that also mentions others is
-rewritten without their items (privacy.scrub.scrub_payload) and its body_sha256 recomputed.
+What goes, per kind (the keys of the counts): see KINDS — their contact records and
+everything that hangs off them: conversations with their assignment, notes, labels and
+priority, messages, statuses, and automation's and the outbox's records of them. Raw webhook
+bodies that mention the person are found by decoding every stored body: a body that
+mentions only them is deleted; a batch that also mentions others is rewritten without their
+items (privacy.scrub.scrub_payload) and its body_sha256 recomputed.
+
+Other people's messages that name them (Omar shares her contact card, or writes her number)
+stay, without her: the card is replaced by an anonymous one and her numbers and user ids in
+the text are removed, in the message rows and in the raw bodies alike (privacy.mentions says
+exactly what is and is not recognised; her name in someone else's free text is not).
 Files of outbound attachments still waiting to upload are deleted after the commit (never
 before: a rolled-back erasure must not lose them). Inbound media is never stored here (the
 inbox streams it from Meta: inbox.views_media), so there is no media cache to clear.
@@ -45,9 +52,18 @@ from messaging.models import (
     WebhookEvent,
 )
 from messaging.parser import is_bsuid
+from messaging.payloads import encode
 from privacy import audit
+from privacy.mentions import Mentions, redact_payload
 from privacy.models import AuditEvent, DeletionRequest, ErasureTombstone
-from privacy.scrub import Person, id_hash, normalise_id, scrub_body
+from privacy.scrub import (
+    Person,
+    decode_body,
+    id_hash,
+    normalise_id,
+    scrub_body,
+    scrub_payload,
+)
 
 # What erasure deletes, in the order it is listed to people (keys are stored in
 # DeletionRequest.erased).
@@ -68,6 +84,7 @@ KINDS = {
     "staff_notifications": _("Staff notifications about their conversations"),
     "wait_alerts": _("Waiting-time alerts about their conversations"),
     "media_uploads": _("Attachment files waiting to upload"),
+    "mentions": _("Other people's messages that named them (their card or number removed)"),
     "webhook_bodies_deleted": _("Raw webhook bodies deleted"),
     "webhook_bodies_rewritten": _("Raw webhook bodies rewritten without this person"),
     "task_results": _("Background task records naming them"),
@@ -96,6 +113,7 @@ class ErasurePlan:
     person: Person  # ids (with parent BSUIDs) and wamids: finds them in raw bodies
     bodies: list = field(default_factory=list)  # (pk, "delete" | "rewrite", new bytes | None)
     task_result_ids: list = field(default_factory=list)
+    mentions: list = field(default_factory=list)  # (pk, text, data) of others' messages
 
     @property
     def contact_pks(self):
@@ -141,6 +159,7 @@ class ErasurePlan:
         counts["webhook_bodies_deleted"] = sum(1 for _pk, a, _b in self.bodies if a == "delete")
         counts["webhook_bodies_rewritten"] = sum(1 for _pk, a, _b in self.bodies if a == "rewrite")
         counts["task_results"] = len(self.task_result_ids)
+        counts["mentions"] = len(self.mentions)
         return counts
 
 
@@ -179,7 +198,34 @@ def plan_erasure(contact=None, *, phone="", user_id="", lock=False) -> ErasurePl
     if plan.person:
         plan.bodies = list(_body_changes(plan))
         plan.task_result_ids = _task_results(plan.person)
+        plan.mentions = _mentions(plan)
     return plan
+
+
+def _mentions(plan):
+    """Other people's messages that name the person (privacy.mentions): (pk, text, data)
+    as they become. The database narrows them down (contact cards, and texts holding one of
+    their numbers or user ids); each is then checked and rewritten here."""
+    mentions = Mentions(plan.person)
+    if not mentions:
+        return []
+    query = Q(type="contacts")
+    for regex in mentions.phone_regexes:
+        query |= Q(text__regex=regex)
+    for bsuid in mentions.bsuids:
+        query |= Q(text__contains=bsuid) | Q(data__icontains=bsuid)
+    candidates = (
+        Message.objects.filter(query)
+        .exclude(conversation__contact__in=plan.contact_pks)
+        .order_by("pk")
+        .values_list("pk", "text", "data")
+    )
+    changes = []
+    for pk, text, data in candidates.iterator(BODY_CHUNK):
+        redacted = mentions.redact_message(text, data)
+        if redacted is not None:
+            changes.append((pk, *redacted))
+    return changes
 
 
 def _body_changes(plan):
@@ -194,7 +240,7 @@ def _body_changes(plan):
     for pk, body in (
         WebhookEvent.objects.order_by("pk").values_list("pk", "body").iterator(BODY_CHUNK)
     ):
-        action, new_body = scrub_body(body, plan.person)
+        action, new_body = _scrub(body, plan.person)
         if action != "keep":
             changes.append((pk, action, new_body))
     affected = {pk for pk, _action, _body in changes}
@@ -213,6 +259,21 @@ def _body_changes(plan):
         elif action == "rewrite":
             taken.add(digests[pk])
         yield pk, action, new_body
+
+
+def _scrub(body, person):
+    """privacy.scrub.scrub_body, with the person also taken out of other people's messages
+    in the body (privacy.mentions), as they are taken out of the message rows."""
+    payload = decode_body(body)
+    if payload is None:
+        return scrub_body(body, person)
+    redacted = redact_payload(payload, person)
+    result = scrub_payload(redacted, person)
+    if result is payload:
+        return "keep", None
+    if result is None:
+        return "delete", None
+    return "rewrite", encode(result)
 
 
 def _task_results(person):
@@ -306,6 +367,8 @@ def _delete(plan: ErasurePlan):
                 body=new_body, body_sha256=hashlib.sha256(new_body).hexdigest()
             )
     DBTaskResult.objects.filter(pk__in=plan.task_result_ids).delete()
+    for pk, text, data in plan.mentions:
+        Message.objects.filter(pk=pk).update(text=text, data=data)
     for _kind, queryset in plan.querysets():
         queryset.delete()
     for message in uploads:

@@ -31,6 +31,7 @@ from automation.models import (
 from messaging.models import Conversation, Message, StatusEvent, WebhookEvent
 from privacy import audit
 from privacy.erasure import BODY_CHUNK, find_person
+from privacy.mentions import redact_payload
 from privacy.models import AuditEvent, DeletionRequest
 from privacy.scrub import Person, decode_body, scrub_payload
 
@@ -229,7 +230,9 @@ def _bodies(person):
         payload = decode_body(body)
         if payload is None:
             continue
-        mine = scrub_payload(payload, person, keep_person=True)
+        # Other people's messages that name them (a shared contact card) are not theirs:
+        # without the mention they no longer count as the person's items.
+        mine = scrub_payload(redact_payload(payload, person), person, keep_person=True)
         if mine is not None:
             yield {"id": pk, "received_at": received_at, "body": mine}
 

@@ -1,10 +1,12 @@
 """Two people with everything the app can hold about them, and a search of every table.
 
 `populate()` delivers real webhook bodies (one naming only Zainab, a batch naming Zainab and
-Omar, statuses, a reaction, an edit), sends staff replies (one with an attachment still
-waiting to upload), assigns the conversation, queues a task naming her number, and adds what
-teamwork and automation keep (notes, labels, priority, automation records, notifications), so
-that erasure has every kind of row to find (`rows_pointing_at()` checks that it does).
+Omar, one in which Omar shares her contact card and writes her number, statuses, a reaction,
+an edit),
+sends staff replies (one with an attachment still waiting to upload), assigns the
+conversation, queues a task naming her number, and adds what teamwork and automation keep
+(notes, labels, priority, automation records, notifications), so that erasure has every kind
+of row to find (`rows_pointing_at()` checks that it does).
 `traces()` searches every column of every table that can hold text, JSON or bytes — raw
 webhook bodies decoded, sessions decoded — for needles.
 """
@@ -56,10 +58,20 @@ OMAR_PHONE = "966509998877"
 OMAR_NAME = "Omar Haddad"
 OMAR_TEXT = "Omar asks about opening hours"
 OMAR_NOTE = "Omar prefers a call in the morning"
+OMAR_MENTION = "My cousin is on +966 50-111-2233, please call her"
+OMAR_MENTION_ERASED = "My cousin is on [removed], please call her"
+
+
+# Her number as people write it (in her shared card, in Omar's text).
+ZAINAB_PHONE_WRITTEN = ["+966 50 111 2233", "+966 50-111-2233"]
+ZAINAB_EMAIL = "zainab.q@example.org"
 
 
 def zainab_needles():
-    return [ZAINAB_PHONE, ZAINAB_BSUID, ZAINAB_NAME, ZAINAB_USERNAME, *ZAINAB_TEXTS]
+    return [
+        ZAINAB_PHONE, *ZAINAB_PHONE_WRITTEN, ZAINAB_BSUID, ZAINAB_NAME, ZAINAB_USERNAME,
+        ZAINAB_EMAIL, *ZAINAB_TEXTS,
+    ]  # fmt: skip
 
 
 def minutes_ago(minutes):
@@ -74,6 +86,15 @@ def zainab_contact(**options):
         username=ZAINAB_USERNAME,
         **options,
     )
+
+
+def zainab_card():
+    """Her contact card as WhatsApp sends it when someone shares it."""
+    return {
+        "name": {"formatted_name": ZAINAB_NAME, "first_name": "Zainab", "last_name": "Qurashi"},
+        "phones": [{"phone": "+966 50 111 2233", "wa_id": ZAINAB_PHONE, "type": "CELL"}],
+        "emails": [{"email": ZAINAB_EMAIL, "type": "HOME"}],
+    }
 
 
 def omar_contact():
@@ -122,6 +143,24 @@ def populate(staff_user) -> World:
                     ),
                     p.text_message(
                         OMAR_TEXT, wamid="wamid.O1", sender=OMAR_PHONE,
+                        timestamp=minutes_ago(29),
+                    ),
+                ],
+            )
+        )
+    )  # fmt: skip
+    # Omar shares her contact card, and writes her number: his messages, naming her.
+    world.bodies["omar_mentions"] = deliver(
+        p.envelope(
+            p.value(
+                contacts=[omar_contact()],
+                messages=[
+                    p.message(
+                        "contacts", [zainab_card()], wamid="wamid.O2", sender=OMAR_PHONE,
+                        timestamp=minutes_ago(29),
+                    ),
+                    p.text_message(
+                        OMAR_MENTION, wamid="wamid.O3", sender=OMAR_PHONE,
                         timestamp=minutes_ago(29),
                     ),
                 ],

@@ -40,7 +40,7 @@ def test_with_no_input_it_erases_and_records_a_completed_request(world):
     output = run(f"+{ZAINAB_PHONE}", "--no-input")
 
     assert "Messages (content and metadata): 5" in output
-    assert "Raw webhook bodies rewritten without this person: 2" in output
+    assert "Raw webhook bodies rewritten without this person: 3" in output
     request = DeletionRequest.objects.get()
     assert request.status == DeletionRequest.Status.COMPLETED
     assert request.channel == DeletionRequest.Channel.EMAIL

@@ -12,9 +12,11 @@ from messaging import payloads as p
 from messaging.ingest import receive
 from messaging.models import Contact, Conversation, Message, StatusEvent, WebhookEvent
 from privacy.erasure import KINDS, erase_contact, preview_erasure
+from privacy.mentions import ERASED_CARD, Mentions, redact_payload
 from privacy.models import AuditEvent, DeletionRequest, ErasureTombstone
 from privacy.scrub import Person, id_hash, scrub_payload
 from tests.erasure_support import (
+    OMAR_MENTION_ERASED,
     OMAR_NAME,
     OMAR_NOTE,
     OMAR_PHONE,
@@ -133,9 +135,12 @@ def test_erasure_counts_every_kind_of_row(world):
         "auto_reply_claims": 1,
         "staff_notifications": 1,
         "wait_alerts": 1,
-        # her own text, the edit and the reaction; the batch and status bodies keep Omar
+        # her own text, the edit and the reaction; the batch, status and Omar's own bodies
+        # keep Omar
         "webhook_bodies_deleted": 3,
-        "webhook_bodies_rewritten": 2,
+        "webhook_bodies_rewritten": 3,
+        # Omar's message with her card, and his text with her number
+        "mentions": 2,
         # the simulated status naming her number, the failure quoting it
         "task_results": 2,
     }
@@ -162,6 +167,19 @@ def test_a_batch_body_keeps_the_other_persons_data(world):
     assert ZAINAB_PHONE not in texts
 
 
+def test_omars_messages_keep_their_place_without_her_card_or_number(world, staff_client):
+    erase_contact(phone=ZAINAB_PHONE)
+
+    card = Message.objects.get(wamid="wamid.O2")
+    mention = Message.objects.get(wamid="wamid.O3")
+    assert card.type == "contacts"
+    assert card.data == {"contacts": [ERASED_CARD]}
+    assert mention.text == OMAR_MENTION_ERASED
+    html = staff_client.get(f"/c/{world.omar_conversation.pk}/").content.decode()
+    assert '👤 <strong dir="auto">Contact</strong>' in html
+    assert OMAR_TEXT in html
+
+
 def test_a_rewritten_body_is_encoded_like_metas_and_its_hash_recomputed(world):
     erase_contact(phone=ZAINAB_PHONE)
 
@@ -179,6 +197,23 @@ def test_a_rewritten_body_is_encoded_like_metas_and_its_hash_recomputed(world):
     value = payload["entry"][0]["changes"][0]["value"]
     assert value["contacts"] == [omar_contact()]
     assert [message["id"] for message in value["messages"]] == ["wamid.O1"]
+
+
+def test_omars_body_naming_her_keeps_his_messages_without_her(world):
+    erase_contact(phone=ZAINAB_PHONE)
+
+    (body,) = [
+        json.loads(bytes(event.body))
+        for event in WebhookEvent.objects.all()
+        if b"wamid.O2" in bytes(event.body)
+    ]
+    value = body["entry"][0]["changes"][0]["value"]
+    messages = {message["id"]: message for message in value["messages"]}
+    assert value["contacts"] == [omar_contact()]
+    assert list(messages) == ["wamid.O2", "wamid.O3"]
+    # The same policy as for the message rows: Omar's messages stay, without her.
+    assert messages["wamid.O2"]["contacts"] == [ERASED_CARD]
+    assert messages["wamid.O3"]["text"]["body"] == OMAR_MENTION_ERASED
 
 
 def test_erasing_twice_is_harmless(world):
@@ -400,3 +435,54 @@ def test_her_old_number_is_found_through_her_message_ids():
     )
 
     assert scrub_payload(body, Person(ids={ZAINAB_PHONE}, wamids={"wamid.old"})) is None
+
+
+# Her in other people's messages: what is recognised (privacy.mentions).
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["+966501112233", "00966501112233", "966 50 111 2233", "+966 (50) 111-22.33", "966501112233"],
+)
+def test_her_number_is_removed_from_anothers_text_as_people_write_it(written):
+    mentions = Mentions(Person(ids={ZAINAB_PHONE}))
+
+    assert mentions.redact_text(f"Her number: {written}.") == "Her number: [removed]."
+
+
+def test_a_longer_number_containing_hers_and_her_name_are_left():
+    mentions = Mentions(Person(ids={ZAINAB_PHONE}))
+    text = f"Order 1{ZAINAB_PHONE}9 for {ZAINAB_NAME}"
+
+    assert mentions.redact_text(text) == text
+
+
+def test_her_user_id_is_removed_and_other_cards_are_kept():
+    mentions = Mentions(Person(ids={ZAINAB_PHONE, ZAINAB_BSUID}))
+    omar_card = {"name": {"formatted_name": OMAR_NAME}, "phones": [{"phone": f"+{OMAR_PHONE}"}]}
+    hers = {"name": {"formatted_name": "Z"}, "phones": [{"phone": "+966 50 111 2233"}]}
+
+    redacted = mentions.redact({"contacts": [omar_card, hers], "note": f"id {ZAINAB_BSUID}"})
+
+    assert redacted == {"contacts": [omar_card, ERASED_CARD], "note": "id [removed]"}
+    unchanged = {"contacts": [omar_card]}
+    assert mentions.redact(unchanged) is unchanged
+
+
+def test_in_a_body_only_other_peoples_messages_are_redacted_hers_are_left_for_scrubbing():
+    body = p.envelope(
+        p.value(
+            contacts=[zainab_contact(), omar_contact()],
+            messages=[
+                p.text_message(f"I am +{ZAINAB_PHONE}", sender=ZAINAB_PHONE, wamid="wamid.hers"),
+                p.text_message(f"She is +{ZAINAB_PHONE}", sender=OMAR_PHONE, wamid="wamid.his"),
+            ],
+        )
+    )
+
+    redacted = redact_payload(body, Person(ids={ZAINAB_PHONE}))
+
+    hers, his = redacted["entry"][0]["changes"][0]["value"]["messages"]
+    assert hers["text"]["body"] == f"I am +{ZAINAB_PHONE}"
+    assert his["text"]["body"] == "She is [removed]"
+    assert redact_payload(redacted, Person(ids={"966500000000"})) is redacted
