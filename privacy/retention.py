@@ -196,7 +196,7 @@ def purge_expired(now=None, *, progress=None, batch_size=BATCH_SIZE):
     for step, queryset in steps[1:]:
         if queryset is not None:
             delete_in_batches(queryset, counts, step, progress, batch_size)
-    counts["uploads"] = _stale_uploads(days.stale_uploads)
+    counts["uploads"] = _stale_uploads(now - timedelta(days=days.stale_uploads))
     progress("uploads", counts["uploads"])
     counts = dict(counts)
     record(Action.RETENTION, details=counts, at=now)
@@ -424,10 +424,12 @@ def _inbox_changes(cutoff):
     return InboxChange.objects.filter(created_at__lt=cutoff)
 
 
-def _stale_uploads(days):
+def _stale_uploads(cutoff):
     from messaging.media import delete_stale_uploads
 
-    return delete_stale_uploads(older_than=timedelta(days=days))
+    # delete_stale_uploads measures its age from the real clock: the age that puts its
+    # cutoff at ours keeps `now` the run's only clock.
+    return delete_stale_uploads(older_than=timezone.now() - cutoff)
 
 
 # The daily run inside db_worker.
