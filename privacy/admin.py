@@ -188,12 +188,17 @@ class DeletionRequestAdmin(admin.ModelAdmin):
             return "—"
         return format_html_join("", '<div class="erased-count">{}: {}</div>', kind_rows(obj.erased))
 
+    @admin.display(description=_("record deleted after"))
+    def deleted_after_display(self, obj):
+        when = obj.deleted_after
+        return date_format(timezone.localtime(when), "SHORT_DATE_FORMAT") if when else "—"
+
     def get_readonly_fields(self, request, obj=None):
         closed = [
             "handled_by", "handled_by_name", "completed_at", "erased_counts", "rejection_reason",
         ]  # fmt: skip
         if obj is not None and obj.status not in OPEN_STATES:
-            return [*DeletionRequestForm.Meta.fields, *closed]
+            return [*DeletionRequestForm.Meta.fields, *closed, "deleted_after_display"]
         return closed
 
     def get_search_results(self, request, queryset, search_term):

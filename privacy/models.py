@@ -82,6 +82,14 @@ class DeletionRequest(models.Model):
         return self.received_at + timedelta(days=settings.DELETION_REQUEST_DEADLINE_DAYS)
 
     @property
+    def deleted_after(self):
+        """When retention deletes this record (None while the request is open)."""
+        if self.status in {self.Status.RECEIVED, self.Status.IN_PROGRESS}:
+            return None
+        closed = self.completed_at or self.received_at
+        return closed + timedelta(days=settings.RETENTION_DELETION_REQUESTS_DAYS)
+
+    @property
     def is_overdue(self):
         open_states = {self.Status.RECEIVED, self.Status.IN_PROGRESS}
         return self.status in open_states and timezone.now() > self.deadline

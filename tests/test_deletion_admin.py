@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from messaging.models import Contact, Conversation, Message
 from privacy.erasure import kind_rows, preview_erasure
@@ -229,6 +230,24 @@ def test_confirming_erases_and_completes_the_request(client, officer, staff_user
     change_form = client.get(url(request, "change")).content.decode()
     assert "Messages (content and metadata): 5" in change_form
     assert url(request, "erase") not in change_form  # nothing left to erase
+
+
+def test_a_closed_request_says_when_retention_deletes_it(client, officer, settings):
+    settings.RETENTION_DELETION_REQUESTS_DAYS = 100
+    closed_at = timezone.now() - timedelta(days=10)
+    request = make_request(
+        phone="", status="rejected", rejection_reason="Not them", completed_at=closed_at
+    )
+    deleted_after = date_format(
+        timezone.localtime(closed_at + timedelta(days=100)), "SHORT_DATE_FORMAT"
+    )
+
+    html = login(client, officer).get(url(request, "change")).content.decode()
+    open_html = client.get(url(make_request(), "change")).content.decode()
+
+    assert "Record deleted after" in html
+    assert deleted_after in html
+    assert "Record deleted after" not in open_html
 
 
 def test_a_completed_request_cannot_be_erased_again(client, officer):
