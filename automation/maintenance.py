@@ -5,9 +5,10 @@ every MAINTENANCE_INTERVAL_SECONDS:
   (and say so in their timeline); the next inbound message reopens them (messaging.ingest);
 - waiting alerts: a customer whose first message since the last reply by staff has waited
   AUTOMATION_UNANSWERED_ALERT_MINUTES gets the assignee (or, unassigned, whoever receives
-  waiting alerts) an e-mail, once per wait (WaitAlert);
-- retention of what this app keeps: internal notes (staff may write about the customer in
-  them) and notification records go after RETENTION_CONTENT_DAYS, like message content.
+  waiting alerts) an e-mail, once per wait (WaitAlert).
+
+Notes, notification records and old waiting alerts are removed by privacy retention
+(privacy.retention.purge_expired), with everything else the privacy policy says goes.
 
 Each step works in small batches, each its own transaction, and a failing step is logged
 without stopping the others.
@@ -32,7 +33,8 @@ logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
 # Waits that began longer ago than this are not reported (e.g. on the first run after
-# installing, or after the worker was down for a long time).
+# installing, or after the worker was down for a long time); privacy retention deletes their
+# alerts a day after that.
 WAIT_HORIZON = timedelta(days=7)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -41,7 +43,7 @@ def automation_upkeep(now=None):
     """The job messaging.maintenance runs; returns counts per step."""
     now = now or timezone.now()
     counts = {}
-    for step in (auto_close, alert_waiting, purge_expired_notes):
+    for step in (auto_close, alert_waiting):
         try:
             counts[step.__name__] = step(now)
         except Exception:
@@ -129,18 +131,3 @@ def alert_waiting(now):
             continue  # another worker reported this wait a moment ago
         alerted += 1
     return alerted
-
-
-def purge_expired_notes(now):
-    cutoff = now - timedelta(days=settings.RETENTION_CONTENT_DAYS)
-    deleted = 0
-    for queryset in (
-        Note.objects.filter(created_at__lt=cutoff),
-        StaffNotification.objects.filter(created_at__lt=cutoff),
-        WaitAlert.objects.filter(waiting_since__lt=now - WAIT_HORIZON - timedelta(days=1)),
-    ):
-        while pks := list(queryset.values_list("pk", flat=True)[:BATCH_SIZE]):
-            with transaction.atomic():
-                count, _ = queryset.model.objects.filter(pk__in=pks).delete()
-            deleted += count
-    return deleted

@@ -421,10 +421,17 @@ WHATSAPP_SEND_RATE_PER_SECOND = env_int("WHATSAPP_SEND_RATE_PER_SECOND", 80, min
 MAINTENANCE_INTERVAL_SECONDS = env_int("MAINTENANCE_INTERVAL_SECONDS", 60, minimum=5)
 
 # Privacy (shown on /privacy/ and in admin). Deletion requests are due this many days after
-# receipt; erasure tombstones hash people's ids with this key (keep it stable: a new key stops
-# redelivered webhooks from being recognised as erased people's).
+# receipt.
 DELETION_REQUEST_DEADLINE_DAYS = env_int("DELETION_REQUEST_DEADLINE_DAYS", 30, minimum=1)
-ERASURE_HASH_KEY = env_secret("ERASURE_HASH_KEY") or f"erasure:{SECRET_KEY}"
+# Erasure tombstones keep an HMAC of each erased person's phone number and user id under this
+# key, so that webhooks Meta redelivers afterwards are recognised and dropped. It is a secret
+# of its own because it must never change: SECRET_KEY is rotated, and a tombstone hashed
+# under another key no longer matches (the erased person would come back). Unset, it is
+# derived from SECRET_KEY — fine for development; `check --deploy` warns (privacy.W001).
+ERASURE_HASH_KEY = env_secret("ERASURE_HASH_KEY")
+ERASURE_HASH_KEY_DERIVED = not ERASURE_HASH_KEY
+if ERASURE_HASH_KEY_DERIVED:
+    ERASURE_HASH_KEY = f"erasure:{SECRET_KEY}"
 
 # Retention, in days (privacy.retention: applied once a day by the task worker, or by
 # `manage.py purge_expired` from cron; shown on /privacy/ and on the admin index). Message
@@ -448,6 +455,18 @@ if RETENTION_WEBHOOK_DAYS > RETENTION_CONTENT_DAYS:
     raise ImproperlyConfigured(
         f"RETENTION_WEBHOOK_DAYS ({RETENTION_WEBHOOK_DAYS}) must not exceed "
         f"RETENTION_CONTENT_DAYS ({RETENTION_CONTENT_DAYS}): raw webhook bodies hold message text."
+    )
+# Handled deletion requests (completed ones keep only dates, channel, handler and counts;
+# rejected ones also the requester's ids and the reason) are deleted this long after they were
+# closed, and erasure tombstones this long after the erasure. A tombstone must outlive Meta's
+# 7-day redelivery window plus the raw webhook period (a redelivered copy may wait that long
+# to be replayed), so the period is at least RETENTION_WEBHOOK_DAYS + 7.
+RETENTION_DELETION_REQUESTS_DAYS = env_int("RETENTION_DELETION_REQUESTS_DAYS", 365, minimum=1)
+if RETENTION_DELETION_REQUESTS_DAYS < RETENTION_WEBHOOK_DAYS + 7:
+    raise ImproperlyConfigured(
+        f"RETENTION_DELETION_REQUESTS_DAYS ({RETENTION_DELETION_REQUESTS_DAYS}) must be at least "
+        f"RETENTION_WEBHOOK_DAYS + 7 ({RETENTION_WEBHOOK_DAYS + 7}): erasure tombstones must "
+        "outlive Meta's redelivery window and the raw webhook bodies."
     )
 # Who people write to about their data: section 10 of the public privacy policy (/privacy/).
 # An e-mail address (shown as a link) or any short text.

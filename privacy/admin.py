@@ -1,4 +1,4 @@
-"""Admin for privacy: the audit log (read-only, superusers only). Other classes are appended."""
+"""Admin for privacy: the audit log (read-only) and deletion requests (erase, reject, export)."""
 
 from datetime import timedelta
 
@@ -27,7 +27,8 @@ from privacy.scrub import normalise_id
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
     """The audit log is append-only: nobody adds, changes or deletes entries here (retention
-    removes them after RETENTION_AUDIT_DAYS), and only superusers read it."""
+    removes them after RETENTION_AUDIT_DAYS). Reading it takes the privacy.view_auditevent
+    permission (the Privacy officer role has it; superusers have every permission)."""
 
     list_display = ("at", "actor_name", "action", "object_type", "object_id")
     list_filter = ("action", "at")
@@ -38,11 +39,10 @@ class AuditEventAdmin(admin.ModelAdmin):
     list_select_related = False
     show_full_result_count = False  # a count over the whole log on every page is wasted work
 
-    def has_module_permission(self, request):
-        return request.user.is_active and request.user.is_superuser
-
     def has_view_permission(self, request, obj=None):
-        return request.user.is_active and request.user.is_superuser
+        # Only the view permission: Django would also let change_auditevent read the log,
+        # and that permission means nothing here.
+        return request.user.has_perm("privacy.view_auditevent")
 
     def has_add_permission(self, request):
         return False
@@ -130,7 +130,7 @@ class DeletionRequestAdmin(admin.ModelAdmin):
     form = DeletionRequestForm
     list_display = [
         "__str__", "requester", "channel", "status", "received_at", "deadline_display",
-        "handled_by", "completed_at",
+        "handler", "completed_at",
     ]  # fmt: skip
     list_filter = ["status", ReceivedFilter, "channel"]
     list_select_related = ["handled_by", "contact"]
@@ -155,13 +155,19 @@ class DeletionRequestAdmin(admin.ModelAdmin):
         return self.has_change_permission(request)
 
     def has_delete_permission(self, request, obj=None):
-        return False  # the record that a request was handled is kept
+        # The record that a request was handled is kept, by hand at least: retention
+        # deletes it RETENTION_DELETION_REQUESTS_DAYS after it was closed.
+        return False
 
     # Columns and fields
 
     @admin.display(description=_("requester"))
     def requester(self, obj):
         return obj.phone or obj.user_id or (obj.contact.display_name if obj.contact else "—")
+
+    @admin.display(description=_("handled by"), ordering="handled_by_name")
+    def handler(self, obj):
+        return obj.handled_by or obj.handled_by_name or "—"
 
     @admin.display(description=_("deadline"), ordering="received_at")
     def deadline_display(self, obj):
@@ -182,10 +188,17 @@ class DeletionRequestAdmin(admin.ModelAdmin):
             return "—"
         return format_html_join("", '<div class="erased-count">{}: {}</div>', kind_rows(obj.erased))
 
+    @admin.display(description=_("record deleted after"))
+    def deleted_after_display(self, obj):
+        when = obj.deleted_after
+        return date_format(timezone.localtime(when), "SHORT_DATE_FORMAT") if when else "—"
+
     def get_readonly_fields(self, request, obj=None):
-        closed = ["handled_by", "completed_at", "erased_counts", "rejection_reason"]
+        closed = [
+            "handled_by", "handled_by_name", "completed_at", "erased_counts", "rejection_reason",
+        ]  # fmt: skip
         if obj is not None and obj.status not in OPEN_STATES:
-            return [*DeletionRequestForm.Meta.fields, *closed]
+            return [*DeletionRequestForm.Meta.fields, *closed, "deleted_after_display"]
         return closed
 
     def get_search_results(self, request, queryset, search_term):
@@ -295,6 +308,7 @@ class DeletionRequestAdmin(admin.ModelAdmin):
                 obj.status = DeletionRequest.Status.REJECTED
                 obj.rejection_reason = form.cleaned_data["reason"]
                 obj.handled_by = request.user
+                obj.handled_by_name = request.user.get_username()
                 obj.completed_at = timezone.now()
                 obj.save()
                 audit.record(AuditEvent.Action.REJECT, actor=request.user, obj=obj)

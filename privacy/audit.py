@@ -3,7 +3,7 @@
 `record()` is the one way in: one INSERT, inside whatever transaction the caller is in (so an
 action that rolls back leaves no audit row claiming it happened). Rows are only ever added;
 retention (`privacy.retention`) removes them after RETENTION_AUDIT_DAYS, and the admin shows
-them read-only to superusers.
+them read-only to staff with the privacy.view_auditevent permission (privacy officers).
 
 Hooks: viewing a conversation (inbox.views.conversation), every staff reply (messaging.sending
 .queue_outbound), export, erasure and rejection of deletion requests (privacy admin and

@@ -6,10 +6,17 @@ erase_contact` both call it); `preview_erasure()` counts what it would delete, w
 code, for the confirmation page. Both find the person by phone number and/or business-scoped
 user id (either is enough; two records not yet linked are both this person).
 
-What goes, per kind (the keys of the counts): see KINDS. Raw webhook bodies that mention the
-person are found through WebhookEvent.contacts and, as a safety net, by decoding every stored
-body: a body that mentions only them is deleted; a batch that also mentions others is
-rewritten without their items (privacy.scrub.scrub_payload) and its body_sha256 recomputed.
+What goes, per kind (the keys of the counts): see KINDS — their contact records and
+everything that hangs off them: conversations with their assignment, notes, labels and
+priority, messages, statuses, and automation's and the outbox's records of them. Raw webhook
+bodies that mention the person are found by decoding every stored body: a body that
+mentions only them is deleted; a batch that also mentions others is rewritten without their
+items (privacy.scrub.scrub_payload) and its body_sha256 recomputed.
+
+Other people's messages that name them (Omar shares her contact card, or writes her number)
+stay, without her: the card is replaced by an anonymous one and her numbers and user ids in
+the text are removed, in the message rows and in the raw bodies alike (privacy.mentions says
+exactly what is and is not recognised; her name in someone else's free text is not).
 Files of outbound attachments still waiting to upload are deleted after the commit (never
 before: a rolled-back erasure must not lose them). Inbound media is never stored here (the
 inbox streams it from Meta: inbox.views_media), so there is no media cache to clear.
@@ -25,6 +32,15 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_tasks_db.models import DBTaskResult
 
+from automation.models import (
+    AutomationRun,
+    AutoReplyClaim,
+    ConversationLabel,
+    ConversationPriority,
+    Note,
+    StaffNotification,
+    WaitAlert,
+)
 from messaging.media import discard_upload
 from messaging.models import (
     Contact,
@@ -36,10 +52,19 @@ from messaging.models import (
     WebhookEvent,
 )
 from messaging.parser import is_bsuid
+from messaging.payloads import encode
 from privacy import audit
 from privacy.locks import hold_for_erasing
+from privacy.mentions import Mentions, redact_payload
 from privacy.models import AuditEvent, DeletionRequest, ErasureTombstone
-from privacy.scrub import Person, id_hash, normalise_id, scrub_body
+from privacy.scrub import (
+    Person,
+    decode_body,
+    id_hash,
+    normalise_id,
+    scrub_body,
+    scrub_payload,
+)
 
 # What erasure deletes, in the order it is listed to people (keys are stored in
 # DeletionRequest.erased).
@@ -47,12 +72,20 @@ KINDS = {
     "contacts": _("Contact records (number, user id, username, name)"),
     "conversations": _("Conversations"),
     "assignments": _("Conversation assignments"),
+    "notes": _("Internal notes and automation records in their conversations"),
+    "labels": _("Labels on their conversations"),
+    "priorities": _("Conversation priorities"),
     "messages": _("Messages (content and metadata)"),
     "reactions": _("Reactions"),
     "status_events": _("Delivery status events"),
     "send_attempts": _("Send attempts"),
     "inbox_changes": _("Inbox change records"),
+    "automation_runs": _("Automation runs on their messages"),
+    "auto_reply_claims": _("Records of automatic replies sent to them"),
+    "staff_notifications": _("Staff notifications about their conversations"),
+    "wait_alerts": _("Waiting-time alerts about their conversations"),
     "media_uploads": _("Attachment files waiting to upload"),
+    "mentions": _("Other people's messages that named them (their card or number removed)"),
     "webhook_bodies_deleted": _("Raw webhook bodies deleted"),
     "webhook_bodies_rewritten": _("Raw webhook bodies rewritten without this person"),
     "task_results": _("Background task records naming them"),
@@ -81,6 +114,7 @@ class ErasurePlan:
     person: Person  # ids (with parent BSUIDs) and wamids: finds them in raw bodies
     bodies: list = field(default_factory=list)  # (pk, "delete" | "rewrite", new bytes | None)
     task_result_ids: list = field(default_factory=list)
+    mentions: list = field(default_factory=list)  # (pk, text, data) of others' messages
 
     @property
     def contact_pks(self):
@@ -96,10 +130,19 @@ class ErasurePlan:
             | Q(message__isnull=True, wamid__in=messages.exclude(wamid=None).values("wamid"))
             | Q(recipient_id__in=ids)
         )
+        in_conversations = Q(conversation__in=conversations)
         return [
             ("status_events", statuses),
-            ("inbox_changes", InboxChange.objects.filter(Q(conversation__in=conversations))),
+            ("inbox_changes", InboxChange.objects.filter(in_conversations)),
             ("send_attempts", SendAttempt.objects.filter(message__in=messages)),
+            ("automation_runs", AutomationRun.objects.filter(message__in=messages)),
+            ("auto_reply_claims", AutoReplyClaim.objects.filter(in_conversations)),
+            ("staff_notifications", StaffNotification.objects.filter(in_conversations)),
+            ("wait_alerts", WaitAlert.objects.filter(in_conversations)),
+            # With their @mentions of staff (the notes' many-to-many rows).
+            ("notes", Note.objects.filter(in_conversations)),
+            ("labels", ConversationLabel.objects.filter(in_conversations)),
+            ("priorities", ConversationPriority.objects.filter(in_conversations)),
             ("reactions", messages.filter(type="reaction")),
             ("messages", messages),
             ("conversations", conversations),
@@ -117,6 +160,7 @@ class ErasurePlan:
         counts["webhook_bodies_deleted"] = sum(1 for _pk, a, _b in self.bodies if a == "delete")
         counts["webhook_bodies_rewritten"] = sum(1 for _pk, a, _b in self.bodies if a == "rewrite")
         counts["task_results"] = len(self.task_result_ids)
+        counts["mentions"] = len(self.mentions)
         return counts
 
 
@@ -155,7 +199,34 @@ def plan_erasure(contact=None, *, phone="", user_id="", lock=False) -> ErasurePl
     if plan.person:
         plan.bodies = list(_body_changes(plan))
         plan.task_result_ids = _task_results(plan.person)
+        plan.mentions = _mentions(plan)
     return plan
+
+
+def _mentions(plan):
+    """Other people's messages that name the person (privacy.mentions): (pk, text, data)
+    as they become. The database narrows them down (contact cards, and texts holding one of
+    their numbers or user ids); each is then checked and rewritten here."""
+    mentions = Mentions(plan.person)
+    if not mentions:
+        return []
+    query = Q(type="contacts")
+    for regex in mentions.phone_regexes:
+        query |= Q(text__regex=regex)
+    for bsuid in mentions.bsuids:
+        query |= Q(text__contains=bsuid) | Q(data__icontains=bsuid)
+    candidates = (
+        Message.objects.filter(query)
+        .exclude(conversation__contact__in=plan.contact_pks)
+        .order_by("pk")
+        .values_list("pk", "text", "data")
+    )
+    changes = []
+    for pk, text, data in candidates.iterator(BODY_CHUNK):
+        redacted = mentions.redact_message(text, data)
+        if redacted is not None:
+            changes.append((pk, *redacted))
+    return changes
 
 
 def _body_changes(plan):
@@ -170,7 +241,7 @@ def _body_changes(plan):
     for pk, body in (
         WebhookEvent.objects.order_by("pk").values_list("pk", "body").iterator(BODY_CHUNK)
     ):
-        action, new_body = scrub_body(body, plan.person)
+        action, new_body = _scrub(body, plan.person)
         if action != "keep":
             changes.append((pk, action, new_body))
     affected = {pk for pk, _action, _body in changes}
@@ -191,20 +262,45 @@ def _body_changes(plan):
         yield pk, action, new_body
 
 
+def _scrub(body, person):
+    """privacy.scrub.scrub_body, with the person also taken out of other people's messages
+    in the body (privacy.mentions), as they are taken out of the message rows."""
+    payload = decode_body(body)
+    if payload is None:
+        return scrub_body(body, person)
+    redacted = redact_payload(payload, person)
+    result = scrub_payload(redacted, person)
+    if result is payload:
+        return "keep", None
+    if result is None:
+        return "delete", None
+    return "rewrite", encode(result)
+
+
 def _task_results(person):
-    """Background task records whose arguments or results name the person (e.g. a simulated
-    status for their number): ids found by a text search, confirmed on the decoded JSON."""
-    if not person.ids:
+    """Background task records that name the person (one of their ids or message ids) in
+    their arguments, their result or the traceback of their failure (e.g. a simulated status
+    for their number, an error quoting it): found by a text search, confirmed on the decoded
+    JSON or in the traceback's text. Any status: a task still waiting that names them would
+    bring the name back."""
+    values = person.ids | person.wamids
+    if not values:
         return []
     query = Q()
-    for value in person.ids:
-        query |= Q(args_kwargs__icontains=value) | Q(return_value__icontains=value)
+    for value in values:
+        query |= (
+            Q(args_kwargs__icontains=value)
+            | Q(return_value__icontains=value)
+            | Q(traceback__contains=value)
+        )
     return [
         pk
-        for pk, args, result in DBTaskResult.objects.filter(query).values_list(
-            "pk", "args_kwargs", "return_value"
+        for pk, args, result, traceback in DBTaskResult.objects.filter(query).values_list(
+            "pk", "args_kwargs", "return_value", "traceback"
         )
-        if person.is_mentioned_in(args) or person.is_mentioned_in(result)
+        if person.is_mentioned_in(args)
+        or person.is_mentioned_in(result)
+        or any(value in traceback for value in values)
     ]
 
 
@@ -214,16 +310,22 @@ def preview_erasure(contact=None, *, phone="", user_id="") -> dict:
     return plan_erasure(contact, phone=phone, user_id=user_id).counts()
 
 
-def erase_contact(contact=None, *, phone="", user_id="", deletion_request=None, actor=None):
+def erase_contact(
+    contact=None, *, phone="", user_id="", deletion_request=None, actor=None, actor_name=""
+):
     """Erase everything held about a person, in one transaction; return counts per kind.
 
     The person: `contact` and/or a phone number and/or a BSUID (any is enough). Leaves one
     ErasureTombstone per id (keyed hash, with the time, `deletion_request` and `actor`), so
     webhooks Meta redelivers afterwards are recognised and dropped (messaging.ingest).
+    `actor` is the staff account that erased; `actor_name` names whoever it was when there
+    is none (e.g. "root (command line)"), for the request and the audit log.
     With `deletion_request`, completes it: status, completed_at, handled_by, erased counts,
-    and its phone/BSUID cleared (afterwards only the tombstone hashes link it to the person);
-    other requests of the same person lose their ids too, and open ones are completed with
-    it. Idempotent: erasing again deletes nothing more; a completed request is left as it is.
+    and its phone, BSUID and notes cleared (afterwards only the tombstone hashes link it to
+    the person); other requests of the same person lose their ids and free text too, and
+    open ones are completed with it. Retention deletes these records, and the tombstones,
+    RETENTION_DELETION_REQUESTS_DAYS after the erasure (privacy.retention).
+    Idempotent: erasing again deletes nothing more; a completed request is left as it is.
     An unknown person erases nothing but still gets tombstones for the ids given.
     """
     if deletion_request is not None and deletion_request.status == DeletionRequest.Status.COMPLETED:
@@ -233,7 +335,8 @@ def erase_contact(contact=None, *, phone="", user_id="", deletion_request=None, 
         now = timezone.now()
         plan = plan_erasure(contact, phone=phone, user_id=user_id, lock=True)
         counts = plan.counts()
-        _close_requests(plan, deletion_request, actor, counts, now)
+        handler = Handler(actor, actor_name or (actor.get_username() if actor else ""))
+        _close_requests(plan, deletion_request, handler, counts, now)
         _delete(plan)
         for digest in sorted({id_hash(value) for value in plan.ids} - {""}):
             ErasureTombstone.objects.update_or_create(
@@ -242,7 +345,13 @@ def erase_contact(contact=None, *, phone="", user_id="", deletion_request=None, 
                 defaults={"actor": actor, "erased_at": now},
             )
         # Counts only: the audit log outlives the person and must not name them.
-        audit.record(AuditEvent.Action.ERASE, actor=actor, obj=deletion_request, details=counts)
+        audit.record(
+            AuditEvent.Action.ERASE,
+            actor=actor,
+            actor_name=handler.name,
+            obj=deletion_request,
+            details=counts,
+        )
     return counts
 
 
@@ -260,6 +369,8 @@ def _delete(plan: ErasurePlan):
                 body=new_body, body_sha256=hashlib.sha256(new_body).hexdigest()
             )
     DBTaskResult.objects.filter(pk__in=plan.task_result_ids).delete()
+    for pk, text, data in plan.mentions:
+        Message.objects.filter(pk=pk).update(text=text, data=data)
     for _kind, queryset in plan.querysets():
         queryset.delete()
     for message in uploads:
@@ -267,32 +378,53 @@ def _delete(plan: ErasurePlan):
         transaction.on_commit(partial(discard_upload, message))
 
 
-def _close_requests(plan, deletion_request, actor, counts, now):
-    """Clear the person's ids from every deletion request; complete the open ones."""
+@dataclass(frozen=True)
+class Handler:
+    """Who handled a deletion request: a staff account and/or a name."""
+
+    user: object
+    name: str
+
+    def mark(self, request):
+        request.handled_by = self.user
+        request.handled_by_name = self.name
+
+
+def _close_requests(plan, deletion_request, handler, counts, now):
+    """Leave every deletion request of the person a neutral record: their ids and the free
+    text about them (notes, a rejection's reason: staff write names and numbers there) go;
+    dates, channel, handler, status and counts stay. Open requests are completed with this
+    erasure; a rejected one stays rejected, its reason replaced by a neutral one."""
     query = Q(contact__in=plan.contact_pks)
     if plan.ids:
         query |= Q(phone__in=plan.ids) | Q(user_id__in=plan.ids)
     others = DeletionRequest.objects.filter(query)
     if deletion_request is not None:
         others = others.exclude(pk=deletion_request.pk)
+        fulfilled = _("Fulfilled by the erasure for deletion request #%(pk)s.") % {
+            "pk": deletion_request.pk
+        }
+    else:
+        fulfilled = ""
     for other in others:
-        other.phone = other.user_id = ""
-        other.contact = None
+        _forget_requester(other)
         if other.status in {DeletionRequest.Status.RECEIVED, DeletionRequest.Status.IN_PROGRESS}:
             other.status = DeletionRequest.Status.COMPLETED
             other.completed_at = now
-            other.handled_by = actor
-            if deletion_request is not None:
-                note = _("Fulfilled by the erasure for deletion request #%(pk)s.") % {
-                    "pk": deletion_request.pk
-                }
-                other.notes = f"{other.notes}\n{note}".strip()
+            handler.mark(other)
+            other.notes = fulfilled
+        elif other.status == DeletionRequest.Status.REJECTED:
+            other.rejection_reason = str(_("Removed when this person's data was erased."))
         other.save()
     if deletion_request is not None:
         deletion_request.status = DeletionRequest.Status.COMPLETED
         deletion_request.completed_at = now
-        deletion_request.handled_by = actor
+        handler.mark(deletion_request)
         deletion_request.erased = counts
-        deletion_request.phone = deletion_request.user_id = ""
-        deletion_request.contact = None
+        _forget_requester(deletion_request)
         deletion_request.save()
+
+
+def _forget_requester(request):
+    request.phone = request.user_id = request.notes = ""
+    request.contact = None

@@ -1,9 +1,12 @@
 """Right of access: everything held about a person, as one JSON document.
 
-`export_data()` builds it (contact records, conversations, every message with its text, data,
-status and timestamps, status events, the raw webhook bodies that mention them — decoded, and
+`export_data()` builds it (contact records; conversations with their assignee, priority,
+labels, internal notes and automation's records of them; every message with its text, data,
+status and timestamps; status events; the raw webhook bodies that mention them — decoded, and
 cut down to their own items so that no one else's data leaves with it — and their deletion
-requests); `export_response()` wraps it as a download and records an AuditEvent(export).
+requests). Staff appear by username (assignee, note authors): the privacy officer reviews
+the file before handing it over. `export_response()` wraps it as a download and records an
+AuditEvent(export).
 The admin offers it as an action on contacts and on deletion requests, to staff with the
 privacy.export_contact permission.
 """
@@ -16,9 +19,19 @@ from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 
+from automation.models import (
+    AutomationRun,
+    AutoReplyClaim,
+    ConversationLabel,
+    ConversationPriority,
+    Note,
+    StaffNotification,
+    WaitAlert,
+)
 from messaging.models import Conversation, Message, StatusEvent, WebhookEvent
 from privacy import audit
 from privacy.erasure import BODY_CHUNK, find_person
+from privacy.mentions import redact_payload
 from privacy.models import AuditEvent, DeletionRequest
 from privacy.scrub import Person, decode_body, scrub_payload
 
@@ -56,10 +69,24 @@ def export_data(contacts=(), *, phone="", user_id="") -> dict:
     )
     conversations = (
         Conversation.objects.filter(contact__in=found)
-        .select_related("business_number")
-        .prefetch_related(Prefetch("messages", queryset=messages))
+        .select_related("business_number", "assignee", "priority")
+        .prefetch_related(
+            Prefetch("messages", queryset=messages),
+            Prefetch(
+                "label_links",
+                queryset=ConversationLabel.objects.select_related("label", "added_by").order_by(
+                    "added_at", "pk"
+                ),
+            ),
+            Prefetch(
+                "notes",
+                queryset=Note.objects.select_related("author").order_by("created_at", "pk"),
+            ),
+            Prefetch("auto_reply_claims", queryset=AutoReplyClaim.objects.order_by("pk")),
+        )
         .order_by("pk")
     )
+    automation = _automation_records(conversations)
     wamids = set()
     exported_conversations = []
     for conversation in conversations:
@@ -85,6 +112,31 @@ def export_data(contacts=(), *, phone="", user_id="") -> dict:
                 "created_at": conversation.created_at,
                 "last_message_at": conversation.last_message_at,
                 "last_inbound_at": conversation.last_inbound_at,
+                "assignee": _username(conversation.assignee),
+                "priority": _priority(conversation),
+                "labels": [
+                    {
+                        "name": link.label.name,
+                        "added_at": link.added_at,
+                        "added_by": _username(link.added_by),
+                    }
+                    for link in conversation.label_links.all()
+                ],
+                "notes": [
+                    {
+                        "kind": note.kind,
+                        "text": note.describe(),
+                        "event": note.event,
+                        "author": _username(note.author),
+                        "created_at": note.created_at,
+                    }
+                    for note in conversation.notes.all()
+                ],
+                "automatic_replies": [
+                    {"kind": claim.kind, "created_at": claim.created_at}
+                    for claim in conversation.auto_reply_claims.all()
+                ],
+                **automation.get(conversation.pk, {key: [] for key in AUTOMATION_KEYS}),
                 "messages": exported_messages,
             }
         )
@@ -116,6 +168,61 @@ def export_data(contacts=(), *, phone="", user_id="") -> dict:
     }
 
 
+AUTOMATION_KEYS = ("automation_runs", "staff_notifications", "waiting_alerts")
+
+
+def _automation_records(conversations):
+    """{conversation pk: automation's records about it} (models without a reverse accessor),
+    three queries whatever the number of conversations."""
+    records = {}
+
+    def add(pk, key, item):
+        records.setdefault(pk, {k: [] for k in AUTOMATION_KEYS})[key].append(item)
+
+    for run in (
+        AutomationRun.objects.filter(message__conversation__in=conversations)
+        .select_related("message")
+        .order_by("ran_at", "pk")
+    ):
+        add(
+            run.message.conversation_id,
+            "automation_runs",
+            {"message": run.message.wamid, "ran_at": run.ran_at, "outcome": run.outcome},
+        )
+    for notification in StaffNotification.objects.filter(conversation__in=conversations).order_by(
+        "created_at", "pk"
+    ):
+        add(
+            notification.conversation_id,
+            "staff_notifications",
+            {
+                "kind": notification.kind,
+                "status": notification.status,
+                "created_at": notification.created_at,
+                "sent_at": notification.sent_at,
+            },
+        )
+    for alert in WaitAlert.objects.filter(conversation__in=conversations).order_by("pk"):
+        add(
+            alert.conversation_id,
+            "waiting_alerts",
+            {"waiting_since": alert.waiting_since, "created_at": alert.created_at},
+        )
+    return records
+
+
+def _username(user):
+    return user.get_username() if user is not None else None
+
+
+def _priority(conversation):
+    try:
+        level = conversation.priority.level
+    except ConversationPriority.DoesNotExist:
+        level = ConversationPriority.Level.NORMAL
+    return str(ConversationPriority.Level(level).label)
+
+
 def _bodies(person):
     """The raw webhook bodies that mention the person, decoded, with only their items."""
     rows = WebhookEvent.objects.order_by("pk").values_list("pk", "received_at", "body")
@@ -123,7 +230,9 @@ def _bodies(person):
         payload = decode_body(body)
         if payload is None:
             continue
-        mine = scrub_payload(payload, person, keep_person=True)
+        # Other people's messages that name them (a shared contact card) are not theirs:
+        # without the mention they no longer count as the person's items.
+        mine = scrub_payload(redact_payload(payload, person), person, keep_person=True)
         if mine is not None:
             yield {"id": pk, "received_at": received_at, "body": mine}
 

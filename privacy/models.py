@@ -52,6 +52,9 @@ class DeletionRequest(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    # Who handled it, in words: the username (kept if the account is deleted later), or
+    # "<OS user> (command line)" for `manage.py erase_contact` run without --handled-by.
+    handled_by_name = models.CharField(_("handled by (name)"), max_length=150, blank=True)
     completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
     # What was erased, as counts per kind ({"messages": 12, "raw webhook bodies": 3, …}).
     erased = models.JSONField(_("erased"), default=dict, blank=True)
@@ -77,6 +80,14 @@ class DeletionRequest(models.Model):
     @property
     def deadline(self):
         return self.received_at + timedelta(days=settings.DELETION_REQUEST_DEADLINE_DAYS)
+
+    @property
+    def deleted_after(self):
+        """When retention deletes this record (None while the request is open)."""
+        if self.status in {self.Status.RECEIVED, self.Status.IN_PROGRESS}:
+            return None
+        closed = self.completed_at or self.received_at
+        return closed + timedelta(days=settings.RETENTION_DELETION_REQUESTS_DAYS)
 
     @property
     def is_overdue(self):

@@ -10,9 +10,18 @@
 - after RETENTION_METADATA_DAYS the messages themselves go, with their status events and send
   attempts; then conversations left without messages, and contacts left without
   conversations (unless a deletion request for them is still open: erasure handles those);
+- internal notes (staff write about the customer in them) and the records of e-mails to
+  staff after RETENTION_CONTENT_DAYS, like message content; waiting alerts (which only stop
+  a wait being reported twice) once the wait is past automation's horizon;
 - raw webhook bodies after RETENTION_WEBHOOK_DAYS (they hold message text and phone numbers);
-- finished background-task results after RETENTION_TASK_RESULTS_DAYS;
+- finished background-task results after RETENTION_TASK_RESULTS_DAYS, and tasks that never
+  finished (still "running" since a worker died, or never picked up) ABANDONED_TASK_DAYS
+  after they started or were due; a task scheduled for later is kept, however old;
 - audit events, and django-axes sign-in records, after RETENTION_AUDIT_DAYS;
+- handled deletion requests RETENTION_DELETION_REQUESTS_DAYS after they were closed (open
+  ones never: they are work to do), and erasure tombstones that long after the erasure
+  (the setting is at least RETENTION_WEBHOOK_DAYS + 7, so a tombstone outlives every
+  redelivery it exists to recognise);
 - expired sessions, inbox change-feed rows older than a day, and outbound attachment files
   left behind by messages that were never sent (messaging.media.delete_stale_uploads).
 
@@ -44,12 +53,16 @@ PERIOD_SETTINGS = (
     "RETENTION_WEBHOOK_DAYS",
     "RETENTION_TASK_RESULTS_DAYS",
     "RETENTION_AUDIT_DAYS",
+    "RETENTION_DELETION_REQUESTS_DAYS",
 )
 BATCH_SIZE = 1000
 # Fixed periods: the inbox's change feed only serves pages open right now, and attachment
 # files normally leave within seconds (see messaging.media).
 INBOX_CHANGES_DAYS = 1
 STALE_UPLOAD_DAYS = 1
+# A task still "running" this long after it started, or waiting this long past when it was
+# due, will never finish: its worker died, or no worker serves its queue.
+ABANDONED_TASK_DAYS = 30
 # How often the worker's daily run comes round.
 DAILY = timedelta(days=1)
 RETRY_AFTER_FAILURE = timedelta(hours=1)
@@ -81,7 +94,17 @@ COUNT_KEYS = {
     "messaging.webhookevent": "webhook_events",
     "messaging.webhookevent_contacts": "webhook_event_links",
     "django_tasks_database.dbtaskresult": "task_results",
+    "automation.note": "notes",
+    "automation.note_mentions": "note_mentions",
+    "automation.staffnotification": "staff_notifications",
+    "automation.waitalert": "wait_alerts",
+    "automation.automationrun": "automation_runs",
+    "automation.autoreplyclaim": "auto_reply_claims",
+    "automation.conversationlabel": "conversation_labels",
+    "automation.conversationpriority": "conversation_priorities",
     "privacy.auditevent": "audit_events",
+    "privacy.deletionrequest": "deletion_requests",
+    "privacy.erasuretombstone": "tombstones",
     "axes.accesslog": "login_records",
     "axes.accessattempt": "login_records",
     "axes.accessfailurelog": "login_records",
@@ -95,26 +118,33 @@ class Periods:
     """The configured retention periods, in days (what /privacy/ and the admin show)."""
 
     content: int
+    # Internal notes and the records of e-mails to staff: as long as message content.
+    notes: int
     metadata: int
     webhook: int
     task_results: int
     audit: int
     login_records: int
+    # Handled deletion requests and erasure tombstones.
+    closed_requests: int
     # Not a retention period, but a promise shown with them: deletion requests are due
     # this many days after receipt.
     deletion_requests: int = 30
     inbox_changes: int = INBOX_CHANGES_DAYS
     stale_uploads: int = STALE_UPLOAD_DAYS
+    abandoned_tasks: int = ABANDONED_TASK_DAYS
 
 
 def periods():
     return Periods(
         content=settings.RETENTION_CONTENT_DAYS,
+        notes=settings.RETENTION_CONTENT_DAYS,
         metadata=settings.RETENTION_METADATA_DAYS,
         webhook=settings.RETENTION_WEBHOOK_DAYS,
         task_results=settings.RETENTION_TASK_RESULTS_DAYS,
         audit=settings.RETENTION_AUDIT_DAYS,
         login_records=settings.RETENTION_AUDIT_DAYS,
+        closed_requests=settings.RETENTION_DELETION_REQUESTS_DAYS,
         deletion_requests=getattr(settings, "DELETION_REQUEST_DEADLINE_DAYS", 30),
     )
 
@@ -140,13 +170,23 @@ def purge_expired(now=None, *, progress=None, batch_size=BATCH_SIZE):
         ("status_events", _unlinked_status_events(now - timedelta(days=days.metadata))),
         ("conversations", _empty_conversations(now - timedelta(days=days.metadata))),
         ("contacts", _lone_contacts(now - timedelta(days=days.metadata))),
+        ("notes", _notes(now - timedelta(days=days.notes))),
+        ("staff_notifications", _staff_notifications(now - timedelta(days=days.notes))),
+        ("wait_alerts", _wait_alerts(now)),
         ("webhook_events", _webhook_events(now - timedelta(days=days.webhook))),
-        ("task_results", _task_results(now - timedelta(days=days.task_results))),
+        (
+            "task_results",
+            _task_results(
+                now - timedelta(days=days.task_results), now - timedelta(days=days.abandoned_tasks)
+            ),
+        ),
         ("audit_events", _audit_events(now - timedelta(days=days.audit))),
         *(
             ("login_records", queryset)
             for queryset in _login_records(now - timedelta(days=days.login_records))
         ),
+        ("deletion_requests", _closed_requests(now - timedelta(days=days.closed_requests))),
+        ("tombstones", _tombstones(now - timedelta(days=days.closed_requests))),
         ("sessions", _expired_sessions(now)),
         ("inbox_changes", _inbox_changes(now - timedelta(days=days.inbox_changes))),
     ]
@@ -156,7 +196,7 @@ def purge_expired(now=None, *, progress=None, batch_size=BATCH_SIZE):
     for step, queryset in steps[1:]:
         if queryset is not None:
             delete_in_batches(queryset, counts, step, progress, batch_size)
-    counts["uploads"] = _stale_uploads(days.stale_uploads)
+    counts["uploads"] = _stale_uploads(now - timedelta(days=days.stale_uploads))
     progress("uploads", counts["uploads"])
     counts = dict(counts)
     record(Action.RETENTION, details=counts, at=now)
@@ -284,25 +324,74 @@ def _lone_contacts(cutoff):
     )
 
 
+def _notes(cutoff):
+    from automation.models import Note
+
+    # Served by note_created_idx.
+    return Note.objects.filter(created_at__lt=cutoff)
+
+
+def _staff_notifications(cutoff):
+    from automation.models import StaffNotification
+
+    return StaffNotification.objects.filter(created_at__lt=cutoff)
+
+
+def _wait_alerts(now):
+    """Alerts for waits that began before automation stops looking (a day's margin): no
+    alert can be due for them again, so the record that one was sent has done its job."""
+    from automation.maintenance import WAIT_HORIZON
+    from automation.models import WaitAlert
+
+    return WaitAlert.objects.filter(waiting_since__lt=now - WAIT_HORIZON - timedelta(days=1))
+
+
 def _webhook_events(cutoff):
     from messaging.models import WebhookEvent
 
     return WebhookEvent.objects.filter(received_at__lt=cutoff)
 
 
-def _task_results(cutoff):
+def _task_results(finished_cutoff, abandoned_cutoff):
     from django.tasks import TaskResultStatus
-    from django_tasks_db.models import DBTaskResult
+    from django_tasks_db.models import DBTaskResult, get_date_max
 
-    return DBTaskResult.objects.filter(
-        status__in=[TaskResultStatus.SUCCESSFUL, TaskResultStatus.FAILED], finished_at__lt=cutoff
+    finished = Q(
+        status__in=[TaskResultStatus.SUCCESSFUL, TaskResultStatus.FAILED],
+        finished_at__lt=finished_cutoff,
     )
+    died_running = Q(status=TaskResultStatus.RUNNING) & (
+        Q(started_at__lt=abandoned_cutoff)
+        | Q(started_at__isnull=True, enqueued_at__lt=abandoned_cutoff)
+    )
+    # A task enqueued without a time is due at once: django-tasks-db stores "no time" as its
+    # far-future date. One with a real time still ahead is legitimately waiting.
+    never_picked_up = Q(status=TaskResultStatus.READY, enqueued_at__lt=abandoned_cutoff) & (
+        Q(run_after__lt=abandoned_cutoff) | Q(run_after=get_date_max())
+    )
+    return DBTaskResult.objects.filter(finished | died_running | never_picked_up)
 
 
 def _audit_events(cutoff):
     from privacy.models import AuditEvent
 
     return AuditEvent.objects.filter(at__lt=cutoff)
+
+
+def _closed_requests(cutoff):
+    from privacy.models import DeletionRequest
+
+    closed = [DeletionRequest.Status.COMPLETED, DeletionRequest.Status.REJECTED]
+    return DeletionRequest.objects.filter(status__in=closed).filter(
+        # A request closed before completed_at was recorded counts from its receipt.
+        Q(completed_at__lt=cutoff) | Q(completed_at__isnull=True, received_at__lt=cutoff)
+    )
+
+
+def _tombstones(cutoff):
+    from privacy.models import ErasureTombstone
+
+    return ErasureTombstone.objects.filter(erased_at__lt=cutoff)
 
 
 def _login_records(cutoff):
@@ -335,10 +424,12 @@ def _inbox_changes(cutoff):
     return InboxChange.objects.filter(created_at__lt=cutoff)
 
 
-def _stale_uploads(days):
+def _stale_uploads(cutoff):
     from messaging.media import delete_stale_uploads
 
-    return delete_stale_uploads(older_than=timedelta(days=days))
+    # delete_stale_uploads measures its age from the real clock: the age that puts its
+    # cutoff at ours keeps `now` the run's only clock.
+    return delete_stale_uploads(older_than=timezone.now() - cutoff)
 
 
 # The daily run inside db_worker.

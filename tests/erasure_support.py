@@ -1,10 +1,14 @@
 """Two people with everything the app can hold about them, and a search of every table.
 
 `populate()` delivers real webhook bodies (one naming only Zainab, a batch naming Zainab and
-Omar, statuses, a reaction, an edit), sends staff replies (one with an attachment still
-waiting to upload), assigns the conversation and queues a task naming her number, so that
-erasure has every kind of row to find. `traces()` searches every column of every table that
-can hold text, JSON or bytes — raw webhook bodies decoded, sessions decoded — for needles.
+Omar, one in which Omar shares her contact card and writes her number, statuses, a reaction,
+an edit),
+sends staff replies (one with an attachment still waiting to upload), assigns the
+conversation, queues a task naming her number, and adds what teamwork and automation keep
+(notes, labels, priority, automation records, notifications), so that erasure has every kind
+of row to find (`rows_pointing_at()` checks that it does).
+`traces()` searches every column of every table that can hold text, JSON or bytes — raw
+webhook bodies decoded, sessions decoded — for needles.
 """
 
 import json
@@ -16,8 +20,21 @@ from django.contrib.sessions.models import Session
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import models
+from django.tasks import TaskResultStatus
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
+from automation.labels import add_label
+from automation.models import (
+    AutomationRun,
+    AutoReplyClaim,
+    ConversationPriority,
+    Label,
+    Note,
+    StaffNotification,
+    WaitAlert,
+)
+from automation.notes import record
 from messaging import payloads as p
 from messaging.ingest import receive
 from messaging.media import OUTBOX_DIR, queue_media_message
@@ -40,10 +57,21 @@ ZAINAB_TEXTS = [
 OMAR_PHONE = "966509998877"
 OMAR_NAME = "Omar Haddad"
 OMAR_TEXT = "Omar asks about opening hours"
+OMAR_NOTE = "Omar prefers a call in the morning"
+OMAR_MENTION = "My cousin is on +966 50-111-2233, please call her"
+OMAR_MENTION_ERASED = "My cousin is on [removed], please call her"
+
+
+# Her number as people write it (in her shared card, in Omar's text).
+ZAINAB_PHONE_WRITTEN = ["+966 50 111 2233", "+966 50-111-2233"]
+ZAINAB_EMAIL = "zainab.q@example.org"
 
 
 def zainab_needles():
-    return [ZAINAB_PHONE, ZAINAB_BSUID, ZAINAB_NAME, ZAINAB_USERNAME, *ZAINAB_TEXTS]
+    return [
+        ZAINAB_PHONE, *ZAINAB_PHONE_WRITTEN, ZAINAB_BSUID, ZAINAB_NAME, ZAINAB_USERNAME,
+        ZAINAB_EMAIL, *ZAINAB_TEXTS,
+    ]  # fmt: skip
 
 
 def minutes_ago(minutes):
@@ -58,6 +86,15 @@ def zainab_contact(**options):
         username=ZAINAB_USERNAME,
         **options,
     )
+
+
+def zainab_card():
+    """Her contact card as WhatsApp sends it when someone shares it."""
+    return {
+        "name": {"formatted_name": ZAINAB_NAME, "first_name": "Zainab", "last_name": "Qurashi"},
+        "phones": [{"phone": "+966 50 111 2233", "wa_id": ZAINAB_PHONE, "type": "CELL"}],
+        "emails": [{"email": ZAINAB_EMAIL, "type": "HOME"}],
+    }
 
 
 def omar_contact():
@@ -106,6 +143,24 @@ def populate(staff_user) -> World:
                     ),
                     p.text_message(
                         OMAR_TEXT, wamid="wamid.O1", sender=OMAR_PHONE,
+                        timestamp=minutes_ago(29),
+                    ),
+                ],
+            )
+        )
+    )  # fmt: skip
+    # Omar shares her contact card, and writes her number: his messages, naming her.
+    world.bodies["omar_mentions"] = deliver(
+        p.envelope(
+            p.value(
+                contacts=[omar_contact()],
+                messages=[
+                    p.message(
+                        "contacts", [zainab_card()], wamid="wamid.O2", sender=OMAR_PHONE,
+                        timestamp=minutes_ago(29),
+                    ),
+                    p.text_message(
+                        OMAR_MENTION, wamid="wamid.O3", sender=OMAR_PHONE,
                         timestamp=minutes_ago(29),
                     ),
                 ],
@@ -182,7 +237,67 @@ def populate(staff_user) -> World:
     world.upload_path = attachment.data["upload"]
     # A background task whose arguments name her number (the console transport's statuses).
     simulate_status.enqueue(p.PHONE_NUMBER_ID, "wamid.OUTZ", ZAINAB_PHONE, "read")
+    # A task that failed with an error quoting her number (arguments and result name nobody).
+    DBTaskResult.objects.create(
+        status=TaskResultStatus.FAILED,
+        args_kwargs={"args": [reply.pk], "kwargs": {}},
+        task_path="messaging.tasks.send_message",
+        backend_name="default",
+        run_after=timezone.now(),
+        finished_at=timezone.now(),
+        exception_class_path="builtins.ValueError",
+        traceback=f'ValueError: "{ZAINAB_PHONE}" is not a WhatsApp account\n',
+    )
+    teamwork(zainab, omar, staff_user, reply)
     return world
+
+
+def teamwork(zainab, omar, staff_user, reply):
+    """What staff and automation keep about her conversation: notes (one naming her), a
+    label, a priority, automation's records, a notification and a waiting alert; and a
+    note on Omar's, which stays."""
+    first = Message.objects.get(wamid="wamid.Z1")
+    note = Note.objects.create(
+        conversation=zainab,
+        author=staff_user,
+        text=f"{ZAINAB_NAME} asks us to call back on +{ZAINAB_PHONE}, @amina",
+    )
+    note.mentions.add(staff_user)
+    record(zainab, Note.Event.ASSIGNED, person=staff_user.username, rule="Passports")
+    add_label(zainab, Label.objects.create(name="Passport"), by=staff_user)
+    add_label(omar, Label.objects.get(name="Passport"), by=staff_user)
+    ConversationPriority.objects.create(conversation=zainab, level=ConversationPriority.Level.HIGH)
+    AutomationRun.objects.create(message=first, outcome="routed by rule Passports")
+    AutoReplyClaim.objects.create(conversation=zainab, kind="greeting", message=first, reply=reply)
+    StaffNotification.objects.create(
+        user=staff_user, kind=StaffNotification.Kind.ASSIGNED, conversation=zainab
+    )
+    WaitAlert.objects.create(conversation=zainab, waiting_since=first.timestamp)
+    Note.objects.create(conversation=omar, author=staff_user, text=OMAR_NOTE)
+
+
+def file_requests(staff_user):
+    """Her earlier deletion request, rejected with a reason that names her, and an open one
+    whose notes do: what staff really write there."""
+    from messaging.models import Contact
+    from privacy.models import DeletionRequest
+
+    rejected = DeletionRequest.objects.create(
+        phone=ZAINAB_PHONE,
+        channel="phone",
+        received_at=minutes_ago(60 * 24 * 40),
+        status=DeletionRequest.Status.REJECTED,
+        rejection_reason=f"The caller could not confirm being {ZAINAB_NAME}",
+        handled_by=staff_user,
+        completed_at=minutes_ago(60 * 24 * 39),
+    )
+    open_request = DeletionRequest.objects.create(
+        contact=Contact.objects.get(user_id=ZAINAB_BSUID),
+        user_id=ZAINAB_BSUID,
+        channel="email",
+        notes=f"{ZAINAB_NAME} wrote from her work address; her number is +{ZAINAB_PHONE}",
+    )
+    return rejected, open_request
 
 
 def stored_uploads():
@@ -190,6 +305,22 @@ def stored_uploads():
         return default_storage.listdir(OUTBOX_DIR)[1]
     except FileNotFoundError:
         return []
+
+
+def rows_pointing_at(contacts, conversations, messages):
+    """{(model label, field): how many rows} for every foreign key, in any model, to these
+    contacts, conversations or messages (primary keys)."""
+    from messaging.models import Contact
+
+    targets = {Contact: set(contacts), Conversation: set(conversations), Message: set(messages)}
+    counts = {}
+    for model in apps.get_models(include_auto_created=True):
+        for key in model._meta.concrete_fields:
+            if key.is_relation and key.related_model in targets:
+                counts[(model._meta.label, key.name)] = model._base_manager.filter(
+                    **{f"{key.name}__in": targets[key.related_model]}
+                ).count()
+    return counts
 
 
 # Searching everything.

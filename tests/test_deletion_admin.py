@@ -1,15 +1,17 @@
 """Deletion requests in the admin: the list, erasing with a confirmation page, rejecting with a
 reason, permissions, and "Customer asked for deletion" from the inbox."""
 
+import html as html_module
 import re
 from datetime import timedelta
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from messaging.models import Contact, Conversation, Message
-from privacy.erasure import preview_erasure
+from privacy.erasure import kind_rows, preview_erasure
 from privacy.models import AuditEvent, DeletionRequest, ErasureTombstone
 from tests.conftest import grant
 from tests.erasure_support import (
@@ -84,6 +86,16 @@ def test_overdue_requests_stand_out_in_the_list(client, officer, settings):
     assert f"#{done.pk} " in html
     assert 'href="/static/css/privacy_admin.' in html  # the highlighting's stylesheet
     assert "style=" not in row  # no inline styles: the CSP forbids them
+
+
+def test_the_list_names_who_handled_each_request(client, officer):
+    make_request(phone="", status="completed", handled_by_name="opsadmin (command line)")
+    make_request(phone="", status="completed", handled_by=officer, handled_by_name="officer")
+
+    html = login(client, officer).get(CHANGELIST).content.decode()
+
+    assert '<td class="field-handler">opsadmin (command line)</td>' in html
+    assert '<td class="field-handler">officer</td>' in html
 
 
 def test_the_deadline_follows_the_setting(client, officer, settings):
@@ -184,9 +196,15 @@ def test_the_confirmation_page_lists_exactly_what_will_be_deleted(client, office
     )
     assert rows["Messages (content and metadata)"] == str(expected["messages"]) == "5"
     assert rows["Raw webhook bodies deleted"] == "3"
-    assert rows["Raw webhook bodies rewritten without this person"] == "2"
+    assert rows["Raw webhook bodies rewritten without this person"] == "3"
     assert rows["Delivery status events"] == "3"
     assert rows["Contact records (number, user id, username, name)"] == "1"
+    assert rows["Internal notes and automation records in their conversations"] == "2"
+    assert rows["Staff notifications about their conversations"] == "1"
+    # Every kind erasure counts is listed, with the count the erasure will report.
+    assert {html_module.unescape(label): int(count) for label, count in rows.items()} == {
+        str(label): count for label, count in kind_rows(expected)
+    }
     assert ZAINAB_NAME in html  # the officer sees whom it is about
     # Nothing deleted yet: five messages and a reaction.
     assert Message.objects.filter(conversation__contact__wa_id=ZAINAB_PHONE).count() == 6
@@ -200,7 +218,7 @@ def test_confirming_erases_and_completes_the_request(client, officer, staff_user
 
     request.refresh_from_db()
     assert request.status == DeletionRequest.Status.COMPLETED
-    assert request.handled_by == officer
+    assert (request.handled_by, request.handled_by_name) == (officer, "officer")
     assert request.completed_at is not None
     assert request.erased["messages"] == 5
     assert (request.phone, request.user_id) == ("", "")
@@ -212,6 +230,24 @@ def test_confirming_erases_and_completes_the_request(client, officer, staff_user
     change_form = client.get(url(request, "change")).content.decode()
     assert "Messages (content and metadata): 5" in change_form
     assert url(request, "erase") not in change_form  # nothing left to erase
+
+
+def test_a_closed_request_says_when_retention_deletes_it(client, officer, settings):
+    settings.RETENTION_DELETION_REQUESTS_DAYS = 100
+    closed_at = timezone.now() - timedelta(days=10)
+    request = make_request(
+        phone="", status="rejected", rejection_reason="Not them", completed_at=closed_at
+    )
+    deleted_after = date_format(
+        timezone.localtime(closed_at + timedelta(days=100)), "SHORT_DATE_FORMAT"
+    )
+
+    html = login(client, officer).get(url(request, "change")).content.decode()
+    open_html = client.get(url(make_request(), "change")).content.decode()
+
+    assert "Record deleted after" in html
+    assert deleted_after in html
+    assert "Record deleted after" not in open_html
 
 
 def test_a_completed_request_cannot_be_erased_again(client, officer):
@@ -290,7 +326,7 @@ def test_rejecting_with_a_reason_records_it(client, officer):
     request.refresh_from_db()
     assert request.status == DeletionRequest.Status.REJECTED
     assert request.rejection_reason == "Could not verify identity"
-    assert request.handled_by == officer
+    assert (request.handled_by, request.handled_by_name) == (officer, "officer")
     assert AuditEvent.objects.filter(action="reject", object_id=str(request.pk)).exists()
 
 

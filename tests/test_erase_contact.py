@@ -6,7 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from messaging.models import Contact
-from privacy.models import DeletionRequest, ErasureTombstone
+from privacy.models import AuditEvent, DeletionRequest, ErasureTombstone
 from privacy.scrub import id_hash
 from tests.erasure_support import (
     OMAR_PHONE,
@@ -40,7 +40,7 @@ def test_with_no_input_it_erases_and_records_a_completed_request(world):
     output = run(f"+{ZAINAB_PHONE}", "--no-input")
 
     assert "Messages (content and metadata): 5" in output
-    assert "Raw webhook bodies rewritten without this person: 2" in output
+    assert "Raw webhook bodies rewritten without this person: 3" in output
     request = DeletionRequest.objects.get()
     assert request.status == DeletionRequest.Status.COMPLETED
     assert request.channel == DeletionRequest.Channel.EMAIL
@@ -92,7 +92,33 @@ def test_an_unknown_id_still_leaves_a_tombstone_and_a_request(db):
 def test_the_handler_can_be_named(world, staff_user):
     run(ZAINAB_PHONE, "--no-input", "--handled-by", staff_user.username)
 
-    assert DeletionRequest.objects.get().handled_by == staff_user
+    request = DeletionRequest.objects.get()
+    assert (request.handled_by, request.handled_by_name) == (staff_user, "amina")
+    erasure = AuditEvent.objects.get(action="erase")
+    assert (erasure.actor, erasure.actor_name) == (staff_user, "amina")
+
+
+def test_without_a_handler_the_operating_system_user_is_recorded(world, monkeypatch):
+    monkeypatch.setattr("getpass.getuser", lambda: "opsadmin")
+
+    run(ZAINAB_PHONE, "--no-input")
+
+    request = DeletionRequest.objects.get()
+    assert (request.handled_by, request.handled_by_name) == (None, "opsadmin (command line)")
+    erasure = AuditEvent.objects.get(action="erase")
+    assert (erasure.actor, erasure.actor_name) == (None, "opsadmin (command line)")
+
+
+def test_without_any_login_name_it_is_still_recorded_as_the_command_line(db, monkeypatch):
+    def no_login_name():
+        raise OSError("no username set in the environment")
+
+    monkeypatch.setattr("getpass.getuser", no_login_name)
+
+    run(ZAINAB_PHONE, "--no-input")
+
+    assert DeletionRequest.objects.get().handled_by_name == "command line"
+    assert AuditEvent.objects.get(action="erase").actor_name == "command line"
 
 
 def test_nonsense_is_refused(db):

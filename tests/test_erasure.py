@@ -7,22 +7,28 @@ import json
 import pytest
 from django.db import DatabaseError
 
+from automation.models import Note
 from messaging import payloads as p
 from messaging.ingest import receive
-from messaging.models import Contact, Message, StatusEvent, WebhookEvent
+from messaging.models import Contact, Conversation, Message, StatusEvent, WebhookEvent
 from privacy.erasure import KINDS, erase_contact, preview_erasure
+from privacy.mentions import ERASED_CARD, Mentions, redact_payload
 from privacy.models import AuditEvent, DeletionRequest, ErasureTombstone
 from privacy.scrub import Person, id_hash, scrub_payload
 from tests.erasure_support import (
+    OMAR_MENTION_ERASED,
     OMAR_NAME,
+    OMAR_NOTE,
     OMAR_PHONE,
     OMAR_TEXT,
     ZAINAB_BSUID,
     ZAINAB_NAME,
     ZAINAB_PHONE,
     ZAINAB_TEXTS,
+    file_requests,
     omar_contact,
     populate,
+    rows_pointing_at,
     stored_uploads,
     traces,
     zainab_contact,
@@ -39,7 +45,9 @@ def _private_media_root(settings, tmp_path):
 
 @pytest.fixture
 def world(staff_user):
-    return populate(staff_user)
+    world = populate(staff_user)
+    file_requests(staff_user)
+    return world
 
 
 def test_the_test_data_really_holds_her_everywhere_before_erasure(world):
@@ -50,6 +58,7 @@ def test_the_test_data_really_holds_her_everywhere_before_erasure(world):
     assert ("messaging_message", ZAINAB_TEXTS[4]) in found
     assert ("messaging_statusevent", ZAINAB_PHONE) in found
     assert ("django_tasks_database_dbtaskresult", ZAINAB_PHONE) in found
+    assert ("privacy_deletionrequest", ZAINAB_NAME) in found
     assert stored_uploads()
 
 
@@ -61,6 +70,36 @@ def test_after_erasure_no_table_holds_her_number_user_id_name_or_words(
 
     assert traces(zainab_needles()) == []
     assert stored_uploads() == []
+
+
+def her_rows():
+    contacts = list(Contact.objects.filter(wa_id=ZAINAB_PHONE).values_list("pk", flat=True))
+    conversations = list(
+        Conversation.objects.filter(contact__in=contacts).values_list("pk", flat=True)
+    )
+    messages = list(
+        Message.objects.filter(conversation__in=conversations).values_list("pk", flat=True)
+    )
+    return contacts, conversations, messages
+
+
+def test_no_row_of_any_table_points_at_her_records_after_erasure(world):
+    ids = her_rows()
+    before = rows_pointing_at(*ids)
+
+    erase_contact(phone=ZAINAB_PHONE)
+
+    # The test data reaches every foreign key to her contact, conversation and messages...
+    assert [key for key, count in before.items() if not count] == []
+    # ...and none of those rows is left.
+    assert {key: count for key, count in rows_pointing_at(*ids).items() if count} == {}
+
+
+def test_omars_notes_and_labels_stay(world):
+    erase_contact(phone=ZAINAB_PHONE)
+
+    assert Note.objects.get(conversation=world.omar_conversation).text == OMAR_NOTE
+    assert list(world.omar_conversation.labels.values_list("name", flat=True)) == ["Passport"]
 
 
 def test_only_the_keyed_hashes_of_her_ids_remain(world, settings):
@@ -88,10 +127,22 @@ def test_erasure_counts_every_kind_of_row(world):
         "status_events": 3,
         "send_attempts": 1,
         "media_uploads": 1,
-        # her own text, the edit and the reaction; the batch and status bodies keep Omar
+        # a note naming her and automation's record of assigning her
+        "notes": 2,
+        "labels": 1,
+        "priorities": 1,
+        "automation_runs": 1,
+        "auto_reply_claims": 1,
+        "staff_notifications": 1,
+        "wait_alerts": 1,
+        # her own text, the edit and the reaction; the batch, status and Omar's own bodies
+        # keep Omar
         "webhook_bodies_deleted": 3,
-        "webhook_bodies_rewritten": 2,
-        "task_results": 1,
+        "webhook_bodies_rewritten": 3,
+        # Omar's message with her card, and his text with her number
+        "mentions": 2,
+        # the simulated status naming her number, the failure quoting it
+        "task_results": 2,
     }
     assert counts["inbox_changes"] > 0
 
@@ -116,6 +167,19 @@ def test_a_batch_body_keeps_the_other_persons_data(world):
     assert ZAINAB_PHONE not in texts
 
 
+def test_omars_messages_keep_their_place_without_her_card_or_number(world, staff_client):
+    erase_contact(phone=ZAINAB_PHONE)
+
+    card = Message.objects.get(wamid="wamid.O2")
+    mention = Message.objects.get(wamid="wamid.O3")
+    assert card.type == "contacts"
+    assert card.data == {"contacts": [ERASED_CARD]}
+    assert mention.text == OMAR_MENTION_ERASED
+    html = staff_client.get(f"/c/{world.omar_conversation.pk}/").content.decode()
+    assert '👤 <strong dir="auto">Contact</strong>' in html
+    assert OMAR_TEXT in html
+
+
 def test_a_rewritten_body_is_encoded_like_metas_and_its_hash_recomputed(world):
     erase_contact(phone=ZAINAB_PHONE)
 
@@ -133,6 +197,23 @@ def test_a_rewritten_body_is_encoded_like_metas_and_its_hash_recomputed(world):
     value = payload["entry"][0]["changes"][0]["value"]
     assert value["contacts"] == [omar_contact()]
     assert [message["id"] for message in value["messages"]] == ["wamid.O1"]
+
+
+def test_omars_body_naming_her_keeps_his_messages_without_her(world):
+    erase_contact(phone=ZAINAB_PHONE)
+
+    (body,) = [
+        json.loads(bytes(event.body))
+        for event in WebhookEvent.objects.all()
+        if b"wamid.O2" in bytes(event.body)
+    ]
+    value = body["entry"][0]["changes"][0]["value"]
+    messages = {message["id"]: message for message in value["messages"]}
+    assert value["contacts"] == [omar_contact()]
+    assert list(messages) == ["wamid.O2", "wamid.O3"]
+    # The same policy as for the message rows: Omar's messages stay, without her.
+    assert messages["wamid.O2"]["contacts"] == [ERASED_CARD]
+    assert messages["wamid.O3"]["text"]["body"] == OMAR_MENTION_ERASED
 
 
 def test_erasing_twice_is_harmless(world):
@@ -183,8 +264,12 @@ def test_two_records_of_one_person_not_yet_linked_are_both_erased(staff_user):
 
 def test_a_deletion_request_is_completed_and_forgets_who_asked(world, staff_user):
     request = DeletionRequest.objects.create(
-        phone=ZAINAB_PHONE, channel="email", contact=world.zainab_conversation.contact
+        phone=ZAINAB_PHONE,
+        channel="email",
+        contact=world.zainab_conversation.contact,
+        notes=f"Called by {ZAINAB_NAME} herself",
     )
+    received_at = request.received_at
 
     counts = erase_contact(
         world.zainab_conversation.contact, deletion_request=request, actor=staff_user
@@ -195,7 +280,8 @@ def test_a_deletion_request_is_completed_and_forgets_who_asked(world, staff_user
     assert request.completed_at is not None
     assert request.handled_by == staff_user
     assert request.erased == counts
-    assert (request.phone, request.user_id, request.contact) == ("", "", None)
+    assert (request.phone, request.user_id, request.contact, request.notes) == ("", "", None, "")
+    assert (request.channel, request.received_at) == ("email", received_at)
     assert set(ErasureTombstone.objects.values_list("deletion_request", "actor").distinct()) == {
         (request.pk, staff_user.pk)
     }
@@ -210,7 +296,22 @@ def test_other_requests_of_the_same_person_are_completed_with_it(world, staff_us
     second.refresh_from_db()
     assert second.status == DeletionRequest.Status.COMPLETED
     assert second.user_id == ""
-    assert f"#{first.pk}" in second.notes
+    assert second.notes == f"Fulfilled by the erasure for deletion request #{first.pk}."
+
+
+def test_her_rejected_and_open_requests_keep_a_neutral_record(world, staff_user):
+    rejected, open_request = DeletionRequest.objects.order_by("pk")  # file_requests()
+
+    erase_contact(phone=ZAINAB_PHONE, actor=staff_user)
+
+    rejected.refresh_from_db()
+    open_request.refresh_from_db()
+    assert rejected.status == DeletionRequest.Status.REJECTED
+    assert rejected.rejection_reason == "Removed when this person's data was erased."
+    assert (rejected.phone, rejected.notes, rejected.channel) == ("", "", "phone")
+    assert open_request.status == DeletionRequest.Status.COMPLETED
+    assert (open_request.user_id, open_request.notes) == ("", "")
+    assert open_request.handled_by == staff_user
 
 
 def test_a_completed_request_is_not_erased_again(world):
@@ -334,3 +435,54 @@ def test_her_old_number_is_found_through_her_message_ids():
     )
 
     assert scrub_payload(body, Person(ids={ZAINAB_PHONE}, wamids={"wamid.old"})) is None
+
+
+# Her in other people's messages: what is recognised (privacy.mentions).
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["+966501112233", "00966501112233", "966 50 111 2233", "+966 (50) 111-22.33", "966501112233"],
+)
+def test_her_number_is_removed_from_anothers_text_as_people_write_it(written):
+    mentions = Mentions(Person(ids={ZAINAB_PHONE}))
+
+    assert mentions.redact_text(f"Her number: {written}.") == "Her number: [removed]."
+
+
+def test_a_longer_number_containing_hers_and_her_name_are_left():
+    mentions = Mentions(Person(ids={ZAINAB_PHONE}))
+    text = f"Order 1{ZAINAB_PHONE}9 for {ZAINAB_NAME}"
+
+    assert mentions.redact_text(text) == text
+
+
+def test_her_user_id_is_removed_and_other_cards_are_kept():
+    mentions = Mentions(Person(ids={ZAINAB_PHONE, ZAINAB_BSUID}))
+    omar_card = {"name": {"formatted_name": OMAR_NAME}, "phones": [{"phone": f"+{OMAR_PHONE}"}]}
+    hers = {"name": {"formatted_name": "Z"}, "phones": [{"phone": "+966 50 111 2233"}]}
+
+    redacted = mentions.redact({"contacts": [omar_card, hers], "note": f"id {ZAINAB_BSUID}"})
+
+    assert redacted == {"contacts": [omar_card, ERASED_CARD], "note": "id [removed]"}
+    unchanged = {"contacts": [omar_card]}
+    assert mentions.redact(unchanged) is unchanged
+
+
+def test_in_a_body_only_other_peoples_messages_are_redacted_hers_are_left_for_scrubbing():
+    body = p.envelope(
+        p.value(
+            contacts=[zainab_contact(), omar_contact()],
+            messages=[
+                p.text_message(f"I am +{ZAINAB_PHONE}", sender=ZAINAB_PHONE, wamid="wamid.hers"),
+                p.text_message(f"She is +{ZAINAB_PHONE}", sender=OMAR_PHONE, wamid="wamid.his"),
+            ],
+        )
+    )
+
+    redacted = redact_payload(body, Person(ids={ZAINAB_PHONE}))
+
+    hers, his = redacted["entry"][0]["changes"][0]["value"]["messages"]
+    assert hers["text"]["body"] == f"I am +{ZAINAB_PHONE}"
+    assert his["text"]["body"] == "She is [removed]"
+    assert redact_payload(redacted, Person(ids={"966500000000"})) is redacted

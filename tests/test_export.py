@@ -4,12 +4,14 @@ import json
 
 import pytest
 
-from messaging.models import Contact, Message
+from automation.models import ConversationPriority, Note, WaitAlert
+from messaging.models import BusinessNumber, Contact, Conversation, Message
 from privacy.export import export_data
 from privacy.models import AuditEvent, DeletionRequest
 from tests.conftest import grant
 from tests.erasure_support import (
     OMAR_NAME,
+    OMAR_NOTE,
     OMAR_PHONE,
     OMAR_TEXT,
     ZAINAB_BSUID,
@@ -91,12 +93,47 @@ def test_the_export_holds_the_contact_statuses_bodies_and_requests(world):
     assert [r["phone"] for r in data["deletion_requests"]] == [ZAINAB_PHONE]
 
 
+def test_the_export_holds_what_staff_and_automation_keep_about_her(world):
+    (conversation,) = export_data([zainab()])["conversations"]
+
+    assert conversation["assignee"] == "amina"
+    assert conversation["priority"] == "High"
+    assert [(label["name"], label["added_by"]) for label in conversation["labels"]] == [
+        ("Passport", "amina")
+    ]
+    notes = conversation["notes"]
+    assert [(n["kind"], n["author"]) for n in notes] == [("note", "amina"), ("system", None)]
+    assert ZAINAB_NAME in notes[0]["text"]
+    assert notes[1]["event"] == "assigned"
+    assert notes[1]["text"] == "Routed to amina by rule “Passports”."
+    assert [r["kind"] for r in conversation["automatic_replies"]] == ["greeting"]
+    assert [r["message"] for r in conversation["automation_runs"]] == ["wamid.Z1"]
+    assert [n["kind"] for n in conversation["staff_notifications"]] == ["assigned"]
+    assert len(conversation["waiting_alerts"]) == 1
+
+
+def test_the_export_takes_as_many_queries_however_many_conversations(
+    world, staff_user, django_assert_max_num_queries
+):
+    other_number = BusinessNumber.objects.create(phone_number_id="222", display_phone_number="2")
+    second = Conversation.objects.create(business_number=other_number, contact=zainab())
+    Note.objects.create(conversation=second, author=staff_user, text="Second conversation")
+    ConversationPriority.objects.create(conversation=second, level=-1)
+    WaitAlert.objects.create(conversation=second, waiting_since=second.created_at)
+
+    with django_assert_max_num_queries(14):
+        data = export_data([zainab()])
+
+    assert [c["priority"] for c in data["conversations"]] == ["High", "Low"]
+
+
 def test_the_export_holds_nobody_elses_data(world):
     data = json.dumps(export_data([zainab()]), ensure_ascii=False, default=str)
 
     assert OMAR_PHONE not in data
     assert OMAR_NAME not in data
     assert OMAR_TEXT not in data
+    assert OMAR_NOTE not in data
 
 
 def test_the_contact_admin_action_downloads_the_export_and_logs_it(client, exporter, world):

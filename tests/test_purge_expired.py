@@ -49,7 +49,8 @@ def test_it_applies_retention_and_shows_progress(settings):
     output = run("--batch-size", "2")
 
     assert not Message.objects.filter(content_redacted_at__isnull=True).exists()
-    assert "Retention: content 30 d, metadata 365 d" in output
+    assert "Retention: content 30 d, metadata 365 d, notes and staff notifications 30 d" in output
+    assert "handled deletion requests and tombstones 365 d." in output
     assert "content redacted: 2" in output
     assert "content redacted: 4" in output
     assert "content redacted: 5" in output

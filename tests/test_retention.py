@@ -15,8 +15,19 @@ from django.core.exceptions import ImproperlyConfigured
 from django.tasks import TaskResultStatus
 from django.urls import reverse
 from django.utils import timezone
-from django_tasks_db.models import DBTaskResult
+from django_tasks_db.models import DBTaskResult, get_date_max
 
+from automation.labels import add_label
+from automation.maintenance import automation_upkeep
+from automation.models import (
+    AutomationRun,
+    AutoReplyClaim,
+    ConversationPriority,
+    Label,
+    Note,
+    StaffNotification,
+    WaitAlert,
+)
 from messaging import payloads as p
 from messaging.ingest import receive
 from messaging.models import (
@@ -29,12 +40,13 @@ from messaging.models import (
     StatusEvent,
     WebhookEvent,
 )
-from privacy.models import AuditEvent, DeletionRequest
+from privacy.models import AuditEvent, DeletionRequest, ErasureTombstone
 from privacy.retention import daily_retention, purge_expired, redacted_data
 
 pytestmark = pytest.mark.django_db
 
 N, M, K = 30, 60, 7  # content, metadata, raw webhook days in these tests
+R = 100  # handled deletion requests and tombstones
 # The frozen "now" of a run: well after the rows below were written (created_at and
 # updated_at are the real clock), so that only Meta's timestamps decide.
 LATER = timedelta(days=M + 5)
@@ -48,6 +60,7 @@ def _periods(settings, tmp_path):
     settings.RETENTION_WEBHOOK_DAYS = K
     settings.RETENTION_TASK_RESULTS_DAYS = 7
     settings.RETENTION_AUDIT_DAYS = 365
+    settings.RETENTION_DELETION_REQUESTS_DAYS = R
 
 
 @pytest.fixture
@@ -323,6 +336,152 @@ def test_task_results_audit_events_login_records_sessions_and_inbox_changes(now)
     assert list(InboxChange.objects.all()) == [new_change]
 
 
+def test_handled_deletion_requests_and_tombstones_go_after_their_period(now):
+    def closed(status, days_ago, **fields):
+        when = now - timedelta(days=days_ago)
+        return DeletionRequest.objects.create(
+            channel="email", status=status, received_at=when, completed_at=when, **fields
+        )
+
+    old_done = closed("completed", R + 1, erased={"messages": 3})
+    old_rejected = closed("rejected", R + 1, phone="966500000009", rejection_reason="Not them")
+    young_done = closed("completed", R - 1)
+    long_open = DeletionRequest.objects.create(
+        channel="email", phone="966500000008", received_at=now - timedelta(days=R + 50)
+    )
+    old_stone = ErasureTombstone.objects.create(
+        id_hash="a" * 64, deletion_request=old_done, erased_at=now - timedelta(days=R + 1)
+    )
+    young_stone = ErasureTombstone.objects.create(
+        id_hash="b" * 64, deletion_request=young_done, erased_at=now - timedelta(days=R - 1)
+    )
+
+    counts = purge_expired(now)
+
+    assert set(DeletionRequest.objects.all()) == {young_done, long_open}
+    assert list(ErasureTombstone.objects.all()) == [young_stone]
+    assert (counts["deletion_requests"], counts["tombstones"]) == (2, 1)
+    assert not DeletionRequest.objects.filter(pk__in=[old_done.pk, old_rejected.pk]).exists()
+    assert not ErasureTombstone.objects.filter(pk=old_stone.pk).exists()
+
+
+def test_a_request_closed_without_a_completion_time_counts_from_its_receipt(now):
+    DeletionRequest.objects.create(
+        channel="email", status="completed", received_at=now - timedelta(days=R + 1)
+    )
+
+    assert purge_expired(now)["deletion_requests"] == 1
+
+
+def test_notes_and_staff_notifications_go_after_the_content_period(now, staff_user):
+    conversation = text_at(now, timedelta(days=1)).conversation
+    old = Note.objects.create(
+        conversation=conversation,
+        author=staff_user,
+        text="Layla's sister called",
+        created_at=now - timedelta(days=N, minutes=1),
+    )
+    old.mentions.add(staff_user)
+    young = Note.objects.create(
+        conversation=conversation,
+        author=staff_user,
+        text="recent",
+        created_at=now - timedelta(days=N) + timedelta(minutes=1),
+    )
+    for age in (timedelta(days=N, minutes=1), timedelta(days=N - 1)):
+        StaffNotification.objects.create(
+            user=staff_user, kind="assigned", conversation=conversation, created_at=now - age
+        )
+
+    counts = purge_expired(now)
+
+    assert list(Note.objects.all()) == [young]
+    assert StaffNotification.objects.get().created_at == now - timedelta(days=N - 1)
+    assert (counts["notes"], counts["note_mentions"], counts["staff_notifications"]) == (1, 1, 1)
+
+
+def test_waiting_alerts_go_once_automation_no_longer_looks_at_the_wait(now):
+    conversation = text_at(now, timedelta(days=1)).conversation
+    WaitAlert.objects.create(
+        conversation=conversation, waiting_since=now - timedelta(days=8, minutes=1)
+    )
+    kept = WaitAlert.objects.create(
+        conversation=conversation, waiting_since=now - timedelta(days=7)
+    )
+
+    counts = purge_expired(now)
+
+    assert list(WaitAlert.objects.all()) == [kept]
+    assert counts["wait_alerts"] == 1
+
+
+def test_what_goes_with_a_deleted_conversation_is_counted_by_kind(now, staff_user):
+    message = text_at(now, timedelta(days=M + 1))
+    conversation = message.conversation
+    AutomationRun.objects.create(message=message)
+    AutoReplyClaim.objects.create(conversation=conversation, kind="greeting", message=message)
+    add_label(conversation, Label.objects.create(name="VIP"))
+    ConversationPriority.objects.create(conversation=conversation, level=2)
+
+    counts = purge_expired(now)
+
+    assert not Conversation.objects.exists()
+    assert counts == counts | {
+        "automation_runs": 1,
+        "auto_reply_claims": 1,
+        "conversation_labels": 1,
+        "conversation_priorities": 1,
+    }
+    assert not any("." in key for key in counts)  # every kind has its name
+
+
+def test_automation_upkeep_leaves_retention_to_the_retention_run(now, staff_user):
+    conversation = text_at(now, timedelta(days=1)).conversation
+    Note.objects.create(
+        conversation=conversation,
+        author=staff_user,
+        text="old",
+        created_at=timezone.now() - timedelta(days=N + 1),
+    )
+
+    counts = automation_upkeep()
+
+    assert Note.objects.exists()
+    assert set(counts) == {"auto_close", "alert_waiting"}
+
+
+def test_tasks_that_will_never_finish_go_after_thirty_days_but_scheduled_ones_stay(now):
+    def task(status, enqueued_days_ago, **fields):
+        row = DBTaskResult.objects.create(
+            status=status,
+            args_kwargs={"args": [], "kwargs": {}},
+            task_path="messaging.tasks.send_message",
+            backend_name="default",
+            **{"run_after": get_date_max(), **fields},
+        )
+        DBTaskResult.objects.filter(pk=row.pk).update(
+            enqueued_at=now - timedelta(days=enqueued_days_ago)
+        )
+        return row.pk
+
+    gone = {
+        task("READY", 31),  # due at once, never picked up
+        task("READY", 60, run_after=now - timedelta(days=31)),
+        task("RUNNING", 40, started_at=now - timedelta(days=31)),  # its worker died
+    }
+    kept = {
+        task("READY", 29),
+        task("READY", 60, run_after=now - timedelta(days=29)),  # due recently
+        task("READY", 60, run_after=now + timedelta(days=30)),  # scheduled for later
+        task("RUNNING", 40, started_at=now - timedelta(days=29)),
+    }
+
+    counts = purge_expired(now)
+
+    assert set(DBTaskResult.objects.values_list("pk", flat=True)) == kept
+    assert counts["task_results"] == len(gone)
+
+
 # Runs.
 
 
@@ -443,6 +602,7 @@ def test_the_defaults(load_settings):
     assert loaded["RETENTION_WEBHOOK_DAYS"] == 7
     assert loaded["RETENTION_TASK_RESULTS_DAYS"] == 7
     assert loaded["RETENTION_AUDIT_DAYS"] == 730
+    assert loaded["RETENTION_DELETION_REQUESTS_DAYS"] == 365
 
 
 @pytest.mark.parametrize(
@@ -452,6 +612,10 @@ def test_the_defaults(load_settings):
         ({"RETENTION_AUDIT_DAYS": "a year"}, "whole number"),
         ({"RETENTION_CONTENT_DAYS": "400"}, r"RETENTION_METADATA_DAYS \(365\) must be at least"),
         ({"RETENTION_WEBHOOK_DAYS": "30", "RETENTION_CONTENT_DAYS": "14"}, "must not exceed"),
+        (
+            {"RETENTION_DELETION_REQUESTS_DAYS": "13"},
+            r"RETENTION_DELETION_REQUESTS_DAYS \(13\) must be at least RETENTION_WEBHOOK_DAYS \+ 7",
+        ),
     ],
 )
 def test_bad_periods_stop_the_start(load_settings, env, complaint):
@@ -462,10 +626,11 @@ def test_bad_periods_stop_the_start(load_settings, env, complaint):
 def test_overridden_settings_are_checked(settings):
     settings.RETENTION_METADATA_DAYS = 10  # below content (30)
     settings.RETENTION_WEBHOOK_DAYS = 31
+    settings.RETENTION_DELETION_REQUESTS_DAYS = 37  # below webhook + 7
 
     ids = {message.id for message in run_checks()}
 
-    assert {"privacy.E002", "privacy.E003"} <= ids
+    assert {"privacy.E002", "privacy.E003", "privacy.E004"} <= ids
 
 
 def test_the_admin_index_shows_the_periods(client, django_user_model, settings):
@@ -478,6 +643,8 @@ def test_the_admin_index_shows_the_periods(client, django_user_model, settings):
     assert 'id="retention-settings"' in html
     assert "removed 45 days after the message" in html
     assert "deleted 60 days after the message" in html
+    assert "deleted 45 days after they were written" in html
+    assert "deleted 100 days after the request was closed" in html
     assert "Empty (PRIVACY_CONTACT)" in html
 
 
@@ -487,8 +654,9 @@ def test_attachment_files_left_behind_are_deleted_after_a_day(settings, now):
     stale, fresh = outbox / "stale", outbox / "fresh"
     stale.write_bytes(b"%PDF-")
     fresh.write_bytes(b"%PDF-")
-    two_days_ago = (timezone.now() - timedelta(days=2)).timestamp()
-    os.utime(stale, (two_days_ago, two_days_ago))
+    # Times on the run's clock (`now`, two months ahead of the real one).
+    for path, age in ((stale, timedelta(days=1, minutes=1)), (fresh, timedelta(hours=23))):
+        os.utime(path, ((now - age).timestamp(), (now - age).timestamp()))
 
     counts = purge_expired(now)
 

@@ -24,6 +24,7 @@ PRODUCTION_ENV = {
     "WHATSAPP_VERIFY_TOKEN": secrets.token_urlsafe(24),
     "WHATSAPP_ACCESS_TOKEN": "EAA" + secrets.token_urlsafe(150),
     "TRUSTED_PROXIES": "127.0.0.1/32",  # the TLS-terminating proxy on the same machine
+    "ERASURE_HASH_KEY": secrets.token_urlsafe(50),
 }
 
 VARIABLES = [
@@ -34,7 +35,7 @@ VARIABLES = [
     "SECRET_KEY_FILE", "SECRET_KEY_FALLBACKS_FILE", "WHATSAPP_APP_SECRET_FILE",
     "WHATSAPP_VERIFY_TOKEN_FILE", "WHATSAPP_ACCESS_TOKEN_FILE", "TRUSTED_PROXIES",
     "INBOX_ALLOWED_NETWORKS", "SESSION_IDLE_MINUTES", "SESSION_MAX_HOURS",
-    "LOGIN_FAILURE_LIMIT", "LOGIN_COOLOFF_MINUTES",
+    "LOGIN_FAILURE_LIMIT", "LOGIN_COOLOFF_MINUTES", "ERASURE_HASH_KEY", "ERASURE_HASH_KEY_FILE",
 ]  # fmt: skip
 
 
@@ -144,20 +145,77 @@ def test_graph_url_may_be_plain_http_on_loopback(load_settings, url):
     assert load_settings(production_env(WHATSAPP_GRAPH_URL=url))["WHATSAPP_GRAPH_URL"]
 
 
-def test_check_deploy_passes_with_production_settings():
-    env = {
+def check_deploy(env):
+    inherited = {
         key: value
         for key, value in os.environ.items()
         if key not in VARIABLES and key != "HTTPS_ONLY"
     }
-    result = subprocess.run(
+    return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=BASE_DIR,
-        env={**env, **production_env(), "ENV_FILE": "", "DATABASE_URL": "sqlite:///:memory:"},
+        env={**inherited, **env, "ENV_FILE": "", "DATABASE_URL": "sqlite:///:memory:"},
         capture_output=True,
         text=True,
         check=False,
     )
 
+
+def test_check_deploy_passes_with_production_settings():
+    result = check_deploy(production_env())
+
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+# The erasure tombstones' key.
+
+
+def test_the_tombstone_key_is_its_own_setting(load_settings, tmp_path):
+    key_file = tmp_path / "erasure_hash_key"
+    key_file.write_text("from-a-file-" + "k" * 40 + "\n")
+
+    given = load_settings(production_env(ERASURE_HASH_KEY="a-key-of-its-own-" + "x" * 40))
+    env = production_env(ERASURE_HASH_KEY_FILE=str(key_file))
+    del env["ERASURE_HASH_KEY"]
+    from_file = load_settings(env)
+
+    assert given["ERASURE_HASH_KEY"] == "a-key-of-its-own-" + "x" * 40
+    assert given["ERASURE_HASH_KEY_DERIVED"] is False
+    assert from_file["ERASURE_HASH_KEY"] == "from-a-file-" + "k" * 40
+
+
+def test_rotating_secret_key_leaves_a_set_tombstone_key_alone(load_settings):
+    before = load_settings(production_env())
+    after = load_settings(production_env(SECRET_KEY=secrets.token_urlsafe(50)))
+
+    assert (
+        before["ERASURE_HASH_KEY"]
+        == after["ERASURE_HASH_KEY"]
+        == PRODUCTION_ENV["ERASURE_HASH_KEY"]
+    )
+
+
+def test_without_a_tombstone_key_check_deploy_warns():
+    env = production_env()
+    del env["ERASURE_HASH_KEY"]
+
+    result = check_deploy(env)
+
+    assert result.returncode != 0
+    assert "privacy.W001" in result.stderr + result.stdout
+    assert "ERASURE_HASH_KEY is not set" in result.stderr + result.stdout
+
+
+@pytest.mark.django_db
+def test_a_short_tombstone_key_is_a_deployment_warning(settings):
+    from django.core.checks import run_checks
+
+    settings.ERASURE_HASH_KEY_DERIVED = False
+    settings.ERASURE_HASH_KEY = "short"
+    short = {message.id for message in run_checks(include_deployment_checks=True)}
+    settings.ERASURE_HASH_KEY = secrets.token_urlsafe(50)
+    long = {message.id for message in run_checks(include_deployment_checks=True)}
+
+    assert "privacy.W002" in short
+    assert not {"privacy.W001", "privacy.W002"} & long

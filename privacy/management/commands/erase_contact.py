@@ -1,3 +1,5 @@
+import getpass
+
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -34,18 +36,22 @@ class Command(BaseCommand):
         parser.add_argument(
             "--handled-by",
             metavar="USERNAME",
-            help="The staff account recorded as having handled the request.",
+            help=(
+                "The staff account recorded as having handled the request (default: the "
+                'operating-system user, recorded as "NAME (command line)").'
+            ),
         )
 
     def handle(self, *args, identifier, interactive, channel, handled_by, **options):
         phone, user_id = split_identifier(identifier)
         if not (phone or user_id):
             raise CommandError("Give a phone number or a business-scoped user id.")
-        actor = None
+        actor, actor_name = None, command_line_actor()
         if handled_by:
             actor = get_user_model().objects.filter(username=handled_by).first()
             if actor is None:
                 raise CommandError(f"No user named {handled_by!r}.")
+            actor_name = ""
 
         contacts, _ids = find_person(phone=phone, user_id=user_id)
         counts = preview_erasure(phone=phone, user_id=user_id)
@@ -72,7 +78,11 @@ class Command(BaseCommand):
                 notes="Recorded by manage.py erase_contact.",
             )
             counts = erase_contact(
-                phone=phone, user_id=user_id, deletion_request=request, actor=actor
+                phone=phone,
+                user_id=user_id,
+                deletion_request=request,
+                actor=actor,
+                actor_name=actor_name,
             )
         self.stdout.write("Erased:")
         self._write_counts(counts)
@@ -85,3 +95,12 @@ class Command(BaseCommand):
     def _write_counts(self, counts):
         for label, count in kind_rows(counts):
             self.stdout.write(f"  {label}: {count}")
+
+
+def command_line_actor():
+    """Who ran the command, as the audit log and the request record it without an account."""
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):  # no login name and no passwd entry (some containers)
+        user = ""
+    return f"{user} (command line)" if user else "command line"

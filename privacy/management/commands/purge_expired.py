@@ -6,7 +6,9 @@ from privacy.retention import BATCH_SIZE, periods, purge_expired
 class Command(BaseCommand):
     help = (
         "Apply the retention periods (RETENTION_* settings): redact old message content, delete "
-        "old messages, raw webhook bodies, task results, audit events and sign-in records. "
+        "old messages, internal notes and staff notifications, raw webhook bodies, task "
+        "results, audit events, sign-in records, handled deletion requests and erasure "
+        "tombstones. "
         "Batched, safe to run while the app runs and to run again. The task worker also does "
         "this once a day by itself; run this from cron if no worker runs."
     )
@@ -25,9 +27,10 @@ class Command(BaseCommand):
         days = periods()
         if verbosity:
             self.stdout.write(
-                f"Retention: content {days.content} d, metadata {days.metadata} d, webhook "
-                f"bodies {days.webhook} d, task results {days.task_results} d, audit and "
-                f"sign-in records {days.audit} d."
+                f"Retention: content {days.content} d, metadata {days.metadata} d, notes and "
+                f"staff notifications {days.notes} d, webhook bodies {days.webhook} d, task "
+                f"results {days.task_results} d, audit and sign-in records {days.audit} d, "
+                f"handled deletion requests and tombstones {days.closed_requests} d."
             )
 
         def progress(step, done):

@@ -1,0 +1,151 @@
+"""An erased person in other people's messages: what erasure removes from them, and what not.
+
+The policy, applied alike to message rows (Message.text, Message.data) and to the raw
+webhook bodies they came from, so that replaying a body gives what the inbox shows:
+
+- the other person's message stays (it is theirs), minus what identifies the erased one;
+- a shared contact card that carries one of their ids (a phone number in any formatting,
+  a WhatsApp id, a BSUID) is replaced by ERASED_CARD, which the inbox shows as a nameless
+  "Contact"; the card's name, numbers, e-mails and addresses go with it;
+- their phone numbers written in international form (digits with or without "+" or "00",
+  spaces, dots, dashes or brackets between them) and their BSUIDs, in any text or caption,
+  become REMOVED.
+
+Their name in someone else's free text stays: a name alone cannot be told apart from a
+namesake's, and removing every "Zainab" would damage other people's records. A number in a
+local form ("050 111 2233") is not recognised either. Their own items in a body (messages
+from them, statuses to them, their profile) are removed whole by privacy.scrub.
+"""
+
+import re
+
+from messaging.parser import is_bsuid
+from privacy.scrub import IDENTITY_KEYS, Person, normalise_id
+
+ERASED_CARD = {"erased": True}
+REMOVED = "[removed]"
+# Between two digits of a phone number as people write it.
+_SEPARATORS = r"[ ().-]*"
+
+
+def _phone_pattern(digits):
+    return r"(?:\+|00)?" + _SEPARATORS.join(digits)
+
+
+class Mentions:
+    """What identifies one person in other people's messages, and how to remove it."""
+
+    def __init__(self, person: Person):
+        self.person = person
+        phones = sorted(value for value in person.ids if value.isdigit())
+        self.bsuids = sorted(value for value in person.ids if is_bsuid(value))
+        alternatives = [_phone_pattern(phone) for phone in phones]
+        alternatives += [re.escape(bsuid) for bsuid in self.bsuids]
+        # Longest first, so that a number is removed whole rather than a shorter id inside it;
+        # never part of a longer run of digits (another number).
+        alternatives.sort(key=len, reverse=True)
+        self._pattern = (
+            re.compile(r"(?<!\d)(?:" + "|".join(alternatives) + r")(?!\d)")
+            if alternatives
+            else None
+        )
+        # For the database's first, rough pass (PostgreSQL and SQLite regex alike).
+        self.phone_regexes = [_phone_pattern(phone) for phone in phones]
+
+    def __bool__(self):
+        return self._pattern is not None
+
+    def redact_text(self, text):
+        if not self or not isinstance(text, str):
+            return text
+        return self._pattern.sub(REMOVED, text)
+
+    def redact(self, node):
+        """`node` (a message's data, or a message item of a webhook body) without this person:
+        the same object when nothing in it names them."""
+        if isinstance(node, str):
+            return self.redact_text(node)
+        if isinstance(node, list):
+            items = [self.redact(item) for item in node]
+            return node if all(a is b for a, b in zip(items, node, strict=True)) else items
+        if not isinstance(node, dict):
+            return node
+        changed = False
+        result = {}
+        for key, value in node.items():
+            if key == "contacts" and isinstance(value, list):
+                new = self._redact_cards(value)
+            else:
+                new = self.redact(value)
+            changed |= new is not value
+            result[key] = new
+        return result if changed else node
+
+    def _redact_cards(self, cards):
+        new = [
+            ERASED_CARD if isinstance(card, dict) and self.person.is_mentioned_in(card) else card
+            for card in cards
+        ]
+        return cards if all(a is b for a, b in zip(new, cards, strict=True)) else new
+
+    def redact_message(self, text, data):
+        """(text, data) of someone else's message without this person, or None when
+        neither names them."""
+        new_text, new_data = self.redact_text(text), self.redact(data)
+        if new_text == text and new_data is data:
+            return None
+        return new_text, new_data
+
+
+def is_theirs(item, person: Person) -> bool:
+    """Whether a message item of a webhook body is the person's own (from them, by one of
+    their message ids), rather than someone else's that may name them."""
+    if not isinstance(item, dict):
+        return False
+    if item.get("id") in person.wamids:
+        return True
+    return any(normalise_id(item.get(key)) in person.ids for key in IDENTITY_KEYS)
+
+
+def redact_payload(payload, person: Person):
+    """A decoded webhook body with the person removed from other people's messages (the
+    same object when none names them). Their own items are left for privacy.scrub."""
+    person = person.expanded_by(payload)
+    mentions = Mentions(person)
+    if not mentions or not isinstance(payload, dict) or not isinstance(payload.get("entry"), list):
+        return payload
+
+    def messages(value):
+        items = value.get("messages")
+        if not isinstance(items, list):
+            return value
+        new = [item if is_theirs(item, person) else mentions.redact(item) for item in items]
+        if all(a is b for a, b in zip(new, items, strict=True)):
+            return value
+        return {**value, "messages": new}
+
+    def change(node):
+        value = node.get("value") if isinstance(node, dict) else None
+        if not isinstance(value, dict):
+            return node
+        new = messages(value)
+        return node if new is value else {**node, "value": new}
+
+    def entry(node):
+        changes = node.get("changes") if isinstance(node, dict) else None
+        if not isinstance(changes, list):
+            return node
+        new = [change(item) for item in changes]
+        return (
+            node
+            if all(a is b for a, b in zip(new, changes, strict=True))
+            else {
+                **node,
+                "changes": new,
+            }
+        )
+
+    entries = [entry(node) for node in payload["entry"]]
+    if all(a is b for a, b in zip(entries, payload["entry"], strict=True)):
+        return payload
+    return {**payload, "entry": entries}
