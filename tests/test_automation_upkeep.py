@@ -154,27 +154,6 @@ def test_closed_conversations_and_waits_below_the_threshold_raise_no_alert(alert
 # Retention of what automation keeps
 
 
-def test_notes_and_notification_records_go_after_the_content_retention_period(settings, staff_user):
-    settings.RETENTION_CONTENT_DAYS = 30
-    conversation = deliver().conversation
-    old = Note.objects.create(
-        conversation=conversation,
-        author=staff_user,
-        text="about the customer",
-        created_at=timezone.now() - timedelta(days=31),
-    )
-    kept = Note.objects.create(conversation=conversation, author=staff_user, text="recent")
-    StaffNotification.objects.create(
-        user=staff_user, kind="assigned", created_at=timezone.now() - timedelta(days=31)
-    )
-
-    automation_upkeep()
-
-    assert list(Note.objects.all()) == [kept]
-    assert not Note.objects.filter(pk=old.pk).exists()
-    assert not StaffNotification.objects.exists()
-
-
 # Delivery
 
 
