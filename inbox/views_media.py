@@ -3,7 +3,9 @@
 The proxy: Meta keeps inbound media (for 7 days) behind URLs that need our access token and
 expire after five minutes, so the browser cannot load them itself. Staff's browsers ask us;
 we ask Meta for a fresh URL and stream the bytes through, storing nothing (the privacy policy
-promises no content beyond operational needs). Only the browser's private cache keeps a copy.
+promises no content beyond operational needs), and neither may the browser: customers' photos
+and documents are personal data, and staff laptops and phones are often shared. The price is
+a fetch from Meta each time a conversation is opened.
 """
 
 import logging
@@ -14,7 +16,7 @@ import uuid
 from django.conf import settings
 from django.contrib import messages as flash
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponseNotModified, StreamingHttpResponse
+from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.defaultfilters import filesizeformat
 from django.utils.http import content_disposition_header
@@ -31,12 +33,12 @@ from messaging.backends.base import SendError
 from messaging.media import MAX_UPLOAD_BYTES, MEDIA_TYPES, queue_media_message
 from messaging.models import Message
 from messaging.sending import ReplyRefused
+from messaging.tasks import pause_sending
 
 logger = logging.getLogger(__name__)
 
-# Browsers may keep a media file for an hour, privately: the content of a message never
-# changes, and shared caches (proxies) must never hold it.
-CACHE_SECONDS = 60 * 60
+# Neither the browser nor any cache on the way keeps a copy (see above).
+NO_STORE = "no-store"
 # Types a browser may show inside the page. Anything else (text/html, image/svg+xml, …) is
 # only ever downloaded: inline, it could run script on our origin.
 INLINE_TYPES = frozenset(
@@ -72,12 +74,6 @@ def media(request, message_pk):
     """Stream the media of message `message_pk` from Meta to a staff member's browser."""
     message = get_visible_message(request, message_pk)
     media_id = message.data["media_id"]
-    etag = f'"m{message.pk}-{media_id}"'
-    if etag in request.headers.get("If-None-Match", ""):
-        response = HttpResponseNotModified()
-        response["ETag"] = etag
-        response["Cache-Control"] = f"private, max-age={CACHE_SECONDS}"
-        return response
     backend = get_backend()
     limit = settings.WHATSAPP_MEDIA_MAX_BYTES
     try:
@@ -92,6 +88,10 @@ def media(request, message_pk):
         logger.warning(
             "media of message %s unavailable: %s (code %s)", message.pk, error.title, error.code
         )
+        if error.stop_sending:
+            # The token is what failed, not the media: every Graph call fails alike.
+            pause_sending(message.conversation.business_number, error)
+            return unavailable(request, message, token_rejected=True)
         return unavailable(request, message, temporary=not error.permanent)
 
     content_type = media_type(info.mime_type) or media_type(message.data.get("mime_type"))
@@ -103,8 +103,7 @@ def media(request, message_pk):
         content_disposition_header(not inline, "" if inline else download_name(message, base_type))
         or "inline"
     )
-    response["Cache-Control"] = f"private, max-age={CACHE_SECONDS}"
-    response["ETag"] = etag
+    response["Cache-Control"] = NO_STORE
     response["X-Content-Type-Options"] = "nosniff"
     # Opened on its own (a new tab), the file may run nothing and load nothing.
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
@@ -139,10 +138,16 @@ def download_name(message, base_type):
     return f"whatsapp-{message.type}-{message.pk}{extension}"
 
 
-def unavailable(request, message, *, too_large=False, temporary=False):
-    """A small page instead of the file: expired (410), too large (410), or Meta
-    unreachable for now (503, try again)."""
-    if too_large:
+def unavailable(request, message, *, too_large=False, temporary=False, token_rejected=False):
+    """A small page instead of the file: expired (410), too large (410), Meta unreachable
+    for now (503, try again), or our access token refused (503, until staff replace it)."""
+    if token_rejected:
+        temporary = True
+        reason = _(
+            "WhatsApp rejected the inbox's access token, so media cannot be fetched until an "
+            "administrator replaces the token."
+        )
+    elif too_large:
         reason = _("This file is larger than the inbox may download (%(limit)s).") % {
             "limit": filesizeformat(settings.WHATSAPP_MEDIA_MAX_BYTES)
         }
@@ -164,8 +169,8 @@ def unavailable(request, message, *, too_large=False, temporary=False):
         },
         status=503 if temporary else 410,
     )
-    response["Cache-Control"] = "private, no-store"
-    if temporary:
+    response["Cache-Control"] = NO_STORE
+    if temporary and not token_rejected:
         response["Retry-After"] = "30"
     return response
 

@@ -394,7 +394,8 @@ def prepare_media(message):
     Raises SendError: the backend's own on a failed upload (its `retryable`, `stop_sending`
     and `code` as classified; an *ambiguous* upload is re-raised as retryable, since uploading
     again sends nothing to the customer), or a permanent one when the file is gone (deleted by
-    retention, or never stored). The file is kept after a failure, so a retry can use it.
+    retention, or never stored). The file is kept after a failure that will be retried; one
+    that fails for good has it deleted (messaging.tasks.record_failure → discard_upload()).
     """
     if message.type not in MEDIA_TYPES:
         return None

@@ -8,6 +8,10 @@ from django.utils.translation import gettext_lazy as _
 
 # Free-form messages may be sent only within 24 hours of the customer's last message.
 CUSTOMER_SERVICE_WINDOW = timedelta(hours=24)
+# Meta reports "sent" within seconds of accepting a message, and a late webhook (after our
+# downtime) usually within minutes. An unconfirmed message with no word after this long most
+# likely never reached Meta: staff may then choose to send it again (messaging.tasks).
+UNCONFIRMED_SEND_AGAIN_AFTER = timedelta(minutes=15)
 
 
 class BusinessNumber(models.Model):
@@ -267,6 +271,21 @@ class Message(models.Model):
     def __str__(self):
         return f"{self.get_direction_display()} {self.type} {self.wamid or self.pk}"
 
+    @property
+    def lost_its_file(self):
+        """An attachment that was never uploaded and whose file is gone (deleted when its
+        send failed for good): sending it again needs the file attached again."""
+        data = self.data or {}
+        media = {"image", "video", "audio", "document", "sticker"}
+        return self.type in media and not data.get("media_id") and not data.get("upload")
+
+    def may_send_again(self, now=None):
+        """Whether staff may send this unconfirmed message again (risking a duplicate)."""
+        if self.status != self.Status.UNKNOWN:
+            return False
+        cutoff = (now or timezone.now()) - UNCONFIRMED_SEND_AGAIN_AFTER
+        return self.status_at is None or self.status_at <= cutoff
+
 
 # Order of the delivery statuses. A message's status only ever moves up this ladder; failed
 # is outside it: it replaces anything and nothing replaces it.
@@ -404,6 +423,9 @@ class SendAttempt(models.Model):
     )
     started_at = models.DateTimeField(auto_now_add=True)
     outcome = models.CharField(max_length=10, choices=Outcome.choices, blank=True)
+    # The id Meta gave this attempt. A retry clears Message.wamid; statuses Meta still
+    # reports for an earlier attempt are recognised by this.
+    wamid = models.CharField(max_length=160, blank=True)
     error_code = models.IntegerField(null=True, blank=True)
     error_title = models.CharField(max_length=255, blank=True)
 

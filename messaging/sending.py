@@ -104,11 +104,14 @@ def queue_reaction(conversation, user, target, emoji, *, client_token=None):
     )
 
 
-def enqueue_send(message_id, run_after=None):
+def enqueue_send(message_id, run_after=None, requested_by=None):
     from messaging.tasks import send_message
 
     task = send_message.using(run_after=run_after) if run_after else send_message
-    task.enqueue(message_id)
+    if requested_by:
+        task.enqueue(message_id, requested_by=requested_by)
+    else:
+        task.enqueue(message_id)
 
 
 def recipient(contact):

@@ -9,32 +9,40 @@ later (with backoff), failed, or unknown (the request may have reached Meta: nev
 import logging
 import random
 import time
+import traceback
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
-from django.tasks import task
+from django.db.models import F, Max, Q
+from django.tasks import TaskResultStatus, task
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from messaging.backends import get_backend
 from messaging.backends.base import SendError
 from messaging.changes import announce
 from messaging.ingest import advance_status, apply_annotation, apply_pending_statuses
-from messaging.models import BusinessNumber, Message, SendAttempt
+from messaging.media import discard_upload, prepare_media
+from messaging.models import (
+    UNCONFIRMED_SEND_AGAIN_AFTER,
+    BusinessNumber,
+    Message,
+    SendAttempt,
+)
 from messaging.sending import enqueue_send, graph_payload, read_receipt_payload
 
 logger = logging.getLogger(__name__)
 
-MEDIA_TYPES = {"image", "document", "audio", "video", "sticker"}
 # Longer waits for a sending slot are not slept through: the message is queued for later.
 MAX_PACING_SLEEP = 2.0
 
 
-def backoff(attempt):
-    """Exponential backoff with full jitter: up to 5 s, 10 s, 20 s, … capped at 15 minutes."""
+def backoff(attempt, rng=random):
+    """Exponential backoff with jitter: between half and all of 5 s, 10 s, 20 s, … (capped at
+    15 minutes), so that messages refused together do not all come back together."""
     ceiling = min(settings.WHATSAPP_RETRY_BASE_SECONDS * 2 ** (attempt - 1), 15 * 60)
-    return timedelta(seconds=random.uniform(ceiling / 2, ceiling))  # noqa: S311 - not crypto
+    return timedelta(seconds=rng.uniform(ceiling / 2, ceiling))
 
 
 def claim(message_id):
@@ -77,25 +85,60 @@ def send_message(message_id, requested_by=None):
         Message.objects.filter(pk=message.pk).update(
             claimed_at=None, attempts=F("attempts") - 1, next_attempt_at=due
         )
-        enqueue_send(message.pk, run_after=due)
+        enqueue_send(message.pk, run_after=due, requested_by=requested_by)
         return
     time.sleep(wait)
     attempt = SendAttempt.objects.create(
         message=message, number=message.attempts, requested_by_id=requested_by
     )
     try:
-        if message.type in MEDIA_TYPES:
-            from messaging.media import prepare_media
-
-            prepare_media(message)
-        result = get_backend().send(number.phone_number_id, graph_payload(message))
+        prepare_media(message)
+        payload = graph_payload(message)
     except SendError as error:
         record_failure(message, attempt, error)
+        return
+    except Exception as exc:
+        # A fault of ours before the message request: nothing reached the customer. Failed
+        # (staff see it and may retry) rather than left claimed until the sweep calls it
+        # unknown.
+        log_fault(message, attempt, exc, "preparing the request")
+        record_failure(
+            message,
+            attempt,
+            SendError(f"The inbox could not prepare this message ({type(exc).__name__})"),
+        )
+        return
+    try:
+        result = get_backend().send(number.phone_number_id, payload)
+    except SendError as error:
+        record_failure(message, attempt, error)
+        return
+    except Exception as exc:
+        # The transport broke in a way it does not classify: the request may have left.
+        log_fault(message, attempt, exc, "sending")
+        record_failure(
+            message,
+            attempt,
+            SendError(f"The transport failed unexpectedly ({type(exc).__name__})", ambiguous=True),
+        )
         return
     record_acceptance(message, attempt, result.wamid)
 
 
-def reserve_send_slot(number):
+def log_fault(message, attempt, exc, stage):
+    """Log an unexpected exception with where it happened, but not its text (it could quote
+    the message)."""
+    logger.error(
+        "message %s attempt %s: %s failed with %s\n%s",
+        message.pk,
+        attempt.number,
+        stage,
+        type(exc).__name__,
+        "".join(traceback.format_tb(exc.__traceback__)),
+    )
+
+
+def reserve_send_slot(number, now=None):
     """Take the next sending slot of this business number; return seconds to wait for it.
 
     Slots are 1/WHATSAPP_SEND_RATE_PER_SECOND apart and shared by every worker through the
@@ -109,7 +152,7 @@ def reserve_send_slot(number):
             .values_list("next_send_slot", flat=True)
             .get()
         )
-        now = timezone.now()
+        now = now or timezone.now()
         slot = max(slot or now, now)
         BusinessNumber.objects.filter(pk=number.pk).update(next_send_slot=slot + spacing)
     return (slot - now).total_seconds()
@@ -119,7 +162,9 @@ def record_acceptance(message, attempt, wamid):
     with transaction.atomic():
         Message.objects.filter(pk=message.pk).update(wamid=wamid, claimed_at=None)
         message.wamid = wamid
-        SendAttempt.objects.filter(pk=attempt.pk).update(outcome=SendAttempt.Outcome.ACCEPTED)
+        SendAttempt.objects.filter(pk=attempt.pk).update(
+            outcome=SendAttempt.Outcome.ACCEPTED, wamid=wamid
+        )
         if message.type == "reaction":
             target = Message.objects.filter(wamid=message.target_wamid).first()
             if target and apply_annotation(message, target):
@@ -142,6 +187,7 @@ def record_failure(message, attempt, error):
         " (retryable)" if error.retryable else "",
     )
     outcome_fields = {"error_code": error.code, "error_title": error.title[:255]}
+    now = timezone.now()
     with transaction.atomic():
         messages = Message.objects.filter(pk=message.pk)
         if error.stop_sending:
@@ -149,34 +195,51 @@ def record_failure(message, attempt, error):
             messages.update(claimed_at=None)  # waits, pending, for resume_sending()
             outcome = SendAttempt.Outcome.RETRY
         elif error.ambiguous:
-            messages.update(status=Message.Status.UNKNOWN, claimed_at=None)
+            messages.update(status=Message.Status.UNKNOWN, status_at=now, claimed_at=None)
             outcome = SendAttempt.Outcome.UNKNOWN
-        elif error.retryable and message.attempts < settings.WHATSAPP_SEND_MAX_ATTEMPTS:
-            due = timezone.now() + backoff(message.attempts)
+        elif error.retryable and attempts_this_round(message) < settings.WHATSAPP_SEND_MAX_ATTEMPTS:
+            due = now + backoff(message.attempts)
             messages.update(claimed_at=None, next_attempt_at=due)
             outcome = SendAttempt.Outcome.RETRY
             transaction.on_commit(lambda: enqueue_send(message.pk, run_after=due))
         else:
             messages.update(
                 status=Message.Status.FAILED,
-                status_at=timezone.now(),
+                status_at=now,
                 claimed_at=None,
                 error_code=error.code,
                 error_title=error.title[:255],
                 error_details=error.details,
             )
             outcome = SendAttempt.Outcome.FAILED
+            # Failed for good: an attachment still waiting for upload is not kept.
+            transaction.on_commit(lambda: discard_upload(message), robust=True)
         SendAttempt.objects.filter(pk=attempt.pk).update(outcome=outcome, **outcome_fields)
         announce(message.conversation_id, message.pk)
 
 
+def attempts_this_round(message):
+    """Attempts since staff last asked for one (Retry): each request gets the full budget of
+    automatic retries."""
+    asked = message.send_attempts.filter(requested_by__isnull=False).aggregate(n=Max("number"))
+    return message.attempts - (asked["n"] or 1) + 1
+
+
 def pause_sending(number, error):
     """Meta rejected the access token: stop sending from this number until staff act."""
-    BusinessNumber.objects.filter(pk=number.pk, sending_paused_at__isnull=True).update(
+    pause_numbers(BusinessNumber.objects.filter(pk=number.pk), error)
+
+
+def pause_numbers(numbers, error):
+    """Pause sending from `numbers` (a queryset) after a code 190 from any Graph API call:
+    the inbox's banner tells staff, and the admin's "Resume sending" ends it."""
+    paused = numbers.filter(sending_paused_at__isnull=True).update(
         sending_paused_at=timezone.now(),
         paused_reason=f"{error.title} (code {error.code})"[:255],
     )
-    logger.error("sending paused for business number %s: code %s", number.pk, error.code)
+    if paused:
+        logger.error("sending paused for %d business number(s): code %s", paused, error.code)
+    return paused
 
 
 def resume_sending(number):
@@ -196,22 +259,71 @@ def resume_sending(number):
     return len(waiting)
 
 
-def retry_message(message, user):
-    """Send a failed message again, as a new attempt on the same row (audited)."""
+def retry_message(message, user, now=None):
+    """Send a failed message again, or an unconfirmed one staff judge lost (after
+    UNCONFIRMED_SEND_AGAIN_AFTER without word from Meta), as a new attempt on the same row.
+
+    The earlier attempt's wamid leaves the row (kept on its SendAttempt): the new attempt
+    gets its own, and the statuses Meta still reports for the old one do not move the new
+    one's ticks. Audited. Returns whether the message was queued again.
+    """
+    now = now or timezone.now()
+    cutoff = now - UNCONFIRMED_SEND_AGAIN_AFTER
+    again = Q(status=Message.Status.FAILED) | Q(
+        Q(status_at__isnull=True) | Q(status_at__lte=cutoff), status=Message.Status.UNKNOWN
+    )
     with transaction.atomic():
-        reset = Message.objects.filter(pk=message.pk, status=Message.Status.FAILED).update(
+        row = (
+            Message.objects.select_for_update()
+            .filter(again, pk=message.pk, direction=Message.Direction.OUTBOUND)
+            .first()
+        )
+        if row is None:
+            return False
+        if row.wamid:
+            keep_wamid_in_history(row)
+        Message.objects.filter(pk=row.pk).update(
             status=Message.Status.PENDING,
             status_at=None,
+            wamid=None,
             error_code=None,
             error_title="",
             error_details="",
             next_attempt_at=None,
             claimed_at=None,
         )
-        if reset:
-            announce(message.conversation_id, message.pk)
-            transaction.on_commit(lambda: send_message.enqueue(message.pk, requested_by=user.pk))
-    return bool(reset)
+        audit_retry(user, row)
+        announce(row.conversation_id, row.pk)
+        requested_by = user.pk if user else None
+        transaction.on_commit(lambda: send_message.enqueue(row.pk, requested_by=requested_by))
+    return True
+
+
+def keep_wamid_in_history(message):
+    """Record the message's wamid on the attempt that got it, unless it already is (a wamid
+    adopted from a status webhook after a timeout is not). A message sent before attempts
+    were recorded gets a row for its one attempt."""
+    attempts = message.send_attempts.all()
+    if attempts.filter(wamid=message.wamid).exists():
+        return
+    latest = attempts.order_by("-number").values_list("pk", flat=True).first()
+    if latest is None:
+        number = max(message.attempts, 1)
+        SendAttempt.objects.create(message=message, number=number, wamid=message.wamid)
+        Message.objects.filter(pk=message.pk).update(attempts=number)
+        return
+    SendAttempt.objects.filter(pk=latest).update(wamid=message.wamid)
+
+
+def audit_retry(user, message):
+    from privacy.audit import Action, record
+
+    record(
+        Action.RETRY,
+        actor=user,
+        obj=message.conversation,
+        details={"message": message.pk, "type": message.type, "was": message.status},
+    )
 
 
 @task
@@ -230,6 +342,8 @@ def send_read_receipt(message_id):
     try:
         get_backend().send(number.phone_number_id, read_receipt_payload(message.wamid))
     except SendError as error:
+        if error.stop_sending:
+            pause_sending(number, error)
         # A read receipt is a courtesy: log and move on, never retry into a storm.
         logger.info("read receipt for message %s not sent: code %s", message.pk, error.code)
 
@@ -254,8 +368,11 @@ def sweep_outbox(now=None):
 
     - A claim older than the lease means a worker died mid-send: it may have reached Meta,
       so the message becomes "unknown" (a status webhook settles it), never resent.
-    - A pending, unclaimed message that is overdue lost its task: queue it again (claiming
-      makes a duplicate harmless).
+    - A pending, unclaimed message that is overdue lost its task: queue it again, unless a
+      task for it is still waiting (a backlog longer than the lease) — claiming makes a
+      duplicate harmless, but the queue would grow by the whole backlog every sweep.
+    - Unconfirmed messages that just became eligible for "Send again" are announced, so open
+      pages offer it without a reload.
     """
     now = now or timezone.now()
     lease = timedelta(seconds=settings.WHATSAPP_SEND_LEASE_SECONDS)
@@ -265,26 +382,36 @@ def sweep_outbox(now=None):
             status=Message.Status.PENDING,
             wamid__isnull=True,
             claimed_at__lt=now - lease,
-        ).values_list("pk", "conversation_id")
+        ).values_list("pk", "conversation_id", "attempts")
     )
-    for pk, conversation_id in abandoned:
+    for pk, conversation_id, attempts in abandoned:
         with transaction.atomic():
             if Message.objects.filter(pk=pk, claimed_at__lt=now - lease).update(
-                status=Message.Status.UNKNOWN, claimed_at=None
+                status=Message.Status.UNKNOWN, status_at=now, claimed_at=None
             ):
+                SendAttempt.objects.filter(message_id=pk, number=attempts, outcome="").update(
+                    outcome=SendAttempt.Outcome.UNKNOWN
+                )
                 announce(conversation_id, pk)
-    overdue = Message.objects.filter(
-        direction=Message.Direction.OUTBOUND,
-        status=Message.Status.PENDING,
-        wamid__isnull=True,
-        claimed_at__isnull=True,
-        created_at__lt=now - lease,
-        conversation__business_number__sending_paused_at__isnull=True,
-    ).exclude(next_attempt_at__gt=now - lease)
+    overdue = list(
+        Message.objects.filter(
+            direction=Message.Direction.OUTBOUND,
+            status=Message.Status.PENDING,
+            wamid__isnull=True,
+            claimed_at__isnull=True,
+            created_at__lt=now - lease,
+            conversation__business_number__sending_paused_at__isnull=True,
+        )
+        .exclude(next_attempt_at__gt=now - lease)
+        .values_list("pk", flat=True)
+    )
+    waiting = queued_sends(overdue)
     requeued = 0
-    for pk in overdue.values_list("pk", flat=True):
-        enqueue_send(pk)
-        requeued += 1
+    for pk in overdue:
+        if pk not in waiting:
+            enqueue_send(pk)
+            requeued += 1
+    announce_send_again(now)
     if abandoned or requeued:
         logger.warning(
             "outbox sweep: %d abandoned sends marked unknown, %d messages queued again",
@@ -292,3 +419,32 @@ def sweep_outbox(now=None):
             requeued,
         )
     return len(abandoned), requeued
+
+
+def queued_sends(message_ids):
+    """Which of `message_ids` have a send task waiting in the queue."""
+    if not message_ids:
+        return set()
+    return set(
+        DBTaskResult.objects.filter(
+            task_path=send_message.module_path,
+            status=TaskResultStatus.READY,
+            args_kwargs__args__0__in=message_ids,
+        ).values_list("args_kwargs__args__0", flat=True)
+    )
+
+
+def announce_send_again(now):
+    """Announce the unconfirmed messages that became eligible for "Send again" since about
+    the previous sweep (two intervals back: a late sweep misses none; a second announcement
+    only re-renders the message)."""
+    cutoff = now - UNCONFIRMED_SEND_AGAIN_AFTER
+    since = cutoff - 2 * timedelta(seconds=settings.MAINTENANCE_INTERVAL_SECONDS)
+    eligible = Message.objects.filter(
+        direction=Message.Direction.OUTBOUND,
+        status=Message.Status.UNKNOWN,
+        status_at__gt=since,
+        status_at__lte=cutoff,
+    ).values_list("conversation_id", "pk")
+    for conversation_id, pk in eligible:
+        announce(conversation_id, pk)

@@ -8,28 +8,34 @@
 - `render_preview()` is what the customer will read; `template_payload()` is the `template`
   object of the Cloud API request; `queue_template_message()` puts one in the outbox.
 
-Supported: TEXT headers, body and footer, and buttons of type QUICK_REPLY, URL (a variable
-URL suffix), PHONE_NUMBER and COPY_CODE. Templates that need anything else (a media or location
-header, carousels, flows, catalogues, one-time passwords) are listed but cannot be sent from the
-inbox: `unsupported_reason()` says why.
+Supported: TEXT headers, IMAGE, VIDEO and DOCUMENT headers (staff give an https link to the
+file, which Meta fetches: "Send Message Template Media" in Meta's examples), body and footer,
+and buttons of type QUICK_REPLY, URL (a variable URL suffix), PHONE_NUMBER and COPY_CODE.
+Templates that need anything else (a location header, carousels, flows, catalogues, one-time
+passwords) are listed but cannot be sent from the inbox: `unsupported_reason()` says why.
 
 Values are keyed by `Parameter.field`: "header-1", "body-2", "body-first_name", "button0-1"
-(the variable of the first button).
+(the variable of the first button), "header-media" (the link of a media header).
 """
 
 import logging
 import re
 from dataclasses import dataclass
+from pathlib import PurePosixPath
+from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from messaging.backends import get_backend
 from messaging.backends.base import SendError
-from messaging.models import MessageTemplate
+from messaging.models import BusinessNumber, MessageTemplate
+from messaging.tasks import pause_numbers
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +46,10 @@ HEADER_TEXT_LIMIT = 60  # the whole header, with its variable filled in
 BODY_PARAMETER_LIMIT = 1024  # each body variable
 BUTTON_URL_LIMIT = 2000  # the whole button URL, with its suffix filled in
 COUPON_CODE_LIMIT = 15  # a COPY_CODE button's code
+MEDIA_LINK_LIMIT = 2000  # a media header's link
+# Header formats staff can fill in with a link to the file.
+MEDIA_HEADERS = {"IMAGE", "VIDEO", "DOCUMENT"}
+MEDIA_KEY = "media"
 
 # {{1}} (positional) or {{first_name}} (named).
 PLACEHOLDER = re.compile(r"\{\{\s*([^{}\s]+)\s*\}\}")
@@ -67,9 +77,9 @@ class Parameter:
     """One variable a template needs a value for."""
 
     component: str  # "header", "body" or "button"
-    key: str  # "1", "2", … (positional) or a name (named)
+    key: str  # "1", "2", … (positional), a name (named), or "media" (a media header)
     index: int | None = None  # the button's position among the template's buttons
-    sub_type: str = ""  # "url" or "copy_code", for button variables
+    sub_type: str = ""  # "url" or "copy_code" for buttons; "image", "video", "document"
     example: str = ""
     max_length: int = BODY_PARAMETER_LIMIT
 
@@ -80,16 +90,24 @@ class Parameter:
         return f"{self.component}-{self.key}"
 
     @property
+    def is_media(self) -> bool:
+        return self.component == "header" and self.key == MEDIA_KEY and bool(self.sub_type)
+
+    @property
     def placeholder(self) -> str:
+        if self.is_media:
+            return "https://"
         return "{{" + self.key + "}}"
 
     @property
     def named(self) -> bool:
-        return not POSITIONAL_KEY.fullmatch(self.key)
+        return not self.is_media and not POSITIONAL_KEY.fullmatch(self.key)
 
     @property
     def where(self) -> str:
         """Which part of the message the variable is in, for labels."""
+        if self.is_media:
+            return str(MEDIA_LABELS[self.sub_type])
         if self.component == "header":
             return _("Header")
         if self.component == "body":
@@ -102,6 +120,8 @@ class Parameter:
     def description(self) -> str:
         """The variable in a sentence: "{{1}} in the body"."""
         what = {"placeholder": self.placeholder}
+        if self.is_media:
+            return str(MEDIA_DESCRIPTIONS[self.sub_type])
         if self.component == "header":
             return _("%(placeholder)s in the header") % what
         if self.component == "body":
@@ -110,6 +130,29 @@ class Parameter:
         if self.sub_type == "copy_code":
             return _("The code to copy of button %(number)d") % what
         return _("%(placeholder)s in the link of button %(number)d") % what
+
+
+# Labels of a media header's field: what to link to.
+MEDIA_LABELS = {
+    "image": gettext_lazy("Header image: a link to the file (https)"),
+    "video": gettext_lazy("Header video: a link to the file (https)"),
+    "document": gettext_lazy("Header document: a link to the file (https)"),
+}
+MEDIA_DESCRIPTIONS = {
+    "image": gettext_lazy("The link to the header image"),
+    "video": gettext_lazy("The link to the header video"),
+    "document": gettext_lazy("The link to the header document"),
+}
+# The media header in the preview.
+MEDIA_PREVIEWS = {
+    "image": gettext_lazy("🖼️ Image: %(link)s"),
+    "video": gettext_lazy("🎬 Video: %(link)s"),
+    "document": gettext_lazy("📄 Document: %(link)s"),
+}
+
+
+def header_format(component) -> str:
+    return str(component.get("format", "TEXT")).upper()
 
 
 def components_of(template, kind) -> list[dict]:
@@ -162,7 +205,17 @@ def required_parameters(template) -> list[Parameter]:
     parameters = []
     for kind in ("header", "body"):
         for component in components_of(template, kind.upper()):
-            if kind == "header" and str(component.get("format", "TEXT")).upper() != "TEXT":
+            if kind == "header" and header_format(component) in MEDIA_HEADERS:
+                parameters.append(
+                    Parameter(
+                        "header",
+                        MEDIA_KEY,
+                        sub_type=header_format(component).lower(),
+                        max_length=MEDIA_LINK_LIMIT,
+                    )
+                )
+                continue
+            if kind == "header" and header_format(component) != "TEXT":
                 continue
             text = _text(component)
             examples = _examples(component, kind)
@@ -219,10 +272,10 @@ def unsupported_reason(template) -> str:
             "not from the inbox."
         )
     for header in components_of(template, "HEADER"):
-        if str(header.get("format", "TEXT")).upper() != "TEXT":
+        if header_format(header) not in MEDIA_HEADERS | {"TEXT"}:
             return _(
-                "This template's header needs an image, video, document or location, which "
-                "the inbox cannot attach."
+                "This template's header needs a location (or another kind of header the "
+                "inbox cannot fill in)."
             )
     components = template.components if isinstance(template.components, list) else []
     unknown = sorted(
@@ -245,6 +298,8 @@ def unsupported_reason(template) -> str:
         return _("This template has no body.")
     pattern = NAMED_KEY if template.parameter_format == "NAMED" else POSITIONAL_KEY
     for parameter in required_parameters(template):
+        if parameter.is_media:
+            continue
         if parameter.component != "button" and not pattern.fullmatch(parameter.key):
             return _(
                 "The placeholders of this template do not match its parameter format; "
@@ -293,6 +348,10 @@ def validate(template, values) -> dict[str, str]:
             )
         if parameter.sub_type == "copy_code" and " " in value:
             problems.append(_("%(parameter)s cannot contain spaces.") % what)
+        if parameter.is_media and value and not is_https_link(value):
+            problems.append(
+                _("%(parameter)s must be a full https:// address that WhatsApp can fetch.") % what
+            )
         if len(value) > parameter.max_length:
             problems.append(_too_long(parameter, len(value)))
         if problems:
@@ -310,9 +369,18 @@ def validate(template, values) -> dict[str, str]:
     return cleaned
 
 
+def is_https_link(value) -> bool:
+    """A well-formed https URL (Meta fetches it; plain http would expose the file on the way)."""
+    try:
+        URLValidator(schemes=["https"])(value)
+    except ValidationError:
+        return False
+    return not any(c.isspace() for c in value)
+
+
 def _too_long(parameter, length) -> str:
     what = {"parameter": parameter.description, "length": length, "max": parameter.max_length}
-    if parameter.component == "header":
+    if parameter.component == "header" and not parameter.is_media:
         return _(
             "%(parameter)s is %(length)d characters long; the whole header may have at most "
             "%(limit)d, so this may have at most %(max)d."
@@ -350,8 +418,11 @@ def preview_parts(template, values) -> Preview:
     """What the customer will see, part by part (the inbox shows the buttons separately)."""
     header = next(iter(components_of(template, "HEADER")), None)
     header_text = ""
-    if header and str(header.get("format", "TEXT")).upper() == "TEXT":
+    if header and header_format(header) == "TEXT":
         header_text = _fill(_text(header), "header", values)
+    elif header and header_format(header) in MEDIA_HEADERS:
+        link = values.get(Parameter("header", MEDIA_KEY).field) or "…"
+        header_text = MEDIA_PREVIEWS[header_format(header).lower()] % {"link": link}
     body = _fill(_text(next(iter(components_of(template, "BODY")), None)), "body", values)
     footer = _text(next(iter(components_of(template, "FOOTER")), None))
     buttons = tuple(
@@ -371,6 +442,11 @@ def build_components(template, cleaned) -> list[dict]:
     header, body, buttons = [], [], {}
     for parameter in required_parameters(template):
         value = cleaned[parameter.field]
+        if parameter.is_media:
+            header.append(
+                {"type": parameter.sub_type, parameter.sub_type: media_object(parameter, value)}
+            )
+            continue
         if parameter.sub_type == "copy_code":
             buttons[parameter.index] = (
                 parameter.sub_type,
@@ -397,6 +473,17 @@ def build_components(template, cleaned) -> list[dict]:
             {"type": "button", "sub_type": sub_type, "index": index, "parameters": parameters}
         )
     return components
+
+
+def media_object(parameter, link) -> dict:
+    """A media header's object: the link, and for a document the name the customer sees (the
+    link's last path segment, when it has one)."""
+    media = {"link": link}
+    if parameter.sub_type == "document":
+        name = PurePosixPath(unquote(urlsplit(link).path)).name
+        if name:
+            media["filename"] = name[:200]
+    return media
 
 
 def template_payload(message) -> dict:
@@ -524,6 +611,10 @@ def sync_templates(waba_id=None, *, progress=None) -> tuple[int, int, int]:
             if progress:
                 progress(len(listed))
     except SendError as exc:
+        if exc.stop_sending:
+            # The access token is shared by every call: sending cannot work either.
+            numbers = BusinessNumber.objects.filter(waba_id=waba_id)
+            pause_numbers(numbers if numbers.exists() else BusinessNumber.objects.all(), exc)
         detail = f" ({exc.code})" if exc.code else ""
         raise TemplateSyncError(
             _("Meta did not list the templates: %(reason)s") % {"reason": f"{exc.title}{detail}"}

@@ -129,6 +129,7 @@ class AuditEvent(models.Model):
         LOGOUT = "logout", _("Signed out")
         VIEW_CONVERSATION = "view", _("Viewed a conversation")
         REPLY = "reply", _("Replied")
+        RETRY = "retry", _("Sent a message again")
         EXPORT = "export", _("Exported a contact's data")
         ERASE = "erase", _("Erased a contact's data")
         REJECT = "reject", _("Rejected a deletion request")

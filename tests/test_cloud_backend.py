@@ -1,8 +1,13 @@
 """messaging.backends.cloud: requests to the Graph API and Meta's errors, classified."""
 
+import socket
+import threading
+from http.client import RemoteDisconnected
+
 import pytest
 import requests
 import responses
+from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
 
 from messaging.backends.base import SendError
 from messaging.backends.cloud import CloudBackend
@@ -100,12 +105,35 @@ def test_a_5xx_without_an_error_object_is_retryable(backend):
     assert caught.value.retryable
 
 
+def refused():
+    """What requests raises when nothing listens: the connection never opened."""
+    return requests.ConnectionError(
+        MaxRetryError(None, "/123/messages", NewConnectionError(None, "Connection refused"))
+    )
+
+
+def aborted():
+    """What requests raises when the server drops the connection after reading the request."""
+    return requests.ConnectionError(
+        ProtocolError("Connection aborted.", RemoteDisconnected("closed without response"))
+    )
+
+
 @pytest.mark.parametrize(
     ("failure", "retryable", "ambiguous"),
     [
         (requests.ConnectTimeout("connect"), True, False),
-        (requests.ConnectionError("refused"), True, False),
+        (refused(), True, False),
+        (requests.exceptions.SSLError("certificate verify failed"), True, False),
+        (requests.exceptions.ProxyError("proxy refused"), True, False),
         (requests.ReadTimeout("read"), False, True),
+        (aborted(), False, True),
+        (requests.exceptions.ChunkedEncodingError("broken answer"), False, True),
+        (requests.exceptions.ContentDecodingError("bad gzip"), False, True),
+        (requests.exceptions.RetryError("gave up"), False, True),
+        (requests.ConnectionError("no details"), False, True),
+        (requests.exceptions.InvalidURL("bad host"), False, False),
+        (requests.exceptions.InvalidHeader("bad token"), False, False),
     ],
 )
 def test_network_failures_are_classified_by_whether_meta_may_have_the_request(
@@ -118,6 +146,69 @@ def test_network_failures_are_classified_by_whether_meta_may_have_the_request(
         transport.send("123", {})
 
     assert (caught.value.retryable, caught.value.ambiguous) == (retryable, ambiguous)
+
+
+@pytest.fixture
+def local_graph(settings):
+    """A Graph URL on a loopback port, for real sockets instead of `responses`."""
+    settings.WHATSAPP_ACCESS_TOKEN = "secret-token"
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    settings.WHATSAPP_GRAPH_URL = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    with listener:
+        yield listener
+
+
+def test_a_port_where_nothing_listens_is_retried(local_graph):
+    local_graph.close()  # the port is free: connecting is refused
+
+    with pytest.raises(SendError) as caught:
+        CloudBackend(timeout=(2, 2)).send("123", {})
+
+    assert (caught.value.retryable, caught.value.ambiguous) == (True, False)
+
+
+def test_a_connection_dropped_after_the_request_was_read_is_unconfirmed_not_retried(local_graph):
+    local_graph.listen()
+    received = []
+
+    def read_then_hang_up():
+        connection, _address = local_graph.accept()
+        with connection:
+            received.append(connection.recv(65536))
+
+    server = threading.Thread(target=read_then_hang_up)
+    server.start()
+    with pytest.raises(SendError) as caught:
+        CloudBackend(timeout=(2, 2)).send("123", {"type": "text"})
+    server.join()
+
+    assert received[0].startswith(b"POST /v23.0/123/messages")
+    assert (caught.value.retryable, caught.value.ambiguous) == (False, True)
+
+
+def test_a_redirect_is_not_followed(backend):
+    transport, mocked = backend
+    mocked.post(
+        f"{GRAPH}/123/messages", status=307, headers={"Location": "https://elsewhere.example/"}
+    )
+
+    with pytest.raises(SendError) as caught:
+        transport.send("123", {})
+
+    assert len(mocked.calls) == 1
+    assert "redirect" in caught.value.title
+    assert caught.value.permanent
+
+
+def test_metas_code_prefix_is_left_out_of_the_title(backend):
+    transport, mocked = backend
+    mocked.post(f"{GRAPH}/123/messages", json=error_body(131047), status=400)
+
+    with pytest.raises(SendError) as caught:
+        transport.send("123", {})
+
+    assert caught.value.title == "Something"
 
 
 def test_a_200_without_a_message_id_is_ambiguous(backend):
@@ -137,3 +228,57 @@ def test_the_graph_url_and_version_come_from_settings(backend, settings):
     mocked.post("http://127.0.0.1:9999/v24.0/123/messages", json={"messages": [{"id": "w"}]})
 
     assert transport.send("123", {}).wamid == "w"
+
+
+# Media downloads carry the token: only over https (or to a loopback test server)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=1",
+        "ftp://lookaside.fbsbx.com/file",
+        "//lookaside.fbsbx.com/file",
+        "http://10.0.0.8/file",
+    ],
+)
+def test_a_media_url_that_is_not_https_is_refused_before_the_token_is_sent(backend, url):
+    transport, mocked = backend
+
+    with pytest.raises(SendError) as caught:
+        b"".join(transport.download_media(url, 1000))
+
+    assert len(mocked.calls) == 0
+    assert caught.value.permanent
+
+
+def test_a_media_url_on_loopback_may_be_plain_http(backend):
+    transport, mocked = backend
+    mocked.get("http://127.0.0.1:8765/media/1", body=b"image bytes")
+
+    assert b"".join(transport.download_media("http://127.0.0.1:8765/media/1", 1000)) == (
+        b"image bytes"
+    )
+    assert mocked.calls[0].request.headers["Authorization"] == "Bearer secret-token"
+
+
+def test_a_download_that_breaks_off_is_a_send_error_not_a_crash(backend):
+    transport, mocked = backend
+    url = "https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=1"
+    mocked.get(url, body=requests.exceptions.ChunkedEncodingError("broken"))
+
+    with pytest.raises(SendError) as caught:
+        b"".join(transport.download_media(url, 1000))
+
+    assert not caught.value.permanent
+
+
+def test_a_download_refused_for_the_token_stops_sending(backend):
+    transport, mocked = backend
+    url = "https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=1"
+    mocked.get(url, json=error_body(190), status=401)
+
+    with pytest.raises(SendError) as caught:
+        b"".join(transport.download_media(url, 1000))
+
+    assert caught.value.stop_sending

@@ -26,10 +26,22 @@ def test_it_prints_the_request_and_returns_a_fake_wamid():
     assert f"POST /106540352242922/messages → {result.wamid}" in stream.getvalue()
 
 
+def run_worker():
+    call_command(
+        "db_worker",
+        "--batch",
+        "--no-reload",
+        "--no-startup-delay",
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
+    )
+
+
 def test_its_simulated_statuses_move_the_ticks_through_the_real_status_path(settings, staff_user):
+    # Statuses an hour away: however slow the first worker run, none of them is due in it.
     settings.WHATSAPP_TRANSPORT = {
         "BACKEND": "messaging.backends.console.ConsoleBackend",
-        "OPTIONS": {"stream": io.StringIO()},
+        "OPTIONS": {"stream": io.StringIO(), "status_delays": (3600, 3601, 3602)},
     }
     receive(
         p.encode(
@@ -39,14 +51,14 @@ def test_its_simulated_statuses_move_the_ticks_through_the_real_status_path(sett
         )
     )
     message = queue_text_reply(Conversation.objects.get(), staff_user, "Hello from the demo")
-    call_command("db_worker", "--batch", "--no-reload", stdout=io.StringIO(), stderr=io.StringIO())
+    run_worker()
     message.refresh_from_db()
     assert message.status == "sent"
 
     simulated = DBTaskResult.objects.filter(task_path="messaging.tasks.simulate_status")
-    assert simulated.count() == 3
-    simulated.update(run_after=timezone.now() - timedelta(seconds=1))  # let the seconds pass
-    call_command("db_worker", "--batch", "--no-reload", stdout=io.StringIO(), stderr=io.StringIO())
+    assert simulated.filter(status="READY").count() == 3
+    simulated.update(run_after=timezone.now() - timedelta(seconds=1))  # let the hour pass
+    run_worker()
 
     message.refresh_from_db()
     assert message.status == "read"
@@ -58,3 +70,9 @@ def test_its_simulated_statuses_move_the_ticks_through_the_real_status_path(sett
         "read",
     ]
     assert Message.objects.filter(direction="out").count() == 1
+
+
+def test_by_default_the_ticks_move_within_seconds():
+    backend = ConsoleBackend(stream=io.StringIO())
+
+    assert backend.status_delays == (1, 3, 6)

@@ -165,18 +165,45 @@ def test_anonymous_responses_are_left_to_their_views(client):
     assert "no-store" not in response.get("Cache-Control", "")
 
 
+def inbound_photo():
+    """A customer's photo that Meta (the locmem transport) still holds: the media proxy
+    answers 200 for it."""
+    from messaging import payloads as p
+    from messaging.backends import locmem
+    from messaging.ingest import receive
+    from messaging.models import Message
+    from tests import media_files as f
+
+    media_id = p.new_media_id()
+    item = p.media_message("image", media_id, mime_type="image/png")
+    receive(
+        p.encode(p.envelope(p.value(contacts=[p.contact(wa_id=p.USER_WA_ID)], messages=[item])))
+    )
+    locmem.media[media_id] = {"content": f.png(), "mime_type": "image/png", "filename": ""}
+    return Message.objects.get(wamid=item["id"])
+
+
 def test_every_page_a_signed_in_user_gets_says_how_to_cache_it(staff_client, staff_user):
+    from messaging.backends import locmem
     from tests.url_walk import walk
 
     staff_user.is_superuser = True
     staff_user.save()
-    for route in walk():
-        if route.path == "/webhooks/whatsapp/":
-            continue  # Meta's, not a page; answers 403 to a GET without the verify token
-        response = staff_client.get(route.path)
-        assert response.has_header("Cache-Control"), route
-        if response.status_code == 200 and route.name != "inbox:media":
-            assert "no-store" in response["Cache-Control"], route
+    photo = inbound_photo()
+    answered = set()
+    try:
+        for route in walk({"pk": photo.conversation_id, "message_pk": photo.pk}):
+            if route.path == "/webhooks/whatsapp/":
+                continue  # Meta's, not a page; answers 403 to a GET without the verify token
+            response = staff_client.get(route.path)
+            assert response.has_header("Cache-Control"), route
+            if response.status_code == 200:
+                answered.add(route.name)
+                assert "no-store" in response["Cache-Control"], route
+    finally:
+        locmem.reset()
+    # Customers' media are personal data like the pages that show them.
+    assert {"inbox:media", "inbox:conversation"} <= answered
 
 
 def test_the_session_cookie_lasts_no_longer_than_the_longest_session(

@@ -1,6 +1,8 @@
 """messaging.tasks: the outbox from pending row to Meta, with retries, pauses and recovery."""
 
+import html
 import io
+import random
 import threading
 import uuid
 from datetime import timedelta
@@ -8,6 +10,8 @@ from datetime import timedelta
 import pytest
 import requests
 import responses
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.db import connection, transaction
 from django.utils import timezone
@@ -18,9 +22,29 @@ from messaging import payloads as p
 from messaging.backends import locmem
 from messaging.backends.base import SendError
 from messaging.ingest import receive
-from messaging.models import BusinessNumber, Conversation, Message, SendAttempt
-from messaging.sending import queue_text_reply
-from messaging.tasks import resume_sending, retry_message, send_message, sweep_outbox
+from messaging.media import queue_media_message
+from messaging.models import (
+    UNCONFIRMED_SEND_AGAIN_AFTER,
+    BusinessNumber,
+    Conversation,
+    InboxChange,
+    Message,
+    SendAttempt,
+    StatusEvent,
+)
+from messaging.sending import queue_outbound, queue_text_reply
+from messaging.tasks import (
+    backoff,
+    claim,
+    reserve_send_slot,
+    resume_sending,
+    retry_message,
+    send_message,
+    send_read_receipt,
+    sweep_outbox,
+)
+from privacy.models import AuditEvent
+from tests import media_files as f
 
 pytestmark = pytest.mark.django_db
 
@@ -66,10 +90,12 @@ def pending(conversation, staff_user):
 
 
 def graph_error(code, title="Error", status=400):
+    """Meta's error response: the code leads the message, as in "(#131026) Message
+    undeliverable"."""
     return {
         "json": {
             "error": {
-                "message": f"({code}) {title}",
+                "message": f"(#{code}) {title}",
                 "type": "OAuthException",
                 "code": code,
                 "error_data": {"messaging_product": "whatsapp", "details": f"details of {code}"},
@@ -90,9 +116,21 @@ def accepted(wamid="wamid.ACCEPTED"):
     }
 
 
+def report(wamid, status, *, message=None, errors=None):
+    """A status webhook from Meta about `wamid`, carrying our callback data as Meta echoes it."""
+    item = p.status(wamid, status, errors=errors)
+    if message is not None:
+        item["biz_opaque_callback_data"] = f"waq:{message.pk}"
+    receive(p.encode(p.envelope(p.value(statuses=[item]))))
+
+
 def due_now(message):
-    """Let time pass until the message's next attempt is due."""
-    Message.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now() - timedelta(1))
+    """Let time pass until the message's next attempt (and the task queued for it) is due."""
+    past = timezone.now() - timedelta(1)
+    Message.objects.filter(pk=message.pk).update(next_attempt_at=past)
+    DBTaskResult.objects.filter(task_path="messaging.tasks.send_message", status="READY").update(
+        run_after=past
+    )
 
 
 def run_worker():
@@ -174,6 +212,19 @@ def test_a_retryable_error_is_retried_with_growing_delays_then_fails(
     assert outcomes == ["retry", "retry", "retry", "failed"]
 
 
+def test_retry_delays_are_jittered_within_half_to_all_of_the_growing_ceiling(settings):
+    settings.WHATSAPP_RETRY_BASE_SECONDS = 5
+    rng = random.Random(20260101)
+
+    for attempt, ceiling in [(1, 5), (2, 10), (3, 20), (12, 15 * 60)]:
+        delays = [backoff(attempt, rng).total_seconds() for _ in range(500)]
+
+        assert ceiling / 2 <= min(delays) < max(delays) <= ceiling
+        # Spread over the whole range, not bunched: a fixed delay would give one value.
+        assert max(delays) - min(delays) > 0.9 * ceiling / 2
+        assert len(set(delays)) == 500
+
+
 def test_a_retry_is_queued_for_later_not_run_now(
     cloud, pending, django_capture_on_commit_callbacks
 ):
@@ -210,10 +261,13 @@ def test_a_permanent_error_fails_at_once_and_shows_in_the_inbox(
 
     pending.refresh_from_db()
     assert (pending.status, pending.error_code, pending.attempts) == ("failed", code, 1)
-    assert pending.error_details == f"details of {code}"
+    assert (pending.error_title, pending.error_details) == (title, f"details of {code}")
     page = staff_client.get(f"/c/{pending.conversation_id}/").content.decode()
-    assert f"({code})" in page
-    assert "Retry" in page
+    failure = page[page.index(f'id="m-{pending.pk}"') :]
+    failure = failure[: failure.index("</article>")]
+    assert f"<p><strong>{html.escape(title)}</strong> ({code})</p>" in failure
+    assert f"<p>details of {code}</p>" in failure
+    assert ">Retry</button>" in failure
 
 
 # The access token
@@ -247,6 +301,52 @@ def test_resuming_sends_what_waited(cloud, pending, django_capture_on_commit_cal
     pending.refresh_from_db()
     assert pending.wamid == "wamid.LATER"
     assert BusinessNumber.objects.get().sending_paused_at is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_admins_resume_action_unpauses_the_number_and_sends_what_waited(
+    cloud, pending, client, django_user_model
+):
+    cloud.post(MESSAGES_URL, **graph_error(190, "Error validating access token", status=401))
+    send_message.call(pending.pk)
+    cloud.replace(responses.POST, MESSAGES_URL, **accepted("wamid.RESUMED"))
+    admin = django_user_model.objects.create_superuser("root", "root@example.org", "x" * 20)
+    client.force_login(admin)
+    number = BusinessNumber.objects.get()
+
+    response = client.post(
+        "/admin/messaging/businessnumber/",
+        {"action": "resume_sending", "_selected_action": [number.pk]},
+        follow=True,
+    )
+    run_worker()
+
+    assert "Sending resumed; 1 waiting message queued again." in response.content.decode()
+    number.refresh_from_db()
+    assert (number.sending_paused_at, number.paused_reason) == (None, "")
+    pending.refresh_from_db()
+    assert (pending.wamid, pending.status) == ("wamid.RESUMED", "sent")
+    assert len(cloud.calls) == 2
+
+
+def test_an_expired_token_on_a_read_receipt_pauses_sending_too(cloud, conversation, staff_client):
+    cloud.post(MESSAGES_URL, **graph_error(190, "Error validating access token", status=401))
+
+    send_read_receipt.call(Message.objects.get(wamid="wamid.IN").pk)
+
+    number = BusinessNumber.objects.get()
+    assert number.sending_paused_at is not None
+    assert "190" in number.paused_reason
+    assert "Sending from" in staff_client.get("/").content.decode()
+
+
+def test_other_read_receipt_errors_leave_sending_alone(cloud, conversation):
+    cloud.post(MESSAGES_URL, **graph_error(131000, "Something went wrong", status=500))
+
+    send_read_receipt.call(Message.objects.get(wamid="wamid.IN").pk)
+
+    assert BusinessNumber.objects.get().sending_paused_at is None
+    assert len(cloud.calls) == 1  # and not retried
 
 
 # Ambiguity: a read timeout
@@ -288,6 +388,46 @@ def test_a_connect_timeout_is_retried(cloud, pending):
     assert (pending.status, pending.next_attempt_at is not None) == ("pending", True)
 
 
+@pytest.mark.parametrize(
+    "failure",
+    [
+        requests.exceptions.ChunkedEncodingError("the answer broke off"),
+        requests.ConnectionError("Connection aborted."),
+        RuntimeError("a transport fault of its own"),
+    ],
+)
+def test_a_connection_that_broke_after_the_request_left_is_unconfirmed_and_never_resent(
+    cloud, pending, failure
+):
+    cloud.post(MESSAGES_URL, body=failure)
+
+    send_message.call(pending.pk)
+    send_message.call(pending.pk)
+    sweep_outbox(now=timezone.now() + timedelta(hours=1))
+
+    assert len(cloud.calls) == 1
+    pending.refresh_from_db()
+    assert (pending.status, pending.claimed_at) == ("unknown", None)
+    assert SendAttempt.objects.get().outcome == SendAttempt.Outcome.UNKNOWN
+
+
+def test_a_request_that_could_not_be_built_fails_at_once_and_sends_nothing(
+    cloud, conversation, staff_user, staff_client
+):
+    # Nothing in the inbox builds a Cloud API body for an outbound location (yet).
+    message = queue_outbound(conversation, staff_user, type="location", data={"latitude": 1})
+
+    send_message.call(message.pk)
+
+    assert len(cloud.calls) == 0
+    message.refresh_from_db()
+    assert (message.status, message.claimed_at) == ("failed", None)
+    assert message.error_title == "The inbox could not prepare this message (ValueError)"
+    assert SendAttempt.objects.get().outcome == SendAttempt.Outcome.FAILED
+    page = staff_client.get(f"/c/{conversation.pk}/").content.decode()
+    assert "The inbox could not prepare this message (ValueError)" in page
+
+
 # Transactions and concurrency
 
 
@@ -307,16 +447,24 @@ def test_a_rolled_back_reply_makes_no_graph_api_call(conversation, staff_user):
     assert not Message.objects.filter(direction="out").exists()
 
 
+def needs_postgresql():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite serialises workers, so nothing races")
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_racing_over_200_pending_messages_send_each_exactly_once(
     conversation, staff_user
 ):
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL: SQLite serialises workers, so nothing races")
+    needs_postgresql()
     for i in range(200):
         queue_text_reply(conversation, staff_user, f"message {i}", client_token=uuid.uuid4())
-    # Each message is also queued twice, as if a sweep re-queued it: claiming must cope.
-    for pk in Message.objects.filter(direction="out").values_list("pk", flat=True):
+    # Each message's first task is queued as the reply commits. A second one right behind it
+    # (as if a sweep re-queued it) puts the two tasks next to each other in the queue: the
+    # two workers take them at the same moment and race to claim the same message.
+    DBTaskResult.objects.filter(task_path="messaging.tasks.send_message").delete()
+    for pk in Message.objects.filter(direction="out").order_by("pk").values_list("pk", flat=True):
+        send_message.enqueue(pk)
         send_message.enqueue(pk)
 
     threads = [threading.Thread(target=worker_thread) for _ in range(2)]
@@ -330,6 +478,36 @@ def test_two_workers_racing_over_200_pending_messages_send_each_exactly_once(
     assert len(set(bodies)) == 200
     assert SendAttempt.objects.count() == 200
     assert not Message.objects.filter(direction="out", wamid__isnull=True).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_claiming_the_same_message_at_the_same_instant_get_it_once(
+    conversation, staff_user
+):
+    needs_postgresql()
+    messages = [
+        queue_text_reply(conversation, staff_user, f"message {i}", client_token=uuid.uuid4())
+        for i in range(50)
+    ]
+    barrier = threading.Barrier(2)
+    claimed = []
+
+    def contend():
+        try:
+            for message in messages:
+                barrier.wait(timeout=10)
+                if claim(message.pk) is not None:
+                    claimed.append(message.pk)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=contend) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(claimed) == [message.pk for message in messages]
 
 
 # Retry by staff
@@ -354,6 +532,193 @@ def test_retry_sends_a_failed_message_once_more_and_audits_who_asked(
     assert len(locmem.outbox) == 1
     attempts = list(SendAttempt.objects.order_by("number").values_list("number", "requested_by"))
     assert attempts == [(1, None), (2, staff_user.pk)]
+    audit = AuditEvent.objects.get(action="retry")
+    assert (audit.actor, audit.object_type, audit.object_id) == (
+        staff_user,
+        "messaging.conversation",
+        str(pending.conversation_id),
+    )
+    assert audit.details == {"message": pending.pk, "type": "text", "was": "failed"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_retry_after_a_failure_reported_by_webhook_sends_exactly_once_more(
+    pending, staff_user, django_capture_on_commit_callbacks
+):
+    run_worker()  # Meta accepts it…
+    pending.refresh_from_db()
+    first = pending.wamid
+    # …and reports later that it could not deliver it.
+    report(first, "failed", message=pending, errors=[p.error(131026, "Message undeliverable")])
+    pending.refresh_from_db()
+    assert (pending.status, pending.error_code) == ("failed", 131026)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert retry_message(pending, staff_user)
+    run_worker()
+
+    assert len(locmem.outbox) == 2
+    pending.refresh_from_db()
+    assert pending.status == "sent"
+    assert pending.wamid not in {None, first}
+    history = list(SendAttempt.objects.order_by("number").values_list("wamid", "outcome"))
+    assert history == [(first, "accepted"), (pending.wamid, "accepted")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_late_statuses_of_the_failed_attempt_stay_in_its_history(
+    pending, staff_user, django_capture_on_commit_callbacks
+):
+    run_worker()
+    pending.refresh_from_db()
+    first = pending.wamid
+    report(first, "failed", message=pending, errors=[p.error(131026, "Message undeliverable")])
+    with django_capture_on_commit_callbacks(execute=True):
+        retry_message(pending, staff_user)
+    run_worker()
+
+    report(first, "delivered", message=pending)  # unordered: older news about attempt 1
+
+    pending.refresh_from_db()
+    assert pending.status == "sent"  # the new attempt's own tick, not moved by the old one
+    late = StatusEvent.objects.get(wamid=first, status="delivered")
+    assert SendAttempt.objects.filter(message=pending, wamid=late.wamid, number=1).exists()
+
+
+def test_a_failed_message_from_before_attempts_were_recorded_can_be_retried(
+    conversation, staff_user
+):
+    old = Message.objects.create(
+        conversation=conversation,
+        direction="out",
+        type="text",
+        text="From the demo data",
+        timestamp=timezone.now(),
+        status="failed",
+        wamid="wamid.OLD",
+        error_code=131026,
+    )
+
+    assert retry_message(old, staff_user)
+    send_message.call(old.pk, requested_by=staff_user.pk)
+
+    old.refresh_from_db()
+    assert old.status == "sent"
+    history = list(old.send_attempts.order_by("number").values_list("number", "wamid"))
+    assert history == [(1, "wamid.OLD"), (2, old.wamid)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_retry_gets_the_full_budget_of_automatic_retries_again(
+    pending, staff_user, settings, django_capture_on_commit_callbacks
+):
+    settings.WHATSAPP_SEND_MAX_ATTEMPTS = 2
+    for _ in range(3):
+        locmem.failures.append(SendError("Rate limit hit", code=130429, retryable=True))
+    run_worker()
+    due_now(pending)
+    run_worker()
+    pending.refresh_from_db()
+    assert (pending.status, pending.attempts) == ("failed", 2)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        retry_message(pending, staff_user)
+    run_worker()  # attempt 3 fails again: retried later, not failed at once
+    pending.refresh_from_db()
+    assert (pending.status, pending.attempts) == ("pending", 3)
+    due_now(pending)
+    run_worker()
+
+    pending.refresh_from_db()
+    assert (pending.status, pending.attempts) == ("sent", 4)
+
+
+def unconfirmed(cloud, pending):
+    """A reply whose request timed out: Meta may or may not have it."""
+    cloud.post(MESSAGES_URL, body=requests.ReadTimeout("slow"))
+    send_message.call(pending.pk)
+    pending.refresh_from_db()
+    assert pending.status == "unknown"
+    return pending.status_at
+
+
+def test_an_unconfirmed_message_can_be_sent_again_only_after_a_quiet_while(
+    cloud, pending, staff_user
+):
+    since = unconfirmed(cloud, pending)
+    cloud.replace(responses.POST, MESSAGES_URL, **accepted("wamid.AGAIN"))
+
+    too_soon = since + UNCONFIRMED_SEND_AGAIN_AFTER - timedelta(minutes=1)
+    assert not retry_message(pending, staff_user, now=too_soon)
+    assert retry_message(pending, staff_user, now=since + UNCONFIRMED_SEND_AGAIN_AFTER)
+    send_message.call(pending.pk, requested_by=staff_user.pk)
+
+    assert len(cloud.calls) == 2
+    pending.refresh_from_db()
+    assert (pending.status, pending.wamid) == ("sent", "wamid.AGAIN")
+    audit = AuditEvent.objects.get(action="retry")
+    assert audit.details["was"] == "unknown"
+
+
+def test_the_inbox_offers_send_again_for_an_unconfirmed_message_only_after_the_wait(
+    cloud, pending, staff_client
+):
+    since = unconfirmed(cloud, pending)
+    url = f"/c/{pending.conversation_id}/"
+
+    assert "Send again" not in staff_client.get(url).content.decode()
+
+    Message.objects.filter(pk=pending.pk).update(
+        status_at=since - UNCONFIRMED_SEND_AGAIN_AFTER - timedelta(seconds=1)
+    )
+    page = staff_client.get(url).content.decode()
+    assert ">Send again</button>" in page
+    assert "the customer receives it twice" in page  # the risk, before the choice
+    assert 'hx-confirm="Send this message again?' in page
+
+
+def test_a_sweep_announces_an_unconfirmed_message_once_it_may_be_sent_again(
+    cloud, pending, settings
+):
+    since = unconfirmed(cloud, pending)
+    changes = InboxChange.objects.filter(message=pending)
+    before = changes.count()
+
+    sweep_outbox(now=since + timedelta(minutes=1))
+    assert changes.count() == before  # not yet eligible: nothing to re-render
+    sweep_outbox(now=since + UNCONFIRMED_SEND_AGAIN_AFTER + timedelta(seconds=30))
+    assert changes.count() == before + 1
+    sweep_outbox(now=since + UNCONFIRMED_SEND_AGAIN_AFTER + timedelta(hours=1))
+    assert changes.count() == before + 1  # long eligible: not announced every minute
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_attachment_that_failed_for_good_is_deleted_and_the_inbox_says_so(
+    conversation, staff_user, staff_client, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path
+    message = queue_media_message(
+        conversation, staff_user, uploaded("photo.png", f.png(), "image/png")
+    )
+    path = message.data["upload"]
+    assert default_storage.exists(path)
+    locmem.failures.append(SendError("Media upload error", code=131053))
+
+    run_worker()
+
+    message.refresh_from_db()
+    assert message.status == "failed"
+    assert not default_storage.exists(path)
+    assert "upload" not in message.data
+    page = staff_client.get(f"/c/{conversation.pk}/").content.decode()
+    assert "The file is no longer kept: attach it again to send it." in page
+    assert f"/m/{message.pk}/retry/" not in page
+
+
+def uploaded(name, content, mime_type):
+    file = ContentFile(content, name=name)
+    file.content_type = mime_type
+    return file
 
 
 # The safety net
@@ -375,12 +740,27 @@ def test_a_worker_that_died_mid_send_leaves_an_unconfirmed_message_not_a_duplica
 @pytest.mark.django_db(transaction=True)
 def test_a_pending_message_whose_task_was_lost_is_queued_again(pending):
     Message.objects.filter(pk=pending.pk).update(created_at=timezone.now() - timedelta(hours=1))
+    DBTaskResult.objects.all().delete()  # the queue lost it
 
     assert sweep_outbox() == (0, 1)
     run_worker()
 
     pending.refresh_from_db()
     assert pending.status == "sent"
+
+
+def test_a_backlog_longer_than_the_lease_is_not_queued_again_every_sweep(pending):
+    Message.objects.filter(pk=pending.pk).update(created_at=timezone.now() - timedelta(hours=1))
+    send_message.enqueue(pending.pk)  # its task, waiting for its turn behind the backlog
+    queued = DBTaskResult.objects.filter(task_path="messaging.tasks.send_message")
+
+    for minute in range(3):
+        assert sweep_outbox(now=timezone.now() + timedelta(minutes=minute)) == (0, 0)
+
+    assert queued.count() == 1
+    queued.update(status="SUCCESSFUL")  # it ran, yet the message is still pending: lost
+    assert sweep_outbox() == (0, 1)
+    assert queued.filter(status="READY").count() == 1
 
 
 @pytest.mark.django_db(transaction=True)
@@ -413,16 +793,17 @@ def test_starting_a_worker_schedules_the_maintenance_run(conversation):
 
 
 def test_sending_slots_are_spaced_by_the_configured_rate(settings, conversation):
-    from messaging.tasks import reserve_send_slot
-
     settings.WHATSAPP_SEND_RATE_PER_SECOND = 10
     number = BusinessNumber.objects.get()
+    now = timezone.now()
 
-    waits = [reserve_send_slot(number) for _ in range(5)]
+    waits = [reserve_send_slot(number, now=now) for _ in range(5)]
+    later = reserve_send_slot(number, now=now + timedelta(seconds=0.2))
 
-    assert waits[0] == pytest.approx(0, abs=0.05)
-    assert waits == sorted(waits)
-    assert waits[4] == pytest.approx(0.4, abs=0.05)
+    assert waits == pytest.approx([0, 0.1, 0.2, 0.3, 0.4])
+    assert later == pytest.approx(0.3)  # the queue moved on by the time that passed
+    # An idle number's next slot is now, not in the past.
+    assert reserve_send_slot(number, now=now + timedelta(seconds=60)) == 0
 
 
 def test_a_backlog_beyond_a_short_wait_is_queued_for_its_turn_not_slept_through(

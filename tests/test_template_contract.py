@@ -142,3 +142,30 @@ def test_a_named_parameter_adds_only_its_name_to_metas_text_parameter(conversati
 
     [parameter] = payload["template"]["components"][0]["parameters"]
     assert set(parameter) == set(meta_parameter) | {"parameter_name"}
+
+
+def test_an_image_header_matches_metas_media_template(conversation, staff_user):
+    template = make_template(
+        "spring_sale",
+        [
+            {"type": "HEADER", "format": "IMAGE"},
+            {"type": "BODY", "text": "Hello {{1}}, our spring sale starts today."},
+        ],
+        waba_id="",
+    )
+
+    payload = send(
+        conversation,
+        staff_user,
+        template,
+        {"header-media": "https://cdn.example.org/spring.jpg", "body-1": "Amina"},
+    )
+
+    # Meta's example body goes on with currency and date parameters; shape() compares the
+    # first of each, a text one like ours.
+    assert shape(ours(payload)) == shape(example("Send Message Template Media"))
+    meta_header = example("Send Message Template Media")["template"]["components"][0]
+    assert payload["template"]["components"][0].keys() == meta_header.keys()
+    assert payload["template"]["components"][0]["parameters"][0].keys() == (
+        meta_header["parameters"][0].keys()
+    )

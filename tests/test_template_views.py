@@ -111,7 +111,7 @@ def test_the_picker_lists_approved_templates_of_the_numbers_account(staff_client
     make_template("still_pending", HELLO_WORLD, status="PENDING")
     make_template("rejected_one", HELLO_WORLD, status="REJECTED")
     make_template("other_account", HELLO_WORLD, waba_id="999")
-    make_template("with_video", [{"type": "HEADER", "format": "VIDEO"}, HELLO_WORLD[1]])
+    make_template("with_location", [{"type": "HEADER", "format": "LOCATION"}, HELLO_WORLD[1]])
 
     html = staff_client.get(url(closed)).content.decode()
 
@@ -119,7 +119,7 @@ def test_the_picker_lists_approved_templates_of_the_numbers_account(staff_client
     assert "still_pending" not in html
     assert "rejected_one" not in html
     assert "other_account" not in html
-    assert re.search(r'<option value="\d+" disabled>with_video · en_US \(cannot be sent', html)
+    assert re.search(r'<option value="\d+" disabled>with_location · en_US \(cannot be sent', html)
 
 
 def test_without_javascript_the_picker_is_the_whole_conversation_page(staff_client, closed):
@@ -180,12 +180,51 @@ def test_the_list_can_be_narrowed_to_one_language(staff_client, closed):
 
 
 def test_a_template_the_inbox_cannot_fill_says_why(staff_client, closed):
-    template = make_template("with_video", [{"type": "HEADER", "format": "VIDEO"}, HELLO_WORLD[1]])
+    template = make_template("where", [{"type": "HEADER", "format": "LOCATION"}, HELLO_WORLD[1]])
 
     html = staff_client.get(url(closed), {"template": template.pk}, headers=HTMX).content.decode()
 
-    assert "cannot attach" in html
+    assert "This template&#x27;s header needs a location" in html
     assert "template-form" not in html
+
+
+VIDEO_HEADER = [{"type": "HEADER", "format": "VIDEO"}, HELLO_WORLD[1]]
+
+
+def test_a_media_header_template_asks_for_a_link_to_the_file(staff_client, closed):
+    template = make_template("with_video", VIDEO_HEADER)
+
+    html = staff_client.get(url(closed), {"template": template.pk}, headers=HTMX).content.decode()
+
+    assert 'name="param-header-media"' in html
+    assert "Header video: a link to the file (https)" in html
+    assert "🎬 Video: …" in html  # the preview, until a link is typed
+
+
+def test_a_media_header_template_is_sent_with_its_link(staff_client, closed):
+    template = make_template("with_video", VIDEO_HEADER)
+    link = "https://cdn.example.org/tour.mp4"
+
+    response = send(staff_client, closed, template, {"param-header-media": link}, headers=HTMX)
+
+    assert response.status_code == 200
+    message = Message.objects.get(direction="out")
+    assert message.data["template"]["components"] == [
+        {"type": "header", "parameters": [{"type": "video", "video": {"link": link}}]}
+    ]
+    assert message.text.startswith(f"🎬 Video: {link}")
+
+
+def test_a_media_header_link_that_is_not_https_is_refused_in_the_form(staff_client, closed):
+    template = make_template("with_video", VIDEO_HEADER)
+
+    response = send(
+        staff_client, closed, template, {"param-header-media": "http://x.example/a.mp4"}, HTMX
+    )
+
+    assert response.status_code == 422
+    assert "must be a full https:// address" in response.content.decode()
+    assert not Message.objects.filter(direction="out").exists()
 
 
 def test_cancel_closes_the_panel(staff_client, closed):

@@ -11,7 +11,7 @@ from messaging import payloads as p
 from messaging.backends import locmem
 from messaging.backends.base import SendError
 from messaging.backends.cloud import TEMPLATE_FIELDS
-from messaging.models import Message, MessageTemplate
+from messaging.models import BusinessNumber, Message, MessageTemplate
 from messaging.sending import ReplyRefused
 from messaging.tasks import send_message
 from messaging.templates import (
@@ -201,10 +201,32 @@ def test_it_skips_items_it_cannot_read(waba):
 
 
 def test_a_transport_error_is_reported_as_a_sync_error(waba):
-    locmem.failures.append(SendError("Invalid OAuth access token", code=190))
+    locmem.failures.append(SendError("Unsupported get request", code=100))
 
-    with pytest.raises(TemplateSyncError, match=r"Invalid OAuth access token \(190\)"):
+    with pytest.raises(TemplateSyncError, match=r"Unsupported get request \(100\)"):
         sync_templates()
+
+    assert not BusinessNumber.objects.filter(sending_paused_at__isnull=False).exists()
+
+
+def test_a_rejected_access_token_pauses_sending_from_the_accounts_numbers(cloud, staff_client):
+    deliver_text()  # registers the business number of WABA p.WABA_ID
+    other = BusinessNumber.objects.create(phone_number_id="999", waba_id="another-account")
+    BusinessNumber.objects.exclude(pk=other.pk).update(waba_id=WABA)
+    cloud.get(
+        TEMPLATES_URL,
+        status=401,
+        json={"error": {"message": "Error validating access token", "code": 190}},
+    )
+
+    with pytest.raises(TemplateSyncError, match=r"Error validating access token \(190\)"):
+        sync_templates()
+
+    paused = BusinessNumber.objects.filter(sending_paused_at__isnull=False)
+    assert list(paused.values_list("waba_id", "paused_reason")) == [
+        (WABA, "Error validating access token (code 190)")
+    ]
+    assert "Sending from" in staff_client.get("/").content.decode()
 
 
 # Reading parameters
@@ -274,10 +296,11 @@ def test_a_copy_code_button_needs_a_coupon_code():
     [
         (ORDER_UPDATE, "UTILITY", ""),
         (WELCOME_BACK, "MARKETING", "parameter format"),
+        ([{"type": "HEADER", "format": "IMAGE"}, {"type": "BODY", "text": "Hi"}], "MARKETING", ""),
         (
-            [{"type": "HEADER", "format": "IMAGE"}, {"type": "BODY", "text": "Hi"}],
-            "MARKETING",
-            "image, video, document or location",
+            [{"type": "HEADER", "format": "LOCATION"}, {"type": "BODY", "text": "Hi"}],
+            "UTILITY",
+            "needs a location",
         ),
         ([{"type": "BODY", "text": "{{1}} is your code."}], "AUTHENTICATION", "one-time codes"),
         (
@@ -381,12 +404,104 @@ def test_the_whole_header_must_fit_in_sixty_characters():
 
 
 def test_a_template_the_inbox_cannot_send_does_not_validate():
-    template = make_template("picture", [{"type": "HEADER", "format": "VIDEO"}, HELLO_WORLD[1]])
+    template = make_template("where", [{"type": "HEADER", "format": "LOCATION"}, HELLO_WORLD[1]])
 
     with pytest.raises(ValidationError) as error:
         validate(template, {})
 
-    assert "cannot attach" in messages_of(error)[NON_FIELD_ERRORS][0]
+    assert "needs a location" in messages_of(error)[NON_FIELD_ERRORS][0]
+
+
+# Media headers: a link to the file, which Meta fetches
+
+SPRING_SALE = [
+    {"type": "HEADER", "format": "IMAGE",
+     "example": {"header_handle": ["https://scontent.whatsapp.net/v/sample.jpg"]}},
+    {"type": "BODY", "text": "Hello {{1}}, our spring sale starts today.",
+     "example": {"body_text": [["Amina"]]}},
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", ["IMAGE", "VIDEO", "DOCUMENT"])
+def test_a_media_header_asks_for_a_link_before_the_body_values(kind):
+    template = make_template("spring", [{**SPRING_SALE[0], "format": kind}, SPRING_SALE[1]])
+
+    header, body = required_parameters(template)
+
+    assert (header.field, header.sub_type, header.max_length) == (
+        "header-media",
+        kind.lower(),
+        2000,
+    )
+    assert header.where.startswith(f"Header {kind.lower()}: a link")
+    assert body.field == "body-1"
+    assert unsupported_reason(template) == ""
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "http://example.org/sale.jpg",  # would travel unencrypted
+        "example.org/sale.jpg",
+        "https://",
+        "https://example.org/spring sale.jpg",
+        "javascript:alert(1)",
+    ],
+)
+def test_a_media_header_needs_a_full_https_link(link):
+    template = make_template("spring", SPRING_SALE)
+
+    with pytest.raises(ValidationError) as error:
+        validate(template, {"header-media": link, "body-1": "Amina"})
+
+    assert messages_of(error)["header-media"] == [
+        "The link to the header image must be a full https:// address that WhatsApp can fetch."
+    ]
+
+
+def test_a_missing_media_link_is_named_like_any_missing_value():
+    template = make_template("spring", SPRING_SALE)
+
+    with pytest.raises(ValidationError) as error:
+        validate(template, {"body-1": "Amina"})
+
+    assert messages_of(error)["header-media"] == ["The link to the header image is missing."]
+
+
+def test_the_preview_shows_which_file_the_header_carries():
+    template = make_template("spring", SPRING_SALE)
+    link = "https://cdn.example.org/spring.jpg"
+
+    assert render_preview(template, {"header-media": link, "body-1": "Amina"}) == (
+        f"🖼️ Image: {link}\n\nHello Amina, our spring sale starts today."
+    )
+    assert render_preview(template, {}).startswith("🖼️ Image: …")
+
+
+def test_an_image_header_is_sent_by_link(staff_user):
+    conversation = deliver_text()
+    link = "https://cdn.example.org/spring.jpg"
+    template = make_template("spring", SPRING_SALE)
+
+    message = queue(conversation, staff_user, template, {"header-media": link, "body-1": "Amina"})
+
+    assert template_payload(message)["components"] == [
+        {"type": "header", "parameters": [{"type": "image", "image": {"link": link}}]},
+        {"type": "body", "parameters": [{"type": "text", "text": "Amina"}]},
+    ]
+
+
+def test_a_document_header_is_named_after_the_file_it_links_to(staff_user):
+    conversation = deliver_text()
+    template = make_template("invoice", [{"type": "HEADER", "format": "DOCUMENT"}, HELLO_WORLD[1]])
+    link = "https://files.example.org/invoices/Invoice%202026-04.pdf?sig=abc"
+
+    message = queue(conversation, staff_user, template, {"header-media": link})
+
+    [header] = template_payload(message)["components"]
+    assert header["parameters"] == [
+        {"type": "document", "document": {"link": link, "filename": "Invoice 2026-04.pdf"}}
+    ]
 
 
 # Previewing

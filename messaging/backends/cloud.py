@@ -1,7 +1,13 @@
 """The real transport: Meta's Graph API (WhatsApp Business Cloud API)."""
 
+import ipaddress
+import re
+from urllib.parse import urlsplit
+
 import requests
 from django.conf import settings
+from requests import exceptions as http
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
 
 from messaging.backends.base import BaseBackend, MediaInfo, SendError, SendResult
 
@@ -10,6 +16,15 @@ from messaging.backends.base import BaseBackend, MediaInfo, SendError, SendResul
 RETRYABLE_CODES = {1, 2, 4, 80007, 130429, 131000, 131016, 131056}
 # The access token expired or was revoked: nothing can be sent until staff replace it.
 STOP_SENDING_CODES = {190}
+# Meta's messages start with the code ("(#131047) Re-engagement message"); the inbox shows the
+# code on its own.
+CODE_PREFIX = re.compile(r"^\(#\d+\)\s*")
+# requests errors raised before any byte of the request left: Meta cannot have it.
+NOT_SENT = (http.ConnectTimeout, http.SSLError, http.ProxyError)
+# The request could not even be built: the configuration is wrong, trying again cannot help.
+UNUSABLE_URL = (
+    http.InvalidURL, http.MissingSchema, http.InvalidSchema, http.URLRequired, http.InvalidHeader,
+)  # fmt: skip
 TEMPLATE_FIELDS = [
     "id", "name", "language", "status", "category", "components", "parameter_format",
     "rejected_reason",
@@ -57,19 +72,35 @@ class CloudBackend(BaseBackend):
             raise SendError("The Graph API returned no media URL", code=100) from None
 
     def download_media(self, url, max_bytes):
+        if not is_safe_url(url):
+            # The token goes with this request: only to where nobody can read it on the way.
+            raise SendError("The Graph API gave a media URL that is not https")
         headers = {"Authorization": f"Bearer {settings.WHATSAPP_ACCESS_TOKEN}"}
         try:
             response = self.session.get(url, headers=headers, timeout=self.timeout, stream=True)
         except requests.RequestException as exc:
-            raise SendError("Could not download the media", retryable=True) from exc
+            raise transport_error(exc, "Could not download the media") from exc
         with response:
             if not response.ok:
-                raise SendError(f"Media download refused (HTTP {response.status_code})", code=100)
+                error = graph_error(response)
+                if error.code is None and not error.retryable:
+                    # No Graph error object: the URL expired or was never valid.
+                    error = SendError(
+                        f"Media download refused (HTTP {response.status_code})", code=100
+                    )
+                raise error
             declared = int(response.headers.get("Content-Length") or 0)
             if declared > max_bytes:
                 raise SendError("Media is larger than allowed")
             received = 0
-            for chunk in response.iter_content(chunk_size=64 * 1024):
+            chunks = response.iter_content(chunk_size=64 * 1024)
+            while True:
+                try:
+                    chunk = next(chunks, None)
+                except requests.RequestException as exc:
+                    raise transport_error(exc, "The media download broke off") from exc
+                if chunk is None:
+                    return
                 received += len(chunk)
                 if received > max_bytes:
                     raise SendError("Media is larger than allowed")
@@ -96,15 +127,23 @@ class CloudBackend(BaseBackend):
     def request(self, method, path, **kwargs):
         headers = {"Authorization": f"Bearer {settings.WHATSAPP_ACCESS_TOKEN}"}
         try:
+            # The Graph API does not redirect; following one would re-send a message
+            # request somewhere else (or turn it into a GET).
             response = self.session.request(
-                method, self.url(path), headers=headers, timeout=self.timeout, **kwargs
+                method,
+                self.url(path),
+                headers=headers,
+                timeout=self.timeout,
+                allow_redirects=False,
+                **kwargs,
             )
-        except requests.ConnectTimeout as exc:
-            raise SendError("Could not connect to the Graph API", retryable=True) from exc
-        except requests.ReadTimeout as exc:
-            raise SendError("The Graph API did not answer in time", ambiguous=True) from exc
-        except requests.ConnectionError as exc:
-            raise SendError("Could not reach the Graph API", retryable=True) from exc
+        except requests.RequestException as exc:
+            raise transport_error(exc, "Could not reach the Graph API") from exc
+        if response.is_redirect:
+            raise SendError(
+                f"The Graph API answered with a redirect (HTTP {response.status_code}); "
+                "check WHATSAPP_GRAPH_URL"
+            )
         if response.ok:
             try:
                 return response.json()
@@ -113,6 +152,50 @@ class CloudBackend(BaseBackend):
                     "The Graph API answered with invalid JSON", ambiguous=True
                 ) from None
         raise graph_error(response)
+
+
+def is_safe_url(url):
+    """https, or plain http to this machine (a test server), as for WHATSAPP_GRAPH_URL."""
+    parts = urlsplit(url)
+    if not parts.hostname:
+        return False
+    return parts.scheme == "https" or (parts.scheme == "http" and is_loopback(parts.hostname))
+
+
+def is_loopback(host):
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def transport_error(exc, title):
+    """One SendError for a failure of `requests`, classified by whether Meta may have
+    received the request: only a request that never left may be sent again."""
+    if isinstance(exc, requests.ReadTimeout):
+        return SendError("The Graph API did not answer in time", ambiguous=True)
+    if isinstance(exc, NOT_SENT) or never_connected(exc):
+        return SendError(title, retryable=True)
+    if isinstance(exc, UNUSABLE_URL):
+        return SendError(f"{title}: the request could not be made ({type(exc).__name__})")
+    # The connection broke after the request was written (reset, aborted, a truncated
+    # answer): Meta may have acted on it, as after a read timeout.
+    return SendError(
+        f"{title}: the connection broke before an answer ({type(exc).__name__})", ambiguous=True
+    )
+
+
+def never_connected(exc):
+    """Whether a requests ConnectionError failed while opening the connection (refused, no
+    route, unknown host), before anything was sent."""
+    if not isinstance(exc, requests.ConnectionError):
+        return False
+    cause = exc.args[0] if exc.args else None
+    if isinstance(cause, MaxRetryError):
+        cause = cause.reason
+    return isinstance(cause, NewConnectionError | ConnectTimeoutError)
 
 
 def graph_error(response):
@@ -126,7 +209,7 @@ def graph_error(response):
     return SendError(
         error.get("error_user_title")
         or error.get("title")
-        or error.get("message")
+        or CODE_PREFIX.sub("", str(error.get("message") or ""))
         or f"Graph API error (HTTP {response.status_code})",
         code=code,
         subcode=error.get("error_subcode"),

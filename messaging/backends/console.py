@@ -7,10 +7,14 @@ from datetime import timedelta
 
 from messaging.backends.base import BaseBackend, SendError, SendResult
 
+# Seconds after acceptance at which the simulated sent, delivered and read statuses arrive.
+STATUS_DELAYS = (1, 3, 6)
+
 
 class ConsoleBackend(BaseBackend):
-    def __init__(self, stream=None):
+    def __init__(self, stream=None, status_delays=STATUS_DELAYS):
         self.stream = stream or sys.stdout
+        self.status_delays = tuple(status_delays)
 
     def send(self, phone_number_id, payload):
         wamid = "wamid.CONSOLE" + secrets.token_hex(12).upper()
@@ -34,7 +38,7 @@ class ConsoleBackend(BaseBackend):
         from messaging.tasks import simulate_status
 
         now = timezone.now()
-        for delay, status in ((1, "sent"), (3, "delivered"), (6, "read")):
+        for delay, status in zip(self.status_delays, ("sent", "delivered", "read"), strict=True):
             when = now + timedelta(seconds=delay)
             transaction.on_commit(
                 lambda when=when, status=status: simulate_status.using(run_after=when).enqueue(
