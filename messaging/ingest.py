@@ -896,9 +896,13 @@ def adopt_wamid(item: StatusUpdate):
     pk = item.our_message_id
     if pk is None:
         return None
-    adopted = Message.objects.filter(
-        pk=pk, direction=Message.Direction.OUTBOUND, wamid__isnull=True
-    ).update(wamid=item.wamid, claimed_at=None)
+    # A late status for an earlier attempt (staff retried since) is that attempt's: taking
+    # its wamid back would stop the retry from being sent.
+    adopted = (
+        Message.objects.filter(pk=pk, direction=Message.Direction.OUTBOUND, wamid__isnull=True)
+        .exclude(send_attempts__wamid=item.wamid)
+        .update(wamid=item.wamid, claimed_at=None)
+    )
     if adopted:
         return Message.objects.filter(pk=pk).values_list("pk", "conversation_id").first()
     # Nothing to adopt: on PostgreSQL the UPDATE may have waited for the sending worker's

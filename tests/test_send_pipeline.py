@@ -585,6 +585,28 @@ def test_late_statuses_of_the_failed_attempt_stay_in_its_history(
     assert SendAttempt.objects.filter(message=pending, wamid=late.wamid, number=1).exists()
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_late_status_of_the_failed_attempt_before_the_retry_is_sent_does_not_stop_it(
+    pending, staff_user, django_capture_on_commit_callbacks
+):
+    run_worker()
+    pending.refresh_from_db()
+    first = pending.wamid
+    report(first, "failed", message=pending, errors=[p.error(131026, "Message undeliverable")])
+    with django_capture_on_commit_callbacks(execute=True):
+        retry_message(pending, staff_user)
+
+    report(first, "sent", message=pending)  # older news about attempt 1, before the worker
+
+    pending.refresh_from_db()
+    assert (pending.status, pending.wamid) == ("pending", None)
+    run_worker()
+    assert len(locmem.outbox) == 2
+    pending.refresh_from_db()
+    assert pending.status == "sent"
+    assert pending.wamid not in {None, first}
+
+
 def test_a_failed_message_from_before_attempts_were_recorded_can_be_retried(
     conversation, staff_user
 ):
