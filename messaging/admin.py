@@ -167,7 +167,15 @@ class SendAttemptInline(admin.TabularInline):
     model = SendAttempt
     extra = 0
     can_delete = False
-    fields = ["number", "requested_by", "started_at", "outcome", "error_code", "error_title"]
+    fields = [
+        "number",
+        "requested_by",
+        "started_at",
+        "wamid",
+        "outcome",
+        "error_code",
+        "error_title",
+    ]
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
