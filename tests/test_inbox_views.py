@@ -142,6 +142,28 @@ def test_search_that_finds_nothing_says_so(staff_client):
     assert "No conversations match your search." in staff_client.get("/?q=zzzz").content.decode()
 
 
+def test_a_contact_known_only_by_phone_is_named_by_the_formatted_number(staff_client):
+    receive(
+        p.encode(
+            p.envelope(
+                p.value(
+                    contacts=[p.contact(wa_id="966501234567")],
+                    messages=[p.text_message("Hello", sender="966501234567")],
+                )
+            )
+        )
+    )
+    conversation = Conversation.objects.get()
+
+    list_html = staff_client.get("/").content.decode()
+    page = staff_client.get(conversation_url(conversation)).content.decode()
+
+    assert '<span class="row-name"><bdi>+966 50 123 4567</bdi></span>' in list_html
+    assert "<title>+966 50 123 4567 · WABA Al Qalam</title>" in page
+    assert "<h2><bdi>+966 50 123 4567</bdi></h2>" in page
+    assert page.count("+966 50 123 4567") == 3  # title, row, heading: not again beneath it
+
+
 def test_the_list_is_paginated_by_keyset_without_repeats(staff_client):
     for i in range(35):
         deliver_text(
