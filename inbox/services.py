@@ -41,7 +41,7 @@ def decode_cursor(value):
     try:
         seconds, pk = (value or "").split("_")
         return datetime.fromtimestamp(float(seconds), tz=UTC), int(pk)
-    except ValueError:
+    except (ValueError, OverflowError, OSError):  # a tampered or far-off time: no cursor
         return None
 
 

@@ -2,7 +2,6 @@ import uuid
 
 from django.conf import settings
 from django.contrib import messages as flash
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
@@ -14,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from automation.notifications import notify_assignment
 from inbox import permissions, services
+from inbox.forms import AssignForm, ReplyForm, StateForm
 from inbox.language import set_language
 from inbox.permissions import view_required
 from inbox.services import ListFilters
@@ -69,6 +69,12 @@ def conversation_context(request, conversation):
         "client_token": uuid.uuid4(),
         "reactions": reaction_buttons(),
     }
+
+
+def refuse(form):
+    """400 for a form no page of ours sends (tampered with, or very stale), saying why."""
+    reasons = [str(error) for errors in form.errors.values() for error in errors]
+    return HttpResponseBadRequest(" ".join(reasons), content_type="text/plain; charset=utf-8")
 
 
 def get_conversation(request, pk):
@@ -135,19 +141,18 @@ def reply(request, pk):
     conversation = get_conversation(request, pk)
     if not permissions.can_reply(request.user):
         raise PermissionDenied
-    try:
-        token = uuid.UUID(request.POST.get("client_token", ""))
-    except ValueError:
-        token = None
+    form = ReplyForm(request.POST)
+    if not form.is_valid():
+        return refuse(form)
     reply_to = None
-    if request.POST.get("reply_to"):
-        reply_to = conversation.messages.filter(pk=request.POST["reply_to"]).first()
+    if form.cleaned_data["reply_to"]:
+        reply_to = conversation.messages.filter(pk=form.cleaned_data["reply_to"]).first()
     try:
         queue_text_reply(
             conversation,
             request.user,
-            request.POST.get("text", ""),
-            client_token=token,
+            form.cleaned_data["text"],
+            client_token=form.cleaned_data["client_token"],
             reply_to=reply_to,
         )
     except ReplyRefused as refusal:
@@ -156,7 +161,7 @@ def reply(request, pk):
                 request,
                 "inbox/inbox.html#composer",
                 conversation_context(request, conversation)
-                | {"composer_error": str(refusal), "draft": request.POST.get("text", "")},
+                | {"composer_error": str(refusal), "draft": form.cleaned_data["text"]},
                 status=422,
             )
         flash.error(request, str(refusal))
@@ -214,13 +219,10 @@ def react(request, pk, message_pk):
 @require_POST
 def assign(request, pk):
     conversation = get_conversation(request, pk)
-    choice = request.POST.get("assignee", "")
-    if choice == "me":
-        assignee = request.user
-    elif choice:
-        assignee = get_object_or_404(get_user_model(), pk=choice, is_active=True, is_staff=True)
-    else:
-        assignee = None
+    form = AssignForm(request.POST, user=request.user, staff=services.staff_choices())
+    if not form.is_valid():
+        return refuse(form)
+    assignee = form.cleaned_data["assignee"]
     if not permissions.can_assign(request.user, conversation, assignee):
         raise PermissionDenied
     previous = conversation.assignee_id
@@ -234,12 +236,12 @@ def assign(request, pk):
 @require_POST
 def set_state(request, pk):
     conversation = get_conversation(request, pk)
-    state = request.POST.get("state")
-    if state not in Conversation.State.values:
-        return HttpResponseBadRequest("unknown state")
+    form = StateForm(request.POST)
+    if not form.is_valid():
+        return refuse(form)
     if not permissions.can_close(request.user, conversation):
         raise PermissionDenied
-    services.set_state(conversation, state)
+    services.set_state(conversation, form.cleaned_data["state"])
     return after_action(request, conversation)
 
 

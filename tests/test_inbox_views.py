@@ -463,6 +463,24 @@ def test_a_reply_to_a_message_quotes_it(staff_client, django_capture_on_commit_c
     assert Message.objects.get(direction="out").reply_to_wamid == question.wamid
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        ("reply_to", "abc", "The message to reply to must be given by its number."),
+        ("reply_to", "-4", "The message to reply to must be given by its number."),
+        ("client_token", "not-a-uuid", "double-submit token"),
+    ],
+)
+def test_a_tampered_reply_form_is_a_400_that_says_why(staff_client, field, value, reason):
+    conversation = deliver_text()
+
+    response = reply(staff_client, conversation, "Hi", **{field: value})
+
+    assert response.status_code == 400
+    assert reason in response.content.decode()
+    assert not Message.objects.filter(direction="out").exists()
+
+
 def test_a_user_without_the_reply_permission_cannot_send(client, django_user_model):
     reader = django_user_model.objects.create_user("reader", password="x" * 20, is_staff=True)
     reader = grant(reader, "view_conversation")
@@ -562,6 +580,55 @@ def test_actions_need_a_post(staff_client):
     conversation = deliver_text()
 
     assert staff_client.get(reverse("inbox:assign", args=[conversation.pk])).status_code == 405
+
+
+@pytest.mark.parametrize("assignee", ["abc", "999999", "99999999999999999999999", "1.5"])
+def test_assigning_to_someone_who_is_not_staff_is_a_400_that_says_why(client, supervisor, assignee):
+    client.force_login(supervisor)
+    conversation = deliver_text()
+
+    response = assign(client, conversation, assignee)
+
+    assert response.status_code == 400
+    assert "Choose an active member of staff to assign." in response.content.decode()
+    conversation.refresh_from_db()
+    assert conversation.assignee is None
+
+
+def test_a_conversation_cannot_be_assigned_to_an_inactive_account(
+    client, supervisor, django_user_model
+):
+    client.force_login(supervisor)
+    gone = django_user_model.objects.create_user("gone", is_staff=True, is_active=False)
+    conversation = deliver_text()
+
+    assert assign(client, conversation, gone.pk).status_code == 400
+
+
+@pytest.mark.parametrize(("data", "reason"), [({}, "close or reopen"), ({"state": "x"}, "only")])
+def test_a_tampered_state_form_is_a_400_that_says_why(staff_client, data, reason):
+    conversation = deliver_text()
+
+    response = staff_client.post(reverse("inbox:state", args=[conversation.pk]), data)
+
+    assert response.status_code == 400
+    assert reason in response.content.decode()
+
+
+@pytest.mark.parametrize("cursor", ["1e400_1", "nan_1", "99999999999999_1", "x_y", "1_"])
+def test_a_tampered_paging_cursor_shows_the_first_page_instead_of_failing(staff_client, cursor):
+    conversation = deliver_text("first")
+
+    listing = staff_client.get("/", {"after": cursor}, headers={"HX-Request": "true"})
+    older = staff_client.get(
+        reverse("inbox:older", args=[conversation.pk]),
+        {"before": cursor},
+        headers={"HX-Request": "true"},
+    )
+
+    assert listing.status_code == 200
+    assert older.status_code == 200
+    assert "first" in older.content.decode()
 
 
 # Live updates
