@@ -56,25 +56,27 @@ def list_context(request, filters, open_conversation=None):
     }
 
 
-def conversation_context(request, conversation):
-    page, older = services.timeline_page(conversation)
+def header_context(request, conversation):
+    """What the conversation header and each message's controls need."""
+    can_assign_others = permissions.can_assign_others(request.user)
     return {
         "conversation": conversation,
-        "timeline": page,
-        "older_cursor": older,
         "can_reply": permissions.can_reply(request.user),
-        "can_assign_others": permissions.can_assign_others(request.user),
+        "can_assign_others": can_assign_others,
         "can_close": permissions.can_close(request.user, conversation),
-        "staff": services.staff_choices() if permissions.can_assign_others(request.user) else [],
-        "client_token": uuid.uuid4(),
+        "staff": services.staff_choices() if can_assign_others else [],
         "reactions": reaction_buttons(),
+        "filter_query": urlencode(ListFilters.from_query(request.GET).as_query()),
     }
 
 
-def refuse(form):
-    """400 for a form no page of ours sends (tampered with, or very stale), saying why."""
-    reasons = [str(error) for errors in form.errors.values() for error in errors]
-    return HttpResponseBadRequest(" ".join(reasons), content_type="text/plain; charset=utf-8")
+def conversation_context(request, conversation, before=None):
+    page, older = services.timeline_page(conversation, before=before)
+    return header_context(request, conversation) | {
+        "timeline": page,
+        "older_cursor": older,
+        "client_token": uuid.uuid4(),
+    }
 
 
 def get_conversation(request, pk):
@@ -86,13 +88,47 @@ def get_conversation(request, pk):
     return get_object_or_404(visible_conversations(request.user, conversations), pk=pk)
 
 
+def conversation_page(request, conversation, *, before=None, status=200, **extra):
+    """The whole inbox page with `conversation` open (its newest messages, or those before
+    the `before` cursor); `extra` goes to the template (a refused draft, a quote)."""
+    filters = ListFilters.from_query(request.GET)
+    context = (
+        list_context(request, filters, conversation)
+        | conversation_context(request, conversation, before)
+        | {"paged_back": before is not None, "change_cursor": services.latest_change_id()}
+        | extra
+    )
+    return render(request, "inbox/inbox.html", context, status=status)
+
+
+def quoted_message(conversation, pk):
+    """The message a reply quotes: one of this conversation's that WhatsApp can point to."""
+    if pk is None:
+        return None
+    return conversation.messages.filter(pk=pk, wamid__isnull=False, revoked_at=None).first()
+
+
+def positive_int(value):
+    try:
+        number = int(value or 0)
+    except ValueError:
+        return None
+    return number if number > 0 else None
+
+
+def refuse(form):
+    """400 for a form no page of ours sends (tampered with, or very stale), saying why."""
+    reasons = [str(error) for errors in form.errors.values() for error in errors]
+    return HttpResponseBadRequest(" ".join(reasons), content_type="text/plain; charset=utf-8")
+
+
 @view_required
 @require_GET
 def index(request):
     filters = ListFilters.from_query(request.GET)
-    context = list_context(request, filters)
     if request.htmx and request.GET.get("after"):
-        return render(request, "inbox/inbox.html#list-page", context)
+        return render(request, "inbox/inbox.html#list-page", list_context(request, filters))
+    context = list_context(request, filters)
     context["change_cursor"] = services.latest_change_id()
     return render(request, "inbox/inbox.html", context)
 
@@ -103,30 +139,38 @@ def conversation(request, pk):
     conversation = get_conversation(request, pk)
     record(Action.VIEW_CONVERSATION, actor=request.user, obj=conversation)
     services.mark_read(conversation)
-    filters = ListFilters.from_query(request.GET)
-    context = list_context(request, filters, conversation) | conversation_context(
-        request, conversation
-    )
-    context["change_cursor"] = services.latest_change_id()
-    return render(request, "inbox/inbox.html", context)
+    # A message's "Reply" link, followed without JavaScript, quotes it in the composer.
+    reply_to = quoted_message(conversation, positive_int(request.GET.get("reply_to")))
+    return conversation_page(request, conversation, reply_to=reply_to)
 
 
 @view_required
 @require_GET
 def older_messages(request, pk):
     conversation = get_conversation(request, pk)
-    page, older = services.timeline_page(conversation, before=request.GET.get("before"))
+    before = request.GET.get("before")
+    if not request.htmx:
+        # A link followed without JavaScript: the whole page, showing the older messages.
+        return conversation_page(request, conversation, before=before)
+    page, older = services.timeline_page(conversation, before=before)
     return render(
         request,
         "inbox/inbox.html#timeline-page",
-        {
-            "conversation": conversation,
-            "timeline": page,
-            "older_cursor": older,
-            "can_reply": permissions.can_reply(request.user),
-            "reactions": reaction_buttons(),
-        },
+        header_context(request, conversation) | {"timeline": page, "older_cursor": older},
     )
+
+
+def composer_refused(request, conversation, reason, draft, reply_to=None):
+    """The composer again with the reason, keeping the draft and what it quoted."""
+    refused = {"composer_error": reason, "draft": draft, "reply_to": reply_to}
+    if request.htmx:
+        return render(
+            request,
+            "inbox/inbox.html#composer",
+            conversation_context(request, conversation) | refused,
+            status=422,
+        )
+    return conversation_page(request, conversation, status=422, **refused)
 
 
 def back_to(request, conversation):
@@ -144,28 +188,21 @@ def reply(request, pk):
     form = ReplyForm(request.POST)
     if not form.is_valid():
         return refuse(form)
-    reply_to = None
-    if form.cleaned_data["reply_to"]:
-        reply_to = conversation.messages.filter(pk=form.cleaned_data["reply_to"]).first()
+    text, quoting = form.cleaned_data["text"], form.cleaned_data["reply_to"]
+    reply_to = quoted_message(conversation, quoting)
+    if quoting and reply_to is None:
+        reason = _("The message you are replying to is no longer available.")
+        return composer_refused(request, conversation, reason, text)
     try:
         queue_text_reply(
             conversation,
             request.user,
-            form.cleaned_data["text"],
+            text,
             client_token=form.cleaned_data["client_token"],
             reply_to=reply_to,
         )
     except ReplyRefused as refusal:
-        if request.htmx:
-            return render(
-                request,
-                "inbox/inbox.html#composer",
-                conversation_context(request, conversation)
-                | {"composer_error": str(refusal), "draft": form.cleaned_data["text"]},
-                status=422,
-            )
-        flash.error(request, str(refusal))
-        return back_to(request, conversation)
+        return composer_refused(request, conversation, str(refusal), text, reply_to)
     if request.htmx:
         # A fresh composer; the new message itself arrives with the next poll.
         response = render(
@@ -259,7 +296,7 @@ def after_action(request, conversation):
         response = render(
             request,
             "inbox/inbox.html#conversation-header",
-            conversation_context(request, conversation),
+            header_context(request, conversation),
         )
         response["HX-Trigger"] = "inbox:poll"
         return response

@@ -1,6 +1,7 @@
 """The staff inbox: list, conversation, reply, actions and live polling."""
 
 import io
+import re
 import uuid
 from datetime import timedelta
 
@@ -48,6 +49,12 @@ def deliver_text(
 
 def conversation_url(conversation, name="inbox:conversation"):
     return reverse(name, args=[conversation.pk])
+
+
+def article(html, message):
+    """The markup of one message in a page (articles do not nest)."""
+    start = html.index(f'<article id="m-{message.pk}"')
+    return html[start : html.index("</article>", start)]
 
 
 @pytest.fixture(autouse=True)
@@ -336,6 +343,36 @@ def test_a_long_conversation_opens_on_its_newest_page_with_a_way_to_older_ones(
     assert "number 70" not in page
 
 
+def test_older_messages_without_javascript_open_as_a_whole_page(staff_client):
+    conversation = deliver_text("first", minutes_ago=500)
+    now = timezone.now()
+    Message.objects.bulk_create(
+        Message(
+            conversation=conversation,
+            direction="in",
+            type="text",
+            text=f"number {i}",
+            wamid=f"wamid.bulk{i}",
+            timestamp=now - timedelta(minutes=400 - i),
+            status="received",
+        )
+        for i in range(120)
+    )
+    html = staff_client.get(conversation_url(conversation), {"state": "all"}).content.decode()
+    link = re.search(r'<a class="button button-quiet" href="(/c/\d+/messages/[^"]+)"', html)
+
+    page = staff_client.get(link.group(1).replace("&amp;", "&")).content.decode()
+
+    assert page.startswith("<!doctype html>")
+    assert "number 69" in page
+    assert "number 70" not in page
+    assert 'id="composer"' in page
+    assert 'id="conversation-list"' in page
+    assert '<option value="all" selected>' in page  # the list keeps its filters
+    latest = re.search(r'<p class="load-newer"><a [^>]*href="([^"]+)"', page).group(1)
+    assert latest.startswith(conversation_url(conversation))
+
+
 def test_opening_a_conversation_costs_the_same_queries_for_10_or_500_messages(
     staff_client, django_assert_num_queries
 ):
@@ -437,7 +474,7 @@ def test_a_reply_outside_the_24_hour_window_is_refused(staff_client):
     response = reply(staff_client, conversation)
     page = staff_client.get(conversation_url(conversation)).content.decode()
 
-    assert response.status_code == 302
+    assert response.status_code == 422
     assert not Message.objects.filter(direction="out").exists()
     assert "window for free-form replies has closed" in page
     assert 'name="text" rows="1" dir="auto" maxlength="4096"' in page
@@ -461,6 +498,71 @@ def test_a_reply_to_a_message_quotes_it(staff_client, django_capture_on_commit_c
     reply(staff_client, conversation, "Answer.", reply_to=question.pk)
 
     assert Message.objects.get(direction="out").reply_to_wamid == question.wamid
+
+
+def test_a_refused_reply_without_javascript_keeps_the_draft_and_its_quote(staff_client):
+    conversation = deliver_text("Question?")
+    question = Message.objects.get()
+    Conversation.objects.filter(pk=conversation.pk).update(
+        last_inbound_at=timezone.now() - timedelta(hours=25)
+    )
+
+    response = reply(staff_client, conversation, "My answer, typed with care", reply_to=question.pk)
+
+    html = response.content.decode()
+    assert response.status_code == 422
+    assert "<html" in html
+    composer = html.split('id="composer"')[1].split("</form>")[0]
+    assert '<p class="form-error" role="alert">The 24-hour window' in composer
+    assert ">My answer, typed with care</textarea>" in html
+    assert f'name="reply_to" value="{question.pk}"' in html
+    preview = html.split('class="reply-preview"')[1].split("</div>")[0]
+    assert "Question?" in preview
+    assert not preview.startswith(" hidden")
+
+
+def test_a_refused_reply_over_htmx_keeps_the_quote_too(staff_client):
+    conversation = deliver_text("Question?")
+    question = Message.objects.get()
+
+    response = reply(
+        staff_client, conversation, "  ", reply_to=question.pk, headers={"HX-Request": "true"}
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 422
+    assert f'name="reply_to" value="{question.pk}"' in html
+    assert '<span class="reply-preview-text" dir="auto">Question?</span>' in html
+
+
+def test_the_reply_link_of_a_message_quotes_it_in_the_composer_without_javascript(
+    staff_client, django_capture_on_commit_callbacks
+):
+    conversation = deliver_text("Question?")
+    question = Message.objects.get()
+    page = staff_client.get(conversation_url(conversation)).content.decode()
+    link = re.search(r'<a class="link-button msg-reply" href="([^"]+)"', article(page, question))
+
+    html = staff_client.get(link.group(1).replace("&amp;", "&")).content.decode()
+
+    assert f'name="reply_to" value="{question.pk}"' in html
+    assert '<div class="reply-preview">' in html
+    assert '<span class="reply-preview-text" dir="auto">Question?</span>' in html
+    reply(staff_client, conversation, "Answer.", reply_to=question.pk)
+    assert Message.objects.get(direction="out").reply_to_wamid == question.wamid
+
+
+def test_a_reply_to_a_message_that_is_gone_is_refused_with_the_draft_kept(staff_client):
+    conversation = deliver_text("Question?")
+    other = deliver_text("Elsewhere", sender="447700900123", name="John")
+    elsewhere = other.messages.get()
+
+    response = reply(staff_client, conversation, "Answer.", reply_to=elsewhere.pk)
+
+    assert response.status_code == 422
+    assert "no longer available" in response.content.decode()
+    assert ">Answer.</textarea>" in response.content.decode()
+    assert not Message.objects.filter(direction="out").exists()
 
 
 @pytest.mark.parametrize(

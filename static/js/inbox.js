@@ -141,11 +141,14 @@
   });
 
   document.addEventListener("click", (event) => {
+    // Without this, "Reply" and "Cancel reply" are links that reload the page with (or
+    // without) the quote.
     const replyButton = event.target.closest("[data-reply-to]");
     if (replyButton) {
       const composer = document.getElementById("composer");
       const message = replyButton.closest("article.msg");
       if (!composer || !message) return;
+      event.preventDefault();
       composer.elements.reply_to.value = replyButton.dataset.replyTo;
       const preview = composer.querySelector(".reply-preview");
       preview.querySelector(".reply-preview-text").textContent = message.dataset.quote;
@@ -154,6 +157,7 @@
       return;
     }
     if (event.target.closest("[data-cancel-reply]")) {
+      event.preventDefault();
       const composer = document.getElementById("composer");
       composer.elements.reply_to.value = "";
       composer.querySelector(".reply-preview").hidden = true;
