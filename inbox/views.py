@@ -16,7 +16,7 @@ from inbox import permissions, services
 from inbox.forms import AssignForm, ReplyForm, StateForm
 from inbox.language import set_language
 from inbox.permissions import view_required
-from inbox.services import ListFilters
+from inbox.services import ChangeCursor, ListFilters
 from inbox.visibility import visible_conversations, visible_numbers
 from messaging.models import Conversation
 from messaging.sending import ReplyRefused, queue_reaction, queue_text_reply
@@ -79,6 +79,11 @@ def conversation_context(request, conversation, before=None):
     }
 
 
+def cursor_context(cursor):
+    """The poller's cursor (inbox/poller.html)."""
+    return {"change_cursor": cursor.after, "change_gaps": cursor.gaps_param or None}
+
+
 def get_conversation(request, pk):
     """The conversation, if this person may see its business number; else 404."""
     # With its priority: the header shows it (automation.templatetags.teamwork).
@@ -88,14 +93,15 @@ def get_conversation(request, pk):
     return get_object_or_404(visible_conversations(request.user, conversations), pk=pk)
 
 
-def conversation_page(request, conversation, *, before=None, status=200, **extra):
+def conversation_page(request, conversation, cursor, *, before=None, status=200, **extra):
     """The whole inbox page with `conversation` open (its newest messages, or those before
     the `before` cursor); `extra` goes to the template (a refused draft, a quote)."""
     filters = ListFilters.from_query(request.GET)
     context = (
         list_context(request, filters, conversation)
         | conversation_context(request, conversation, before)
-        | {"paged_back": before is not None, "change_cursor": services.latest_change_id()}
+        | cursor_context(cursor)
+        | {"paged_back": before is not None}
         | extra
     )
     return render(request, "inbox/inbox.html", context, status=status)
@@ -128,20 +134,21 @@ def index(request):
     filters = ListFilters.from_query(request.GET)
     if request.htmx and request.GET.get("after"):
         return render(request, "inbox/inbox.html#list-page", list_context(request, filters))
-    context = list_context(request, filters)
-    context["change_cursor"] = services.latest_change_id()
+    cursor = services.current_cursor()  # before the content: see current_cursor
+    context = list_context(request, filters) | cursor_context(cursor)
     return render(request, "inbox/inbox.html", context)
 
 
 @view_required
 @require_GET
 def conversation(request, pk):
+    cursor = services.current_cursor()
     conversation = get_conversation(request, pk)
     record(Action.VIEW_CONVERSATION, actor=request.user, obj=conversation)
     services.mark_read(conversation)
     # A message's "Reply" link, followed without JavaScript, quotes it in the composer.
     reply_to = quoted_message(conversation, positive_int(request.GET.get("reply_to")))
-    return conversation_page(request, conversation, reply_to=reply_to)
+    return conversation_page(request, conversation, cursor, reply_to=reply_to)
 
 
 @view_required
@@ -151,7 +158,7 @@ def older_messages(request, pk):
     before = request.GET.get("before")
     if not request.htmx:
         # A link followed without JavaScript: the whole page, showing the older messages.
-        return conversation_page(request, conversation, before=before)
+        return conversation_page(request, conversation, services.current_cursor(), before=before)
     page, older = services.timeline_page(conversation, before=before)
     return render(
         request,
@@ -170,7 +177,9 @@ def composer_refused(request, conversation, reason, draft, reply_to=None):
             conversation_context(request, conversation) | refused,
             status=422,
         )
-    return conversation_page(request, conversation, status=422, **refused)
+    return conversation_page(
+        request, conversation, services.current_cursor(), status=422, **refused
+    )
 
 
 def back_to(request, conversation):
@@ -317,13 +326,14 @@ def choose_language(request):
 
 @require_GET
 def poll(request):
-    """What changed since change N: 204 when nothing did (one query), else fragments that
-    htmx swaps in place (list rows, the open conversation's new or changed messages)."""
+    """What changed since the page's cursor: 204 when nothing did (one query), else
+    fragments that htmx swaps in place (list rows, the open conversation's new or changed
+    messages)."""
     try:
-        since = int(request.GET.get("since", ""))
+        cursor = ChangeCursor.parse(request.GET.get("since", ""), request.GET.get("gaps", ""))
     except ValueError:
-        return HttpResponseBadRequest("since must be a change id")
-    changes, cursor = services.changes_after(since)
+        return HttpResponseBadRequest("since and gaps must be a change cursor")
+    changes, next_cursor = services.changes_after(cursor)
     if not changes:
         return HttpResponse(status=204)
     # Checked only now: an empty answer shows nothing, and stays one query.
@@ -348,10 +358,11 @@ def poll(request):
                 services.mark_read(open_conversation)
             ids = {m for c, m in changes if c == open_pk and m}
             changed_messages = services.messages_by_id(open_conversation, ids)
-    context = list_context(request, filters, open_conversation) | {
-        "change_cursor": cursor,
-        "changed_messages": changed_messages,
-    }
+    context = (
+        list_context(request, filters, open_conversation)
+        | cursor_context(next_cursor)
+        | {"changed_messages": changed_messages}
+    )
     if open_conversation:
         context |= {
             "conversation": open_conversation,
