@@ -804,6 +804,15 @@ def test_a_status_webhook_reaches_the_open_page_as_a_changed_tick(staff_client, 
     assert "tick-read" in html
 
 
+def test_the_page_polls_as_often_as_the_setting_says(staff_client, settings):
+    settings.INBOX_POLL_SECONDS = 5
+    deliver_text()
+
+    html = staff_client.get("/").content.decode()
+
+    assert 'hx-trigger="every 5s, inbox:poll from:body"' in html
+
+
 def test_a_poll_with_a_bad_cursor_is_a_400(staff_client):
     assert poll(staff_client, "yesterday").status_code == 400
 

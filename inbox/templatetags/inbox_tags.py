@@ -1,6 +1,7 @@
 """Template filters for the inbox: `{% load inbox_tags %}`."""
 
 from django import template
+from django.conf import settings
 from django.utils import timezone
 
 from inbox import formatting
@@ -46,3 +47,14 @@ def window_left(conversation):
 def map_url(location):
     """An https OpenStreetMap link for a location message's data, or "" if it has none."""
     return formatting.map_url(location)
+
+
+# config/settings.py reads INBOX_POLL_SECONDS from the environment; 2 s keeps changes on
+# screen within 3 s.
+DEFAULT_POLL_SECONDS = 2
+
+
+@register.simple_tag
+def poll_seconds():
+    """How often an open inbox page asks what changed, in seconds."""
+    return getattr(settings, "INBOX_POLL_SECONDS", DEFAULT_POLL_SECONDS)
