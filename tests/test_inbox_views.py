@@ -3,7 +3,8 @@
 import io
 import re
 import uuid
-from datetime import timedelta
+import zoneinfo
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.management import call_command
@@ -55,6 +56,37 @@ def article(html, message):
     """The markup of one message in a page (articles do not nest)."""
     start = html.index(f'<article id="m-{message.pk}"')
     return html[start : html.index("</article>", start)]
+
+
+def reactions_of(html, message):
+    """The emoji shown under a message, in its reactions line."""
+    markup = article(html, message)
+    if 'class="msg-reactions"' not in markup:
+        return []
+    line = markup.split('class="msg-reactions"')[1].split("</p>")[0]
+    return re.findall(r"<span [^>]*>([^<]+)</span>", line)
+
+
+def inbound(conversation, kind, *, text="", data=None, minutes_ago=1, **fields):
+    """A stored inbound message of any type (what ingestion leaves behind)."""
+    return Message.objects.create(
+        conversation=conversation,
+        direction="in",
+        type=kind,
+        text=text,
+        data=data or {},
+        wamid=f"wamid.{uuid.uuid4().hex}",
+        timestamp=timezone.now() - timedelta(minutes=minutes_ago),
+        status="received",
+        **fields,
+    )
+
+
+@pytest.fixture(autouse=True)
+def _empty_outbox():
+    locmem.reset()
+    yield
+    locmem.reset()
 
 
 @pytest.fixture(autouse=True)
@@ -282,10 +314,12 @@ def test_each_message_type_is_rendered(staff_client):
         "Unsupported message (hologram)",
         'class="msg-quote"',
         "Forwarded",
-        "🙏",
     ]:
         assert expected in html, expected
     assert html.count('class="msg msg-in') == 10  # the reaction shows on its target
+    target = Message.objects.get(wamid="wamid.T")
+    assert reactions_of(html, target) == ["🙏"]
+    assert reactions_of(html, Message.objects.get(text="a reply")) == []
 
 
 def test_outbound_ticks_show_each_status_and_failures_explain_themselves(staff_client, staff_user):
@@ -398,6 +432,93 @@ def test_opening_a_conversation_costs_the_same_queries_for_10_or_500_messages(
         staff_client.get(conversation_url(small))
     with django_assert_num_queries(len(small_queries)):
         staff_client.get(conversation_url(large))
+
+
+def test_edits_revokes_and_the_remaining_types_are_rendered_as_such(staff_client):
+    conversation = deliver_text("What time do you open?")
+    original = Message.objects.get()
+    deleted = inbound(conversation, "text", text="wrong chat", minutes_ago=2)
+    messages = [
+        p.message(
+            "edit",
+            {
+                "original_message_id": original.wamid,
+                "message": {"type": "text", "text": {"body": "What time do you close?"}},
+            },
+        ),
+        p.message("revoke", {"original_message_id": deleted.wamid}),
+        p.message(
+            "order",
+            {"catalog_id": "c1", "text": "Both, please", "product_items": [{}, {}]},
+        ),
+        p.message("button", {"text": "Yes, confirm", "payload": "confirm"}),
+        p.message("request_welcome"),
+        p.text_message("I saw your ad"),
+        # Last: it moves the contact to a new number.
+        p.system_number_change(p.USER_WA_ID, "966509999999", name="Amina"),
+    ]
+    messages[-2]["referral"] = {"headline": "Eid books sale", "source_type": "ad"}
+    receive(
+        p.encode(
+            p.envelope(
+                p.value(contacts=[p.contact(wa_id=p.USER_WA_ID, name="Amina")], messages=messages)
+            )
+        )
+    )
+
+    html = staff_client.get(conversation_url(conversation)).content.decode()
+
+    edited = article(html, original)
+    assert "What time do you close?" in edited
+    assert "What time do you open?" not in edited
+    assert '<span class="msg-edited">edited</span>' in edited
+    revoked = article(html, deleted)
+    assert "This message was deleted" in revoked
+    assert "wrong chat" not in html
+    kinds = dict(Message.objects.values_list("type", "pk"))
+    assert "Order with 2 items" in article(html, Message(pk=kinds["order"]))
+    assert "Both, please" in article(html, Message(pk=kinds["order"]))
+    assert "Yes, confirm" in article(html, Message(pk=kinds["button"]))
+    assert "The customer opened the chat for the first time." in article(
+        html, Message(pk=kinds["request_welcome"])
+    )
+    assert "changed from" in article(html, Message(pk=kinds["system"]))
+    assert "From an ad:" in html
+    assert "Eid books sale" in html
+    assert html.count("<article ") == 7  # edit and revoke show on their targets only
+
+
+def test_messages_are_grouped_by_day_in_timestamp_order(staff_client):
+    conversation = deliver_text("today, later", minutes_ago=1)
+    inbound(conversation, "text", text="today, earlier", minutes_ago=3)
+    inbound(conversation, "text", text="two days ago", minutes_ago=2 * 24 * 60)
+
+    html = staff_client.get(conversation_url(conversation)).content.decode()
+
+    timeline = html.split('id="timeline"')[1]
+    order = [timeline.index(text) for text in ("two days ago", "today, earlier", "today, later")]
+    assert order == sorted(order)
+    days = re.findall(r'<h3 class="day" data-day="([\d-]+)"><span>([^<]+)</span>', timeline)
+    assert [label for _, label in days][1:] == ["Today"]
+    assert len(days) == 2
+    assert timeline.index(days[1][1]) < timeline.index("today, earlier")
+    assert timeline.index("two days ago") < timeline.index(days[1][1])
+
+
+def test_times_and_days_are_shown_in_the_organisations_time_zone(staff_client, settings):
+    settings.TIME_ZONE = "Asia/Riyadh"
+    conversation = deliver_text()
+    late_evening_utc = datetime(2025, 3, 1, 22, 30, tzinfo=UTC)
+    message = inbound(conversation, "text", text="late evening in London")
+    Message.objects.filter(pk=message.pk).update(timestamp=late_evening_utc)
+
+    html = article(staff_client.get(conversation_url(conversation)).content.decode(), message)
+
+    riyadh = late_evening_utc.astimezone(zoneinfo.ZoneInfo("Asia/Riyadh"))
+    assert f'datetime="{riyadh.isoformat()}"' in html
+    assert ">01:30</time>" in html
+    assert 'data-day="2025-03-02"' in html
+    assert 'data-day-label="Sunday 2 March 2025"' in html
 
 
 # Replying
