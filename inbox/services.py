@@ -164,6 +164,17 @@ def conversation_page(user, filters: ListFilters, after=None):
     return rows, next_cursor
 
 
+def changed_rows(user, filters: ListFilters, conversation_ids):
+    """The rows of these conversations that the list, so filtered, shows (a poll's update:
+    the others leave the list)."""
+    conversations = (
+        filtered_conversations(user, filters)
+        .filter(pk__in=conversation_ids)
+        .select_related("contact", "business_number", "assignee", "last_message")
+    )
+    return list(with_teamwork(conversations))
+
+
 def unread_total(user):
     # Rows with nothing unread add nothing; leaving them out lets conversation_unread_idx
     # answer from the unread rows alone.

@@ -327,12 +327,22 @@ def choose_language(request):
 @require_GET
 def poll(request):
     """What changed since the page's cursor: 204 when nothing did (one query), else
-    fragments that htmx swaps in place (list rows, the open conversation's new or changed
-    messages)."""
+    fragments that the page puts in place: the changed list rows (inbox.js moves, inserts or
+    drops each), the open conversation's header and new or changed messages."""
     try:
         cursor = ChangeCursor.parse(request.GET.get("since", ""), request.GET.get("gaps", ""))
     except ValueError:
         return HttpResponseBadRequest("since and gaps must be a change cursor")
+    open_pk = positive_int(request.GET.get("open"))
+    visible = request.GET.get("visible") == "1"
+    if visible and open_pk and request.GET.get("read") == "1":
+        # A page looked at again shows an unread conversation (it was hidden when the
+        # messages came): read it now. Its announcement comes back in this same answer.
+        if not permissions.can_view(request.user):
+            raise PermissionDenied
+        shown = visible_conversations(request.user).filter(pk=open_pk).first()
+        if shown:
+            services.mark_read(shown)
     changes, next_cursor = services.changes_after(cursor)
     if not changes:
         return HttpResponse(status=204)
@@ -340,13 +350,9 @@ def poll(request):
     if not permissions.can_view(request.user):
         raise PermissionDenied
     filters = ListFilters.from_query(request.GET)
-    open_conversation = None
-    changed_messages = []
-    try:
-        open_pk = int(request.GET.get("open", "") or 0)
-    except ValueError:
-        open_pk = 0
-    if open_pk and any(conversation_id == open_pk for conversation_id, _ in changes):
+    changed = {conversation_id for conversation_id, _ in changes}
+    context = {"open_pk": open_pk, "changed_messages": []}
+    if open_pk in changed:
         open_conversation = (
             visible_conversations(request.user)
             .select_related("contact", "business_number", "assignee", "priority")
@@ -354,24 +360,20 @@ def poll(request):
             .first()
         )
         if open_conversation:
-            if request.GET.get("visible") == "1":
+            if visible:
                 services.mark_read(open_conversation)
             ids = {m for c, m in changes if c == open_pk and m}
-            changed_messages = services.messages_by_id(open_conversation, ids)
-    context = (
-        list_context(request, filters, open_conversation)
-        | cursor_context(next_cursor)
-        | {"changed_messages": changed_messages}
-    )
-    if open_conversation:
-        context |= {
-            "conversation": open_conversation,
-            "can_close": permissions.can_close(request.user, open_conversation),
-            "can_reply": permissions.can_reply(request.user),
-            "reactions": reaction_buttons(),
-            "can_assign_others": permissions.can_assign_others(request.user),
-            "staff": services.staff_choices()
-            if permissions.can_assign_others(request.user)
-            else [],
-        }
+            context |= header_context(request, open_conversation) | {
+                "changed_messages": services.messages_by_id(open_conversation, ids),
+            }
+    # After reading the open conversation, so that its row and the total show it read.
+    rows = services.changed_rows(request.user, filters, changed)
+    context |= cursor_context(next_cursor) | {
+        "rows": rows,
+        "removed_rows": sorted(changed - {row.pk for row in rows}),
+        "filters": filters,
+        "filter_query": urlencode(filters.as_query()),
+        "numbers": list(visible_numbers(request.user)),
+        "unread_total": services.unread_total(request.user),
+    }
     return render(request, "inbox/poll.html", context)

@@ -163,13 +163,15 @@ def live_settings(settings):
 
 @pytest.fixture
 def page(browser, live_server, page_errors, live_settings, serialised_live_server):
+    from tests.live_support import close_browser_context
+
     context = browser.new_context(base_url=live_server.url, locale="en-GB")
     page = context.new_page()
     page.on("console", lambda msg: msg.type == "error" and page_errors.append(msg.text))
     page.on("pageerror", lambda exc: page_errors.append(str(exc)))
     page.on("response", lambda r: r.status >= 400 and page_errors.append(f"{r.status} {r.url}"))
     yield page
-    context.close()
+    close_browser_context(context)
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from messaging import payloads as p
 from messaging.backends import locmem
 from messaging.models import Conversation, Message
 from messaging.sending import queue_text_reply
-from tests.live_support import database, post_webhook_over_http
+from tests.live_support import close_browser_context, database, post_webhook_over_http
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -55,7 +55,7 @@ def phone_page(browser, live_server, page_errors, live_settings, serialised_live
     page.on("pageerror", lambda exc: page_errors.append(str(exc)))
     page.on("response", lambda r: r.status >= 400 and page_errors.append(f"{r.status} {r.url}"))
     yield page
-    context.close()
+    close_browser_context(context)
 
 
 # Meta's side: signed webhook bodies over HTTP.
@@ -291,6 +291,132 @@ def test_new_messages_update_the_list_live_and_the_title_counts_other_unread_con
     expect(row(page, "Amina Khalid").locator(".badge")).to_have_count(0)
     expect(timeline_message(page, "Any news about Friday?")).to_have_count(0)
     assert still_same_document(page)
+    assert page_errors == []
+
+
+def test_after_a_change_in_another_conversation_the_open_one_still_updates_live(
+    page, page_errors, staff_user, password, live_server
+):
+    deliver_text(live_server, "Do you ship to the UK?", sender=JOHN, name="John Carter")
+    deliver_text(live_server, "Salaam, one question")
+    sign_in(page, password)
+    open_conversation(page, "Amina Khalid")
+    mark_document(page)
+
+    deliver_text(live_server, "Any news about Friday?", sender=JOHN, name="John Carter")
+    expect(row(page, "John Carter").locator(".row-preview")).to_have_text(
+        "Any news about Friday?", timeout=LIVE
+    )
+    deliver_text(live_server, "Second question: do you sell gift cards?")
+
+    expect(timeline_message(page, "Second question: do you sell gift cards?")).to_be_visible(
+        timeout=LIVE
+    )
+    expect(row(page, "Amina Khalid").get_by_role("link")).to_have_attribute("aria-current", "true")
+    assert still_same_document(page)
+    assert page_errors == []
+
+
+def test_live_updates_keep_the_rows_loaded_with_older_conversations_and_the_focused_row(
+    page, page_errors, staff_user, password, live_server
+):
+    now = timezone.now()
+    senders = [f"9665000{i:05d}" for i in range(35)]
+    post_webhook_over_http(
+        live_server,
+        p.envelope(
+            p.value(
+                contacts=[
+                    p.contact(wa_id=wa_id, name=f"Person {i:02d}")
+                    for i, wa_id in enumerate(senders)
+                ],
+                messages=[
+                    p.text_message(
+                        f"hello {i}", sender=wa_id, timestamp=now - timedelta(minutes=i + 1)
+                    )
+                    for i, wa_id in enumerate(senders)
+                ],
+            )
+        ),
+    )
+    sign_in(page, password)
+    links = page.locator("#conversation-list .conversation-row > a")
+    expect(links).to_have_count(30)
+    page.get_by_role("link", name="Older conversations").click()
+    expect(links).to_have_count(35, timeout=SLOW)
+    links.nth(32).focus()
+    mark_document(page)
+
+    deliver_text(live_server, "I am new here", sender=OMAR, name="Omar")
+
+    expect(links.first).to_contain_text("Omar", timeout=LIVE)
+    expect(links).to_have_count(36)
+    expect(links.nth(33)).to_be_focused()
+    expect(links.nth(33)).to_contain_text("Person 32")
+
+    deliver_text(live_server, "back again", sender=senders[34], name="Person 34")
+
+    expect(links.first).to_contain_text("Person 34", timeout=LIVE)
+    expect(links.first.locator(".row-preview")).to_have_text("back again")
+    expect(links).to_have_count(36)
+    expect(row(page, "Person 34")).to_have_count(1)
+    expect(links.nth(34)).to_be_focused()
+    expect(links.nth(34)).to_contain_text("Person 32")
+    page.keyboard.press("j")
+    expect(links.nth(35)).to_contain_text("Person 33")
+    expect(links.nth(35)).to_be_focused()
+
+    deliver_text(live_server, "me again", sender=senders[33], name="Person 33")
+
+    # The focused row itself changed: the focus goes with it to the top.
+    expect(links.first).to_contain_text("Person 33", timeout=LIVE)
+    expect(links.first).to_be_focused()
+    expect(links).to_have_count(36)
+    assert still_same_document(page)
+    assert page_errors == []
+
+
+def hide_tab(page, hidden):
+    """Make the page believe it is in a background tab (or in front again)."""
+    page.evaluate(
+        """hidden => {
+            Object.defineProperty(document, "visibilityState", {
+                configurable: true, get: () => (hidden ? "hidden" : "visible"),
+            });
+            document.dispatchEvent(new Event("visibilitychange"));
+        }""",
+        hidden,
+    )
+
+
+def test_messages_that_came_while_the_tab_was_hidden_are_read_when_it_is_looked_at(
+    page, page_errors, staff_user, password, live_server
+):
+    deliver_text(live_server, "Salaam, one question")
+    sign_in(page, password)
+    open_conversation(page, "Amina Khalid")
+    hide_tab(page, True)
+
+    deliver_text(live_server, "Are you there?")
+
+    expect(timeline_message(page, "Are you there?")).to_be_visible(timeout=LIVE)
+    expect(row(page, "Amina Khalid").locator(".badge")).to_have_text("1")
+    with database():
+        assert Conversation.objects.get().unread_count == 1
+
+    hide_tab(page, False)
+
+    expect(row(page, "Amina Khalid").locator(".badge")).to_have_count(0, timeout=LIVE)
+    with database():
+        assert Conversation.objects.get().unread_count == 0
+    run_worker()
+    with database():
+        wamids = [
+            Message.objects.get(text=text).wamid
+            for text in ("Salaam, one question", "Are you there?")
+        ]
+    receipts = [payload for _, payload in locmem.outbox if payload.get("status") == "read"]
+    assert [receipt["message_id"] for receipt in receipts] == wamids  # on opening, then now
     assert page_errors == []
 
 

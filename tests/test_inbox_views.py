@@ -58,6 +58,11 @@ def article(html, message):
     return html[start : html.index("</article>", start)]
 
 
+def row_of(html, conversation):
+    start = html.index(f'<li id="row-{conversation.pk}"')
+    return html[start : html.index("</li>", start)]
+
+
 def reactions_of(html, message):
     """The emoji shown under a message, in its reactions line."""
     markup = article(html, message)
@@ -80,13 +85,6 @@ def inbound(conversation, kind, *, text="", data=None, minutes_ago=1, **fields):
         status="received",
         **fields,
     )
-
-
-@pytest.fixture(autouse=True)
-def _empty_outbox():
-    locmem.reset()
-    yield
-    locmem.reset()
 
 
 @pytest.fixture(autouse=True)
@@ -245,6 +243,39 @@ def test_message_text_is_escaped_in_the_list_and_the_conversation(staff_client):
     assert "<script>alert(1)" not in list_html
     assert "<script>alert(1)" not in conversation_html
     assert "&lt;script&gt;alert(1)&lt;/script&gt; <strong>bold</strong>" in conversation_html
+
+
+def test_a_row_shows_the_time_left_in_the_window_the_assignee_and_the_number(
+    staff_client, supervisor
+):
+    open_window = deliver_text(sender="966500000001", name="Open Window", minutes_ago=90)
+    closed = deliver_text(
+        sender="966500000002",
+        name="Closed Window",
+        minutes_ago=25 * 60,
+        phone_number_id="222",
+        display_phone_number="15550000002",
+    )
+    Conversation.objects.filter(pk=open_window.pk).update(assignee=supervisor)
+
+    html = staff_client.get("/").content.decode()
+
+    row = row_of(html, open_window)
+    assert re.search(r'class="chip chip-window"[^>]*>22 h left<', row)
+    assert '<span class="row-assignee">Salma</span>' in row
+    assert f'<span class="chip">{open_window.business_number}</span>' in row
+    other = row_of(html, closed)
+    assert '<span class="chip chip-window-closed">Window closed</span>' in other
+    assert '<span class="row-assignee">Unassigned</span>' in other
+    assert f'<span class="chip">{closed.business_number}</span>' in other
+
+
+def test_a_row_shows_no_number_chip_with_a_single_business_number(staff_client):
+    conversation = deliver_text()
+
+    row = row_of(staff_client.get("/").content.decode(), conversation)
+
+    assert str(conversation.business_number) not in row
 
 
 # The conversation
@@ -886,7 +917,7 @@ def test_a_poll_after_a_new_message_returns_it_and_the_list(staff_client):
     assert response.status_code == 200
     assert 'id="incoming" hx-swap-oob="innerHTML"' in html
     assert "second message" in html.split('id="incoming"')[1]
-    assert 'id="conversation-list" hx-swap-oob="innerHTML"' in html
+    assert f'<li id="row-{conversation.pk}"' in html.split('id="incoming-rows"')[1]
     next_since = int(html.split("since=")[1].split("&")[0])
     assert next_since > cursor
     conversation.refresh_from_db()
@@ -936,6 +967,97 @@ def test_the_page_polls_as_often_as_the_setting_says(staff_client, settings):
 
 def test_a_poll_with_a_bad_cursor_is_a_400(staff_client):
     assert poll(staff_client, "yesterday").status_code == 400
+
+
+def poller_url(html):
+    return re.search(r'<div id="poller"[^>]*hx-get="([^"]+)"', html).group(1).replace("&amp;", "&")
+
+
+def test_a_poll_after_a_change_elsewhere_keeps_following_the_open_conversation(staff_client):
+    open_one = deliver_text("first", sender="966500000001", name="Open One")
+    cursor = InboxChange.objects.latest("pk").pk
+    deliver_text("elsewhere", sender="966500000002", name="Other One")
+
+    first = poll(staff_client, cursor, open=open_one.pk, visible="1").content.decode()
+    assert f"open={open_one.pk}" in poller_url(first)
+    assert 'id="incoming"' not in first
+    deliver_text("in the open one", sender="966500000001", name="Open One")
+
+    second = staff_client.get(poller_url(first) + "&visible=1").content.decode()
+
+    assert "in the open one" in second.split('id="incoming"')[1]
+    assert 'aria-current="true"' in row_of(second, open_one)
+
+
+def test_a_poll_sends_only_the_changed_rows_and_drops_those_no_longer_in_the_list(staff_client):
+    changed = deliver_text("news", sender="966500000001", name="Changed")
+    quiet = deliver_text("old", sender="966500000002", name="Quiet")
+    closing = deliver_text("bye", sender="966500000003", name="Closing")
+    cursor = InboxChange.objects.latest("pk").pk
+    deliver_text("more news", sender="966500000001", name="Changed")
+    staff_client.post(reverse("inbox:state", args=[closing.pk]), {"state": "closed"})
+
+    html = poll(staff_client, cursor, state="open").content.decode()
+
+    rows = html.split('<ul id="incoming-rows" hx-swap-oob="innerHTML">')[1].split("</ul>")[0]
+    assert f'<li id="row-{changed.pk}"' in rows
+    assert "more news" in row_of(rows, changed)
+    changed.refresh_from_db()
+    sort = int(changed.last_message_at.timestamp() * 1_000_000)
+    assert f'data-sort="{sort}" data-pk="{changed.pk}"' in rows
+    assert f'id="row-{quiet.pk}"' not in rows
+    assert f'<li id="row-{closing.pk}" data-removed></li>' in rows
+    assert 'id="conversation-list"' not in html
+
+
+def test_a_poll_from_a_page_looked_at_again_reads_the_open_conversation(
+    staff_client, django_capture_on_commit_callbacks
+):
+    conversation = deliver_text("first")
+    staff_client.get(conversation_url(conversation))
+    deliver_text("while the tab was hidden")
+    cursor = InboxChange.objects.latest("pk").pk  # the hidden tab already had it
+    newest = Message.objects.get(text="while the tab was hidden")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = poll(staff_client, cursor, open=conversation.pk, visible="1", read="1")
+
+    conversation.refresh_from_db()
+    assert conversation.unread_count == 0
+    assert response.status_code == 200
+    assert 'data-unread="0"' in response.content.decode().split('id="conversation-header"')[1]
+    receipts = DBTaskResult.objects.filter(task_path="messaging.tasks.send_read_receipt")
+    assert [task.args_kwargs["args"] for task in receipts] == [[newest.pk]]
+
+
+def test_a_poll_asking_to_read_from_a_hidden_tab_reads_nothing(staff_client):
+    conversation = deliver_text("first")
+    cursor = InboxChange.objects.latest("pk").pk
+
+    response = poll(staff_client, cursor, open=conversation.pk, visible="0", read="1")
+
+    assert response.status_code == 204
+    conversation.refresh_from_db()
+    assert conversation.unread_count == 1
+
+
+def test_a_poll_cannot_read_a_conversation_on_a_number_it_may_not_see(client, staff_user):
+    from inbox.models import StaffProfile
+
+    conversation = deliver_text("first")
+    second = deliver_text(
+        "other line", sender="966500000009", phone_number_id="222", display_phone_number="1555"
+    )
+    profile, _ = StaffProfile.objects.get_or_create(user=staff_user)
+    profile.numbers.add(second.business_number)
+    client.force_login(staff_user)
+    cursor = InboxChange.objects.latest("pk").pk
+
+    response = poll(client, cursor, open=conversation.pk, visible="1", read="1")
+
+    assert response.status_code == 204
+    conversation.refresh_from_db()
+    assert conversation.unread_count == 1
 
 
 # Reactions, retries and read receipts

@@ -74,6 +74,55 @@
     if (stick) scrollToBottom();
   }
 
+  // List rows from a poll: each replaces its older copy, at its place by last activity
+  // (newest first), so that rows loaded with "Older conversations" and the focused row stay.
+  // A row that sorts below the loaded pages waits for them; one marked data-removed (no
+  // longer matching the filters) just goes.
+  function rowBefore(a, b) {
+    const [ta, pa] = sortKey(a);
+    const [tb, pb] = sortKey(b);
+    return ta > tb || (ta === tb && pa > pb);
+  }
+
+  function placeRows() {
+    const incoming = document.getElementById("incoming-rows");
+    const list = document.getElementById("conversation-list");
+    if (!incoming || !list) return;
+    const focused = document.activeElement?.closest?.("#conversation-list .conversation-row");
+    const focusedId = focused ? focused.id : null;
+    const more = list.querySelector(":scope > .list-more");
+    Array.from(incoming.children).forEach((row) => {
+      const existing = list.querySelector(`#${CSS.escape(row.id)}`);
+      if (existing) existing.remove();
+      if (row.hasAttribute("data-removed") || (more && rowBefore(more, row))) {
+        row.remove();
+        return;
+      }
+      const later = Array.from(list.querySelectorAll(":scope > .conversation-row")).find((shown) =>
+        rowBefore(row, shown),
+      );
+      if (later) later.before(row);
+      else if (more) more.before(row);
+      else list.appendChild(row);
+    });
+    if (list.querySelector(":scope > .conversation-row")) {
+      list.querySelector(":scope > .list-empty")?.remove();
+    }
+    const again = focusedId && document.getElementById(focusedId);
+    if (again && !again.contains(document.activeElement)) {
+      again.querySelector("a").focus({ preventScroll: true });
+    }
+  }
+
+  // A page of older rows may repeat a row that a poll moved up meanwhile: the first stays.
+  function dropRepeatedRows() {
+    const seen = new Set();
+    document.querySelectorAll("#conversation-list > .conversation-row").forEach((row) => {
+      if (seen.has(row.id)) row.remove();
+      else seen.add(row.id);
+    });
+  }
+
   function updateTitle() {
     const total = document.getElementById("unread-total");
     const count = total ? Number(total.dataset.count) : 0;
@@ -179,7 +228,15 @@
   let olderScroll = null;
   document.addEventListener("htmx:configRequest", (event) => {
     if (event.detail.elt.id === "poller") {
-      event.detail.parameters.visible = document.visibilityState === "visible" ? "1" : "0";
+      const visible = document.visibilityState === "visible";
+      event.detail.parameters.visible = visible ? "1" : "0";
+      // Messages that came while the tab was hidden are read once it is looked at; the
+      // answer brings the header back with its new unread count.
+      const header = document.getElementById("conversation-header");
+      if (visible && header && header.dataset.unread !== "0") {
+        event.detail.parameters.read = "1";
+        header.dataset.unread = "0";
+      }
     }
   });
   document.addEventListener("htmx:beforeSwap", (event) => {
@@ -201,6 +258,7 @@
       t.scrollTop = t.scrollHeight - olderScroll;
       olderScroll = null;
     }
+    if (element.closest?.("#conversation-list")) dropRepeatedRows();
     if (element.id === "composer" || element.closest?.("#composer")) {
       const textarea = document.querySelector("#composer textarea");
       if (textarea && !textarea.disabled) textarea.focus();
@@ -209,6 +267,7 @@
   document.addEventListener("htmx:oobAfterSwap", (event) => {
     const target = event.detail.target || event.target;
     if (target.id === "incoming") placeIncoming();
+    if (target.id === "incoming-rows") placeRows();
     if (target.id === "unread-total") updateTitle();
     if (target.id === "conversation-header") syncComposer();
   });
