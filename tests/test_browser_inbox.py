@@ -509,6 +509,36 @@ def test_composer_is_disabled_outside_the_window_and_enabled_live_when_the_custo
     assert page_errors == []
 
 
+def test_the_composer_closes_by_itself_when_the_window_runs_out_on_an_open_page(
+    page, page_errors, staff_user, password, live_server
+):
+    deliver_text(
+        live_server,
+        "Can you still answer?",
+        timestamp=timezone.now() - timedelta(hours=24) + timedelta(seconds=90),
+    )
+    page.clock.install()
+    sign_in(page, password)
+    open_conversation(page, "Amina Khalid")
+    chip = page.locator("#conversation-header .window-state .chip").first
+    note = page.locator("#composer .composer-note")
+    expect(chip).to_have_text("1 min left")
+    expect(composer_textarea(page)).to_be_enabled()
+    expect(note).to_be_hidden()
+
+    page.clock.fast_forward("00:45")
+    expect(chip).to_have_text("less than 1 min left")
+    page.clock.fast_forward("01:00")
+
+    expect(chip).to_have_text("24-hour window closed")
+    expect(chip).to_have_class(re.compile(r"\bchip-window-closed\b"))
+    expect(composer_textarea(page)).to_be_disabled()
+    expect(page.locator("#composer").get_by_role("button", name="Send")).to_be_disabled()
+    expect(note).to_be_visible()
+    expect(row(page, "Amina Khalid").locator(".chip-window-closed")).to_have_text("Window closed")
+    assert page_errors == []
+
+
 # 5. Arabic, right to left.
 
 

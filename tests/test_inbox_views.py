@@ -1,6 +1,7 @@
 """The staff inbox: list, conversation, reply, actions and live polling."""
 
 import io
+import json
 import re
 import uuid
 import zoneinfo
@@ -436,6 +437,29 @@ def test_older_messages_without_javascript_open_as_a_whole_page(staff_client):
     assert '<option value="all" selected>' in page  # the list keeps its filters
     latest = re.search(r'<p class="load-newer"><a [^>]*href="([^"]+)"', page).group(1)
     assert latest.startswith(conversation_url(conversation))
+
+
+def test_the_header_says_when_the_window_closes_and_the_page_has_the_words_to_count_down(
+    staff_client,
+):
+    conversation = deliver_text(minutes_ago=90)
+    conversation.refresh_from_db()
+    closes = int((conversation.last_inbound_at + timedelta(hours=24)).timestamp() * 1000)
+
+    html = staff_client.get(conversation_url(conversation)).content.decode()
+
+    assert f'data-window-closes="{closes}"' in html.split('id="conversation-header"')[1]
+    assert f'data-closes="{closes}" data-closed-label="24-hour window closed">22 h left<' in html
+    assert f'data-closes="{closes}" data-closed-label="Window closed">22 h left<' in html
+    labels = json.loads(
+        html.split('<script id="window-labels" type="application/json">')[1].split("</script>")[0]
+    )
+    assert labels["hours"][0] == "1 h left"
+    assert labels["hours"][21] == "22 h left"
+    assert labels["minutes"][44] == "45 min left"
+    assert labels["under_a_minute"] == "less than 1 min left"
+    note = html.split('class="composer-note"')[1].split("</p>")[0]
+    assert note.startswith(" hidden>")  # shown by inbox.js when the window closes
 
 
 def test_opening_a_conversation_costs_the_same_queries_for_10_or_500_messages(

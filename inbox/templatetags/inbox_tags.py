@@ -1,8 +1,12 @@
 """Template filters for the inbox: `{% load inbox_tags %}`."""
 
+from datetime import timedelta
+from functools import lru_cache
+
 from django import template
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import get_language
 
 from inbox import formatting
 
@@ -41,6 +45,40 @@ def window_left(conversation):
     last_inbound_at = getattr(conversation, "last_inbound_at", None)
     remaining = formatting.window_remaining(last_inbound_at, timezone.now())
     return formatting.describe_remaining(remaining)
+
+
+@register.filter
+def window_closes(conversation):
+    """When the 24-hour window closes, in milliseconds since the epoch (for inbox.js), or ""."""
+    closes = conversation.window_closes_at()
+    return int(closes.timestamp() * 1000) if closes else ""
+
+
+@register.simple_tag
+def server_now():
+    """The server's time in milliseconds since the epoch: inbox.js counts windows down by it,
+    whatever the staff member's own clock says."""
+    return int(timezone.now().timestamp() * 1000)
+
+
+@register.simple_tag
+def window_labels():
+    """Every wording of the time left in a window, for inbox.js to count down with the
+    server's words (and plural forms): {"hours": [1 h … 24 h], "minutes": [1 … 59 min],
+    "under_a_minute": …}."""
+    return _window_labels(get_language())
+
+
+@lru_cache(maxsize=8)
+def _window_labels(language):
+    def left(**duration):
+        return formatting.describe_remaining(timedelta(**duration))
+
+    return {
+        "hours": [left(hours=hours) for hours in range(1, 25)],
+        "minutes": [left(minutes=minutes) for minutes in range(1, 60)],
+        "under_a_minute": left(seconds=1),
+    }
 
 
 @register.filter

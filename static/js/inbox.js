@@ -129,6 +129,60 @@
     document.title = count > 0 ? `(${count}) ${baseTitle}` : baseTitle;
   }
 
+  // The 24-hour window: chips count down in the server's words (#window-labels), by the
+  // server's clock, and the composer closes when the window does (the server refuses then
+  // anyway). Each chip has data-closes (epoch ms) and data-closed-label.
+  const MINUTE = 60 * 1000;
+  const HOUR = 60 * MINUTE;
+  let clockOffset = 0;
+  let windowTimer = null;
+
+  function windowLabels() {
+    const element = document.getElementById("window-labels");
+    return element ? JSON.parse(element.textContent) : null;
+  }
+
+  function timeLeft(left, labels) {
+    if (left >= HOUR) return labels.hours[Math.min(Math.floor(left / HOUR), 24) - 1];
+    if (left >= MINUTE) return labels.minutes[Math.floor(left / MINUTE) - 1];
+    return labels.under_a_minute;
+  }
+
+  // Milliseconds until the wording of `left` changes (the next whole hour or minute), or
+  // until the window closes.
+  function untilChange(left) {
+    if (left >= HOUR) return (left % HOUR) + 1;
+    if (left >= MINUTE) return (left % MINUTE) + 1;
+    return left;
+  }
+
+  function refreshWindows() {
+    clearTimeout(windowTimer);
+    const labels = windowLabels();
+    if (!labels) return;
+    const now = Date.now() + clockOffset;
+    let next = Infinity;
+    document.querySelectorAll(".chip[data-closes]").forEach((chip) => {
+      const left = Number(chip.dataset.closes) - now;
+      if (left > 0) {
+        chip.textContent = timeLeft(left, labels);
+        next = Math.min(next, untilChange(left));
+        return;
+      }
+      chip.textContent = chip.dataset.closedLabel;
+      chip.classList.replace("chip-window", "chip-window-closed");
+      chip.removeAttribute("title");
+      delete chip.dataset.closes;
+    });
+    const header = document.getElementById("conversation-header");
+    if (header && header.dataset.windowOpen === "1" && Number(header.dataset.windowCloses) <= now) {
+      header.dataset.windowOpen = "0";
+      syncComposer();
+      header.dispatchEvent(new CustomEvent("inbox:window-closed", { bubbles: true }));
+    }
+    if (next < Infinity) windowTimer = setTimeout(refreshWindows, next);
+  }
+
   // The window can open (a new customer message) or close while the page is open.
   function syncComposer() {
     const header = document.getElementById("conversation-header");
@@ -258,7 +312,10 @@
       t.scrollTop = t.scrollHeight - olderScroll;
       olderScroll = null;
     }
-    if (element.closest?.("#conversation-list")) dropRepeatedRows();
+    if (element.closest?.("#conversation-list")) {
+      dropRepeatedRows();
+      refreshWindows();
+    }
     if (element.id === "composer" || element.closest?.("#composer")) {
       const textarea = document.querySelector("#composer textarea");
       if (textarea && !textarea.disabled) textarea.focus();
@@ -270,6 +327,7 @@
     if (target.id === "incoming-rows") placeRows();
     if (target.id === "unread-total") updateTitle();
     if (target.id === "conversation-header") syncComposer();
+    if (target.id === "incoming-rows" || target.id === "conversation-header") refreshWindows();
   });
 
   // A tab that slept catches up at once when it is looked at again.
@@ -280,6 +338,9 @@
   });
 
   document.addEventListener("DOMContentLoaded", () => {
+    const inbox = document.querySelector(".inbox[data-server-now]");
+    if (inbox) clockOffset = Number(inbox.dataset.serverNow) - Date.now();
+    refreshWindows();
     updateTitle();
     scrollToBottom();
     const textarea = document.querySelector("#composer textarea");
