@@ -210,9 +210,15 @@ def timeline_page(conversation, before=None):
 
 
 def attach_quotes(messages):
-    """Give each reply the message it quotes (one query for the whole page)."""
+    """Give each reply the message it quotes (one query for the whole page), if that is in
+    the same conversation: a quote never shows what its page may not."""
     wamids = {m.reply_to_wamid for m in messages if m.reply_to_wamid}
-    quoted = {m.wamid: m for m in Message.objects.filter(wamid__in=wamids)} if wamids else {}
+    quoted = {}
+    if wamids:
+        found = Message.objects.filter(
+            conversation_id=messages[0].conversation_id, wamid__in=wamids
+        )
+        quoted = {m.wamid: m for m in found}
     for message in messages:
         message.quoted = quoted.get(message.reply_to_wamid)
 

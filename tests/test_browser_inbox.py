@@ -95,6 +95,30 @@ def outbound():
         return list(Message.objects.filter(direction="out").order_by("pk"))
 
 
+def add_history(count, sender=AMINA):
+    """`count` older messages, "number 0" (oldest) to "number <count - 1>", a minute apart."""
+    with database():
+        conversation = Conversation.objects.get(contact__wa_id=sender)
+        now = timezone.now()
+        Message.objects.bulk_create(
+            Message(
+                conversation=conversation,
+                direction="in",
+                type="text",
+                text=f"number {i}",
+                wamid=f"wamid.history{i}",
+                timestamp=now - timedelta(minutes=400 - i),
+                status="received",
+            )
+            for i in range(count)
+        )
+
+
+def history_pk(wamid):
+    with database():
+        return Message.objects.get(wamid=wamid).pk
+
+
 def run_worker():
     """Process the task queue once (sends queued replies through the locmem transport)."""
     with database():
@@ -420,6 +444,29 @@ def test_messages_that_came_while_the_tab_was_hidden_are_read_when_it_is_looked_
     assert page_errors == []
 
 
+def test_a_message_from_yesterday_arriving_late_is_placed_under_its_own_day(
+    page, page_errors, staff_user, password, live_server
+):
+    deliver_text(live_server, "Good morning")
+    sign_in(page, password)
+    open_conversation(page, "Amina Khalid")
+    days = page.locator("#timeline h3.day")
+    expect(days).to_have_text(["Today"])
+    mark_document(page)
+
+    deliver_text(
+        live_server, "Sent last night, delivered late", timestamp=timezone.now() - timedelta(days=1)
+    )
+
+    expect(days).to_have_text(["Yesterday", "Today"], timeout=LIVE)
+    order = page.locator("#timeline > h3.day, #timeline > article.msg").evaluate_all(
+        "items => items.map(item => item.textContent.trim().split('\\n')[0].trim())"
+    )
+    assert order == ["Yesterday", "Sent last night, delivered late", "Today", "Good morning"]
+    assert still_same_document(page)
+    assert page_errors == []
+
+
 # 3. The composer's keys and double submits.
 
 
@@ -691,4 +738,67 @@ def test_a_failed_tick_shows_metas_error_when_opened(
     expect(failed.get_by_text("Re-engagement message")).to_be_visible()
     expect(failed).to_contain_text("131047")
     expect(failed).to_contain_text("more than 24 hours have passed")
+    assert page_errors == []
+
+
+# 9. A long timeline: older pages on scroll, quotes that lead to their original.
+
+
+def test_older_messages_load_when_the_timeline_is_scrolled_to_the_top(
+    page, page_errors, staff_user, password, live_server
+):
+    deliver_text(live_server, "first", timestamp=timezone.now() - timedelta(minutes=500))
+    add_history(120)
+    deliver_text(live_server, "newest")
+    sign_in(page, password)
+    open_conversation(page, "Amina Khalid")
+    expect(timeline_message(page, "number 71")).to_be_attached()
+    expect(timeline_message(page, "number 69")).to_have_count(0)
+
+    page.locator("#timeline").evaluate("timeline => { timeline.scrollTop = 0; }")
+
+    expect(timeline_message(page, "number 69")).to_be_attached(timeout=SLOW)
+    expect(timeline_message(page, "number 21")).to_be_attached()
+    # The page grew above what was on screen, which stays where it was.
+    expect(timeline_message(page, "number 71")).to_be_in_viewport()
+    page.locator("#timeline").evaluate("timeline => { timeline.scrollTop = 0; }")
+    expect(timeline_message(page, "first")).to_be_attached(timeout=SLOW)
+    expect(page.locator("#timeline .load-older")).to_have_count(0)
+    expect(page.locator("#timeline article.msg")).to_have_count(122)
+    assert page_errors == []
+
+
+def test_a_quote_leads_to_its_original_loading_older_messages_when_it_is_not_shown_yet(
+    page, page_errors, staff_user, password, live_server
+):
+    deliver_text(live_server, "first", timestamp=timezone.now() - timedelta(minutes=500))
+    add_history(120)
+    for text, quoted in (
+        ("about number 100", "wamid.history100"),
+        ("about number 5", "wamid.history5"),
+    ):
+        post_webhook_over_http(
+            live_server,
+            p.envelope(
+                p.value(
+                    contacts=[p.contact(wa_id=AMINA, name="Amina Khalid")],
+                    messages=[p.text_message(text, sender=AMINA, reply_to=quoted)],
+                )
+            ),
+        )
+    sign_in(page, password)
+    open_conversation(page, "Amina Khalid")
+
+    timeline_message(page, "about number 100").locator(".msg-quote").click()
+
+    original = page.locator(f"#m-{history_pk('wamid.history100')}")
+    expect(original).to_be_in_viewport(timeout=SLOW)
+    expect(original).to_have_class(re.compile(r"\bis-highlighted\b"))
+    expect(timeline_message(page, "number 60")).to_have_count(0)  # nothing more was loaded
+
+    timeline_message(page, "about number 5").locator(".msg-quote").click()
+
+    far = page.locator(f"#m-{history_pk('wamid.history5')}")
+    expect(far).to_be_in_viewport(timeout=SLOW)
+    expect(far).to_have_class(re.compile(r"\bis-highlighted\b"))
     assert page_errors == []

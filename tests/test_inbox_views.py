@@ -543,6 +543,18 @@ def test_edits_revokes_and_the_remaining_types_are_rendered_as_such(staff_client
     assert html.count("<article ") == 7  # edit and revoke show on their targets only
 
 
+def test_a_quote_shows_only_a_message_of_the_same_conversation(staff_client):
+    elsewhere = deliver_text("Secret on another line", sender="447700900123", name="John")
+    stray = elsewhere.messages.get()
+    conversation = deliver_text("first")
+    reply = inbound(conversation, "text", text="my answer", reply_to_wamid=stray.wamid)
+
+    html = article(staff_client.get(conversation_url(conversation)).content.decode(), reply)
+
+    assert "Secret on another line" not in html
+    assert "Reply to a message that is not in this inbox" in html
+
+
 def test_messages_are_grouped_by_day_in_timestamp_order(staff_client):
     conversation = deliver_text("today, later", minutes_ago=1)
     inbound(conversation, "text", text="today, earlier", minutes_ago=3)

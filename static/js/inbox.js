@@ -268,15 +268,39 @@
     }
     const quote = event.target.closest("[data-scroll-to]");
     if (quote) {
-      const original = document.getElementById(quote.dataset.scrollTo);
-      if (original) {
-        event.preventDefault();
-        original.scrollIntoView({ block: "center", behavior: "smooth" });
-        original.classList.add("is-highlighted");
-        setTimeout(() => original.classList.remove("is-highlighted"), 1600);
-      }
+      event.preventDefault();
+      showOriginal(quote.dataset.scrollTo, quote);
     }
   });
+
+  // A quote's original may be older than the loaded messages: load older pages until it is
+  // there (up to MAX_QUOTE_PAGES), then scroll to it; else say that it is further back.
+  const MAX_QUOTE_PAGES = 10;
+  let quoteSearch = null;
+
+  function showOriginal(id, quote) {
+    const original = document.getElementById(id);
+    if (original) {
+      quoteSearch = null;
+      quote.removeAttribute("aria-busy");
+      original.scrollIntoView({ block: "center", behavior: "smooth" });
+      original.classList.add("is-highlighted");
+      setTimeout(() => original.classList.remove("is-highlighted"), 1600);
+      return;
+    }
+    const older = timeline()?.querySelector(".load-older");
+    const pages = quoteSearch && quoteSearch.id === id ? quoteSearch.pages : 0;
+    if (older && pages < MAX_QUOTE_PAGES) {
+      quoteSearch = { id, quote, pages: pages + 1 };
+      quote.setAttribute("aria-busy", "true");
+      window.htmx.trigger(older, "inbox:load-older");
+      return;
+    }
+    quoteSearch = null;
+    quote.removeAttribute("aria-busy");
+    const status = quote.parentElement.querySelector(".msg-quote-status");
+    if (status) status.hidden = false;
+  }
 
   // htmx integration.
   let olderScroll = null;
@@ -311,6 +335,11 @@
       const t = timeline();
       t.scrollTop = t.scrollHeight - olderScroll;
       olderScroll = null;
+      if (quoteSearch) {
+        const search = quoteSearch;
+        if (document.contains(search.quote)) showOriginal(search.id, search.quote);
+        else quoteSearch = null;
+      }
     }
     if (element.closest?.("#conversation-list")) {
       dropRepeatedRows();
