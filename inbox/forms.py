@@ -16,3 +16,57 @@ class StaffAuthenticationForm(TwoFactorLoginFormMixin, AuthenticationForm):
         super().confirm_login_allowed(user)
         if not user.is_staff:
             raise forms.ValidationError(self.error_messages["not_staff"], code="not_staff")
+
+
+# The inbox's own forms. Pages always send well-formed values; anything else was tampered with
+# (or is very stale), and the view answers 400 with these messages instead of failing.
+
+
+class ReplyForm(forms.Form):
+    # Not stripped or limited here: the messaging layer refuses an empty or too long text
+    # with a reason, and the draft goes back to the composer as it was typed.
+    text = forms.CharField(required=False, strip=False)
+    client_token = forms.UUIDField(
+        required=False, error_messages={"invalid": _("The form's double-submit token is broken.")}
+    )
+    reply_to = forms.IntegerField(
+        required=False,
+        min_value=1,
+        error_messages={
+            "invalid": _("The message to reply to must be given by its number."),
+            "min_value": _("The message to reply to must be given by its number."),
+        },
+    )
+
+
+class AssignForm(forms.Form):
+    """Whom to assign: "me", a member of staff by id, or nobody ("")."""
+
+    assignee = forms.CharField(required=False)
+
+    def __init__(self, data, *, user, staff):
+        super().__init__(data)
+        self.user, self.staff = user, staff
+
+    def clean_assignee(self):
+        choice = self.cleaned_data["assignee"]
+        if choice == "me":
+            return self.user
+        if not choice:
+            return None
+        person = self.staff.filter(pk=int(choice)).first() if choice.isdecimal() else None
+        if person is None:
+            raise forms.ValidationError(
+                _("Choose an active member of staff to assign."), code="invalid_choice"
+            )
+        return person
+
+
+class StateForm(forms.Form):
+    state = forms.ChoiceField(
+        choices=[("open", "open"), ("closed", "closed")],
+        error_messages={
+            "required": _("Say whether to close or reopen the conversation."),
+            "invalid_choice": _("A conversation can only be open or closed."),
+        },
+    )

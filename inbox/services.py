@@ -2,7 +2,7 @@
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -10,6 +10,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q, Sum, Value
 from django.db.models.functions import StrIndex, Upper
 from django.db.models.lookups import GreaterThan
+from django.utils import timezone
 
 from automation.labels import label_filter, label_search, with_teamwork
 from automation.notes import merge_into_timeline
@@ -41,7 +42,7 @@ def decode_cursor(value):
     try:
         seconds, pk = (value or "").split("_")
         return datetime.fromtimestamp(float(seconds), tz=UTC), int(pk)
-    except ValueError:
+    except (ValueError, OverflowError, OSError):  # a tampered or far-off time: no cursor
         return None
 
 
@@ -163,6 +164,17 @@ def conversation_page(user, filters: ListFilters, after=None):
     return rows, next_cursor
 
 
+def changed_rows(user, filters: ListFilters, conversation_ids):
+    """The rows of these conversations that the list, so filtered, shows (a poll's update:
+    the others leave the list)."""
+    conversations = (
+        filtered_conversations(user, filters)
+        .filter(pk__in=conversation_ids)
+        .select_related("contact", "business_number", "assignee", "last_message")
+    )
+    return list(with_teamwork(conversations))
+
+
 def unread_total(user):
     # Rows with nothing unread add nothing; leaving them out lets conversation_unread_idx
     # answer from the unread rows alone.
@@ -198,9 +210,15 @@ def timeline_page(conversation, before=None):
 
 
 def attach_quotes(messages):
-    """Give each reply the message it quotes (one query for the whole page)."""
+    """Give each reply the message it quotes (one query for the whole page), if that is in
+    the same conversation: a quote never shows what its page may not."""
     wamids = {m.reply_to_wamid for m in messages if m.reply_to_wamid}
-    quoted = {m.wamid: m for m in Message.objects.filter(wamid__in=wamids)} if wamids else {}
+    quoted = {}
+    if wamids:
+        found = Message.objects.filter(
+            conversation_id=messages[0].conversation_id, wamid__in=wamids
+        )
+        quoted = {m.wamid: m for m in found}
     for message in messages:
         message.quoted = quoted.get(message.reply_to_wamid)
 
@@ -220,16 +238,107 @@ def latest_change_id():
     return InboxChange.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
 
 
-def changes_after(change_id, limit=500):
-    """(conversation id, message id) pairs changed after `change_id`, and the new cursor."""
+# The change feed's cursor. PostgreSQL hands out ids when a row is inserted, not when it is
+# committed: a transaction that inserted change 100 may commit after change 101 has been
+# committed and polled. So a cursor is the highest change seen plus the ids below it that
+# were missing ("gaps"), asked for again on each poll until they arrive or are older than
+# any transaction takes (a rolled-back insert leaves a gap that never fills). A poll with
+# nothing new stays one primary-key query: `id > after OR id BETWEEN first AND last ...`.
+GAP_PATIENCE = timedelta(minutes=2)
+MAX_GAPS = 20
+
+
+@dataclass(frozen=True)
+class Gap:
+    first: int
+    last: int
+    until: int  # unix seconds: no longer waited for after this
+
+
+@dataclass(frozen=True)
+class ChangeCursor:
+    after: int = 0
+    gaps: tuple[Gap, ...] = ()
+
+    @classmethod
+    def parse(cls, since, gaps=""):
+        """The cursor of a poll's `since` and `gaps` parameters; ValueError if malformed."""
+        try:
+            after = int(since)
+            parsed = []
+            for item in filter(None, (gaps or "").split(",")):
+                span, until = item.split("@")
+                first, last = span.split("-")
+                parsed.append(Gap(int(first), int(last), int(until)))
+        except ValueError:
+            raise ValueError("not a change cursor") from None
+        # 2**63: SQLite's largest integer; gaps only ever lie below the cursor.
+        in_range = 0 <= after < 2**63 and len(parsed) <= MAX_GAPS
+        if not in_range or any(not 0 < gap.first <= gap.last <= after for gap in parsed):
+            raise ValueError("not a change cursor")
+        return cls(after, tuple(parsed))
+
+    @property
+    def gaps_param(self):
+        return ",".join(f"{gap.first}-{gap.last}@{gap.until}" for gap in self.gaps)
+
+
+def current_cursor(now=None, recent=200):
+    """The cursor for a page about to be rendered: read it before the page's content, so
+    that a change committed meanwhile is polled (again) rather than lost."""
+    rows = list(InboxChange.objects.order_by("-pk").values_list("pk", "created_at")[:recent])
+    if not rows:
+        return ChangeCursor()
+    rows.reverse()
+    return ChangeCursor(rows[-1][0], _new_gaps(rows[0][0], rows[1:], now or timezone.now()))
+
+
+def changes_after(cursor, now=None, limit=500):
+    """(conversation id, message id) pairs changed after `cursor` (or filling its gaps), and
+    the next cursor."""
+    condition = Q(pk__gt=cursor.after)
+    for gap in cursor.gaps:
+        condition |= Q(pk__range=(gap.first, gap.last))
     rows = list(
-        InboxChange.objects.filter(pk__gt=change_id)
+        InboxChange.objects.filter(condition)
         .order_by("pk")
-        .values_list("pk", "conversation_id", "message_id")[:limit]
+        .values_list("pk", "conversation_id", "message_id", "created_at")[:limit]
     )
     if not rows:
-        return [], change_id
-    return [(c, m) for _, c, m in rows], rows[-1][0]
+        return [], cursor
+    now = now or timezone.now()
+    found = {row[0] for row in rows}
+    kept = [
+        part for gap in cursor.gaps if gap.until > now.timestamp() for part in _without(gap, found)
+    ]
+    newer = [(pk, created_at) for pk, _c, _m, created_at in rows if pk > cursor.after]
+    gaps = kept + _new_gaps(cursor.after, newer, now)
+    after = newer[-1][0] if newer else cursor.after
+    return [(c, m) for _, c, m, _at in rows], ChangeCursor(after, tuple(gaps[-MAX_GAPS:]))
+
+
+def _new_gaps(start, rows, now):
+    """The ids missing between `start` and each of `rows` ((id, created_at), ascending),
+    while still worth waiting for: their ids were handed out before the row above them."""
+    gaps, previous = [], start
+    for pk, created_at in rows:
+        until = created_at + GAP_PATIENCE
+        if pk > previous + 1 and until > now:
+            gaps.append(Gap(previous + 1, pk - 1, int(until.timestamp())))
+        previous = pk
+    return gaps
+
+
+def _without(gap, found):
+    """What is left of `gap` once the ids in `found` have arrived."""
+    parts, first = [], gap.first
+    for pk in sorted(pk for pk in found if gap.first <= pk <= gap.last):
+        if pk > first:
+            parts.append(Gap(first, pk - 1, gap.until))
+        first = pk + 1
+    if first <= gap.last:
+        parts.append(Gap(first, gap.last, gap.until))
+    return parts
 
 
 def staff_choices():

@@ -2,7 +2,6 @@ import uuid
 
 from django.conf import settings
 from django.contrib import messages as flash
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
@@ -14,9 +13,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from automation.notifications import notify_assignment
 from inbox import permissions, services
+from inbox.forms import AssignForm, ReplyForm, StateForm
 from inbox.language import set_language
 from inbox.permissions import view_required
-from inbox.services import ListFilters
+from inbox.services import ChangeCursor, ListFilters
 from inbox.visibility import visible_conversations, visible_numbers
 from messaging.models import Conversation
 from messaging.sending import ReplyRefused, queue_reaction, queue_text_reply
@@ -56,19 +56,32 @@ def list_context(request, filters, open_conversation=None):
     }
 
 
-def conversation_context(request, conversation):
-    page, older = services.timeline_page(conversation)
+def header_context(request, conversation):
+    """What the conversation header and each message's controls need."""
+    can_assign_others = permissions.can_assign_others(request.user)
     return {
         "conversation": conversation,
+        "can_reply": permissions.can_reply(request.user),
+        "can_assign_others": can_assign_others,
+        "can_close": permissions.can_close(request.user, conversation),
+        "staff": services.staff_choices() if can_assign_others else [],
+        "reactions": reaction_buttons(),
+        "filter_query": urlencode(ListFilters.from_query(request.GET).as_query()),
+    }
+
+
+def conversation_context(request, conversation, before=None):
+    page, older = services.timeline_page(conversation, before=before)
+    return header_context(request, conversation) | {
         "timeline": page,
         "older_cursor": older,
-        "can_reply": permissions.can_reply(request.user),
-        "can_assign_others": permissions.can_assign_others(request.user),
-        "can_close": permissions.can_close(request.user, conversation),
-        "staff": services.staff_choices() if permissions.can_assign_others(request.user) else [],
         "client_token": uuid.uuid4(),
-        "reactions": reaction_buttons(),
     }
+
+
+def cursor_context(cursor):
+    """The poller's cursor (inbox/poller.html)."""
+    return {"change_cursor": cursor.after, "change_gaps": cursor.gaps_param or None}
 
 
 def get_conversation(request, pk):
@@ -80,46 +93,92 @@ def get_conversation(request, pk):
     return get_object_or_404(visible_conversations(request.user, conversations), pk=pk)
 
 
+def conversation_page(request, conversation, cursor, *, before=None, status=200, **extra):
+    """The whole inbox page with `conversation` open (its newest messages, or those before
+    the `before` cursor); `extra` goes to the template (a refused draft, a quote)."""
+    filters = ListFilters.from_query(request.GET)
+    context = (
+        list_context(request, filters, conversation)
+        | conversation_context(request, conversation, before)
+        | cursor_context(cursor)
+        | {"paged_back": before is not None}
+        | extra
+    )
+    return render(request, "inbox/inbox.html", context, status=status)
+
+
+def quoted_message(conversation, pk):
+    """The message a reply quotes: one of this conversation's that WhatsApp can point to."""
+    if pk is None:
+        return None
+    return conversation.messages.filter(pk=pk, wamid__isnull=False, revoked_at=None).first()
+
+
+def positive_int(value):
+    try:
+        number = int(value or 0)
+    except ValueError:
+        return None
+    return number if number > 0 else None
+
+
+def refuse(form):
+    """400 for a form no page of ours sends (tampered with, or very stale), saying why."""
+    reasons = [str(error) for errors in form.errors.values() for error in errors]
+    return HttpResponseBadRequest(" ".join(reasons), content_type="text/plain; charset=utf-8")
+
+
 @view_required
 @require_GET
 def index(request):
     filters = ListFilters.from_query(request.GET)
-    context = list_context(request, filters)
     if request.htmx and request.GET.get("after"):
-        return render(request, "inbox/inbox.html#list-page", context)
-    context["change_cursor"] = services.latest_change_id()
+        return render(request, "inbox/inbox.html#list-page", list_context(request, filters))
+    cursor = services.current_cursor()  # before the content: see current_cursor
+    context = list_context(request, filters) | cursor_context(cursor)
     return render(request, "inbox/inbox.html", context)
 
 
 @view_required
 @require_GET
 def conversation(request, pk):
+    cursor = services.current_cursor()
     conversation = get_conversation(request, pk)
     record(Action.VIEW_CONVERSATION, actor=request.user, obj=conversation)
     services.mark_read(conversation)
-    filters = ListFilters.from_query(request.GET)
-    context = list_context(request, filters, conversation) | conversation_context(
-        request, conversation
-    )
-    context["change_cursor"] = services.latest_change_id()
-    return render(request, "inbox/inbox.html", context)
+    # A message's "Reply" link, followed without JavaScript, quotes it in the composer.
+    reply_to = quoted_message(conversation, positive_int(request.GET.get("reply_to")))
+    return conversation_page(request, conversation, cursor, reply_to=reply_to)
 
 
 @view_required
 @require_GET
 def older_messages(request, pk):
     conversation = get_conversation(request, pk)
-    page, older = services.timeline_page(conversation, before=request.GET.get("before"))
+    before = request.GET.get("before")
+    if not request.htmx:
+        # A link followed without JavaScript: the whole page, showing the older messages.
+        return conversation_page(request, conversation, services.current_cursor(), before=before)
+    page, older = services.timeline_page(conversation, before=before)
     return render(
         request,
         "inbox/inbox.html#timeline-page",
-        {
-            "conversation": conversation,
-            "timeline": page,
-            "older_cursor": older,
-            "can_reply": permissions.can_reply(request.user),
-            "reactions": reaction_buttons(),
-        },
+        header_context(request, conversation) | {"timeline": page, "older_cursor": older},
+    )
+
+
+def composer_refused(request, conversation, reason, draft, reply_to=None):
+    """The composer again with the reason, keeping the draft and what it quoted."""
+    refused = {"composer_error": reason, "draft": draft, "reply_to": reply_to}
+    if request.htmx:
+        return render(
+            request,
+            "inbox/inbox.html#composer",
+            conversation_context(request, conversation) | refused,
+            status=422,
+        )
+    return conversation_page(
+        request, conversation, services.current_cursor(), status=422, **refused
     )
 
 
@@ -135,32 +194,24 @@ def reply(request, pk):
     conversation = get_conversation(request, pk)
     if not permissions.can_reply(request.user):
         raise PermissionDenied
-    try:
-        token = uuid.UUID(request.POST.get("client_token", ""))
-    except ValueError:
-        token = None
-    reply_to = None
-    if request.POST.get("reply_to"):
-        reply_to = conversation.messages.filter(pk=request.POST["reply_to"]).first()
+    form = ReplyForm(request.POST)
+    if not form.is_valid():
+        return refuse(form)
+    text, quoting = form.cleaned_data["text"], form.cleaned_data["reply_to"]
+    reply_to = quoted_message(conversation, quoting)
+    if quoting and reply_to is None:
+        reason = _("The message you are replying to is no longer available.")
+        return composer_refused(request, conversation, reason, text)
     try:
         queue_text_reply(
             conversation,
             request.user,
-            request.POST.get("text", ""),
-            client_token=token,
+            text,
+            client_token=form.cleaned_data["client_token"],
             reply_to=reply_to,
         )
     except ReplyRefused as refusal:
-        if request.htmx:
-            return render(
-                request,
-                "inbox/inbox.html#composer",
-                conversation_context(request, conversation)
-                | {"composer_error": str(refusal), "draft": request.POST.get("text", "")},
-                status=422,
-            )
-        flash.error(request, str(refusal))
-        return back_to(request, conversation)
+        return composer_refused(request, conversation, str(refusal), text, reply_to)
     if request.htmx:
         # A fresh composer; the new message itself arrives with the next poll.
         response = render(
@@ -214,13 +265,10 @@ def react(request, pk, message_pk):
 @require_POST
 def assign(request, pk):
     conversation = get_conversation(request, pk)
-    choice = request.POST.get("assignee", "")
-    if choice == "me":
-        assignee = request.user
-    elif choice:
-        assignee = get_object_or_404(get_user_model(), pk=choice, is_active=True, is_staff=True)
-    else:
-        assignee = None
+    form = AssignForm(request.POST, user=request.user, staff=services.staff_choices())
+    if not form.is_valid():
+        return refuse(form)
+    assignee = form.cleaned_data["assignee"]
     if not permissions.can_assign(request.user, conversation, assignee):
         raise PermissionDenied
     previous = conversation.assignee_id
@@ -234,12 +282,12 @@ def assign(request, pk):
 @require_POST
 def set_state(request, pk):
     conversation = get_conversation(request, pk)
-    state = request.POST.get("state")
-    if state not in Conversation.State.values:
-        return HttpResponseBadRequest("unknown state")
+    form = StateForm(request.POST)
+    if not form.is_valid():
+        return refuse(form)
     if not permissions.can_close(request.user, conversation):
         raise PermissionDenied
-    services.set_state(conversation, state)
+    services.set_state(conversation, form.cleaned_data["state"])
     return after_action(request, conversation)
 
 
@@ -257,7 +305,7 @@ def after_action(request, conversation):
         response = render(
             request,
             "inbox/inbox.html#conversation-header",
-            conversation_context(request, conversation),
+            header_context(request, conversation),
         )
         response["HX-Trigger"] = "inbox:poll"
         return response
@@ -278,26 +326,33 @@ def choose_language(request):
 
 @require_GET
 def poll(request):
-    """What changed since change N: 204 when nothing did (one query), else fragments that
-    htmx swaps in place (list rows, the open conversation's new or changed messages)."""
+    """What changed since the page's cursor: 204 when nothing did (one query), else
+    fragments that the page puts in place: the changed list rows (inbox.js moves, inserts or
+    drops each), the open conversation's header and new or changed messages."""
     try:
-        since = int(request.GET.get("since", ""))
+        cursor = ChangeCursor.parse(request.GET.get("since", ""), request.GET.get("gaps", ""))
     except ValueError:
-        return HttpResponseBadRequest("since must be a change id")
-    changes, cursor = services.changes_after(since)
+        return HttpResponseBadRequest("since and gaps must be a change cursor")
+    open_pk = positive_int(request.GET.get("open"))
+    visible = request.GET.get("visible") == "1"
+    if visible and open_pk and request.GET.get("read") == "1":
+        # A page looked at again shows an unread conversation (it was hidden when the
+        # messages came): read it now. Its announcement comes back in this same answer.
+        if not permissions.can_view(request.user):
+            raise PermissionDenied
+        shown = visible_conversations(request.user).filter(pk=open_pk).first()
+        if shown:
+            services.mark_read(shown)
+    changes, next_cursor = services.changes_after(cursor)
     if not changes:
         return HttpResponse(status=204)
     # Checked only now: an empty answer shows nothing, and stays one query.
     if not permissions.can_view(request.user):
         raise PermissionDenied
     filters = ListFilters.from_query(request.GET)
-    open_conversation = None
-    changed_messages = []
-    try:
-        open_pk = int(request.GET.get("open", "") or 0)
-    except ValueError:
-        open_pk = 0
-    if open_pk and any(conversation_id == open_pk for conversation_id, _ in changes):
+    changed = {conversation_id for conversation_id, _ in changes}
+    context = {"open_pk": open_pk, "changed_messages": []}
+    if open_pk in changed:
         open_conversation = (
             visible_conversations(request.user)
             .select_related("contact", "business_number", "assignee", "priority")
@@ -305,23 +360,20 @@ def poll(request):
             .first()
         )
         if open_conversation:
-            if request.GET.get("visible") == "1":
+            if visible:
                 services.mark_read(open_conversation)
             ids = {m for c, m in changes if c == open_pk and m}
-            changed_messages = services.messages_by_id(open_conversation, ids)
-    context = list_context(request, filters, open_conversation) | {
-        "change_cursor": cursor,
-        "changed_messages": changed_messages,
+            context |= header_context(request, open_conversation) | {
+                "changed_messages": services.messages_by_id(open_conversation, ids),
+            }
+    # After reading the open conversation, so that its row and the total show it read.
+    rows = services.changed_rows(request.user, filters, changed)
+    context |= cursor_context(next_cursor) | {
+        "rows": rows,
+        "removed_rows": sorted(changed - {row.pk for row in rows}),
+        "filters": filters,
+        "filter_query": urlencode(filters.as_query()),
+        "numbers": list(visible_numbers(request.user)),
+        "unread_total": services.unread_total(request.user),
     }
-    if open_conversation:
-        context |= {
-            "conversation": open_conversation,
-            "can_close": permissions.can_close(request.user, open_conversation),
-            "can_reply": permissions.can_reply(request.user),
-            "reactions": reaction_buttons(),
-            "can_assign_others": permissions.can_assign_others(request.user),
-            "staff": services.staff_choices()
-            if permissions.can_assign_others(request.user)
-            else [],
-        }
     return render(request, "inbox/poll.html", context)

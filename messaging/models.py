@@ -6,6 +6,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from inbox.formatting import format_phone
+
 # Free-form messages may be sent only within 24 hours of the customer's last message.
 CUSTOMER_SERVICE_WINDOW = timedelta(hours=24)
 # Meta reports "sent" within seconds of accepting a message, and a late webhook (after our
@@ -95,7 +97,7 @@ class Contact(models.Model):
         if self.username:
             return f"@{self.username.removeprefix('@')}"
         if self.wa_id:
-            return f"+{self.wa_id}"
+            return format_phone(self.wa_id)  # "+966 50 123 4567"
         return self.user_id
 
 

@@ -147,20 +147,31 @@ def serialised_live_server(monkeypatch):
 
 
 @pytest.fixture
-def page(browser, live_server, page_errors, settings, serialised_live_server):
+def live_settings(settings):
+    """Settings for a browser against the live server."""
     # pytest-django's live server answers /static/ itself, from the finders, which know only
     # unhashed names; WhiteNoise's manifest is exercised by the non-browser tests.
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+    # The live server answers one request at a time and each answer restarts the page's
+    # poll timer: polling every second keeps "on screen within 3 s" well within reach.
+    settings.INBOX_POLL_SECONDS = 1
+    return settings
+
+
+@pytest.fixture
+def page(browser, live_server, page_errors, live_settings, serialised_live_server):
+    from tests.live_support import close_browser_context
+
     context = browser.new_context(base_url=live_server.url, locale="en-GB")
     page = context.new_page()
     page.on("console", lambda msg: msg.type == "error" and page_errors.append(msg.text))
     page.on("pageerror", lambda exc: page_errors.append(str(exc)))
     page.on("response", lambda r: r.status >= 400 and page_errors.append(f"{r.status} {r.url}"))
     yield page
-    context.close()
+    close_browser_context(context)
 
 
 @pytest.fixture

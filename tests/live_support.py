@@ -26,6 +26,14 @@ def database():
         yield
 
 
+def close_browser_context(context):
+    """Close a browser context, then wait for a request it left on the live server: the
+    database flush after the test must not race it ("database table is locked")."""
+    context.close()
+    with DATABASE_LOCK:
+        pass
+
+
 def post_webhook_over_http(live_server, payload):
     """A signed webhook body, POSTed to the live server the way Meta delivers it."""
     raw = p.encode(payload)

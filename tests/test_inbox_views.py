@@ -1,8 +1,11 @@
 """The staff inbox: list, conversation, reply, actions and live polling."""
 
 import io
+import json
+import re
 import uuid
-from datetime import timedelta
+import zoneinfo
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.management import call_command
@@ -48,6 +51,41 @@ def deliver_text(
 
 def conversation_url(conversation, name="inbox:conversation"):
     return reverse(name, args=[conversation.pk])
+
+
+def article(html, message):
+    """The markup of one message in a page (articles do not nest)."""
+    start = html.index(f'<article id="m-{message.pk}"')
+    return html[start : html.index("</article>", start)]
+
+
+def row_of(html, conversation):
+    start = html.index(f'<li id="row-{conversation.pk}"')
+    return html[start : html.index("</li>", start)]
+
+
+def reactions_of(html, message):
+    """The emoji shown under a message, in its reactions line."""
+    markup = article(html, message)
+    if 'class="msg-reactions"' not in markup:
+        return []
+    line = markup.split('class="msg-reactions"')[1].split("</p>")[0]
+    return re.findall(r"<span [^>]*>([^<]+)</span>", line)
+
+
+def inbound(conversation, kind, *, text="", data=None, minutes_ago=1, **fields):
+    """A stored inbound message of any type (what ingestion leaves behind)."""
+    return Message.objects.create(
+        conversation=conversation,
+        direction="in",
+        type=kind,
+        text=text,
+        data=data or {},
+        wamid=f"wamid.{uuid.uuid4().hex}",
+        timestamp=timezone.now() - timedelta(minutes=minutes_ago),
+        status="received",
+        **fields,
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -142,6 +180,28 @@ def test_search_that_finds_nothing_says_so(staff_client):
     assert "No conversations match your search." in staff_client.get("/?q=zzzz").content.decode()
 
 
+def test_a_contact_known_only_by_phone_is_named_by_the_formatted_number(staff_client):
+    receive(
+        p.encode(
+            p.envelope(
+                p.value(
+                    contacts=[p.contact(wa_id="966501234567")],
+                    messages=[p.text_message("Hello", sender="966501234567")],
+                )
+            )
+        )
+    )
+    conversation = Conversation.objects.get()
+
+    list_html = staff_client.get("/").content.decode()
+    page = staff_client.get(conversation_url(conversation)).content.decode()
+
+    assert '<span class="row-name"><bdi>+966 50 123 4567</bdi></span>' in list_html
+    assert "<title>+966 50 123 4567 · WABA Al Qalam</title>" in page
+    assert "<h2><bdi>+966 50 123 4567</bdi></h2>" in page
+    assert page.count("+966 50 123 4567") == 3  # title, row, heading: not again beneath it
+
+
 def test_the_list_is_paginated_by_keyset_without_repeats(staff_client):
     for i in range(35):
         deliver_text(
@@ -184,6 +244,39 @@ def test_message_text_is_escaped_in_the_list_and_the_conversation(staff_client):
     assert "<script>alert(1)" not in list_html
     assert "<script>alert(1)" not in conversation_html
     assert "&lt;script&gt;alert(1)&lt;/script&gt; <strong>bold</strong>" in conversation_html
+
+
+def test_a_row_shows_the_time_left_in_the_window_the_assignee_and_the_number(
+    staff_client, supervisor
+):
+    open_window = deliver_text(sender="966500000001", name="Open Window", minutes_ago=90)
+    closed = deliver_text(
+        sender="966500000002",
+        name="Closed Window",
+        minutes_ago=25 * 60,
+        phone_number_id="222",
+        display_phone_number="15550000002",
+    )
+    Conversation.objects.filter(pk=open_window.pk).update(assignee=supervisor)
+
+    html = staff_client.get("/").content.decode()
+
+    row = row_of(html, open_window)
+    assert re.search(r'class="chip chip-window"[^>]*>22 h left<', row)
+    assert '<span class="row-assignee">Salma</span>' in row
+    assert f'<span class="chip">{open_window.business_number}</span>' in row
+    other = row_of(html, closed)
+    assert '<span class="chip chip-window-closed">Window closed</span>' in other
+    assert '<span class="row-assignee">Unassigned</span>' in other
+    assert f'<span class="chip">{closed.business_number}</span>' in other
+
+
+def test_a_row_shows_no_number_chip_with_a_single_business_number(staff_client):
+    conversation = deliver_text()
+
+    row = row_of(staff_client.get("/").content.decode(), conversation)
+
+    assert str(conversation.business_number) not in row
 
 
 # The conversation
@@ -253,10 +346,12 @@ def test_each_message_type_is_rendered(staff_client):
         "Unsupported message (hologram)",
         'class="msg-quote"',
         "Forwarded",
-        "🙏",
     ]:
         assert expected in html, expected
     assert html.count('class="msg msg-in') == 10  # the reaction shows on its target
+    target = Message.objects.get(wamid="wamid.T")
+    assert reactions_of(html, target) == ["🙏"]
+    assert reactions_of(html, Message.objects.get(text="a reply")) == []
 
 
 def test_outbound_ticks_show_each_status_and_failures_explain_themselves(staff_client, staff_user):
@@ -314,6 +409,59 @@ def test_a_long_conversation_opens_on_its_newest_page_with_a_way_to_older_ones(
     assert "number 70" not in page
 
 
+def test_older_messages_without_javascript_open_as_a_whole_page(staff_client):
+    conversation = deliver_text("first", minutes_ago=500)
+    now = timezone.now()
+    Message.objects.bulk_create(
+        Message(
+            conversation=conversation,
+            direction="in",
+            type="text",
+            text=f"number {i}",
+            wamid=f"wamid.bulk{i}",
+            timestamp=now - timedelta(minutes=400 - i),
+            status="received",
+        )
+        for i in range(120)
+    )
+    html = staff_client.get(conversation_url(conversation), {"state": "all"}).content.decode()
+    link = re.search(r'<a class="button button-quiet" href="(/c/\d+/messages/[^"]+)"', html)
+
+    page = staff_client.get(link.group(1).replace("&amp;", "&")).content.decode()
+
+    assert page.startswith("<!doctype html>")
+    assert "number 69" in page
+    assert "number 70" not in page
+    assert 'id="composer"' in page
+    assert 'id="conversation-list"' in page
+    assert '<option value="all" selected>' in page  # the list keeps its filters
+    latest = re.search(r'<p class="load-newer"><a [^>]*href="([^"]+)"', page).group(1)
+    assert latest.startswith(conversation_url(conversation))
+
+
+def test_the_header_says_when_the_window_closes_and_the_page_has_the_words_to_count_down(
+    staff_client,
+):
+    conversation = deliver_text(minutes_ago=90)
+    conversation.refresh_from_db()
+    closes = int((conversation.last_inbound_at + timedelta(hours=24)).timestamp() * 1000)
+
+    html = staff_client.get(conversation_url(conversation)).content.decode()
+
+    assert f'data-window-closes="{closes}"' in html.split('id="conversation-header"')[1]
+    assert f'data-closes="{closes}" data-closed-label="24-hour window closed">22 h left<' in html
+    assert f'data-closes="{closes}" data-closed-label="Window closed">22 h left<' in html
+    labels = json.loads(
+        html.split('<script id="window-labels" type="application/json">')[1].split("</script>")[0]
+    )
+    assert labels["hours"][0] == "1 h left"
+    assert labels["hours"][21] == "22 h left"
+    assert labels["minutes"][44] == "45 min left"
+    assert labels["under_a_minute"] == "less than 1 min left"
+    note = html.split('class="composer-note"')[1].split("</p>")[0]
+    assert note.startswith(" hidden>")  # shown by inbox.js when the window closes
+
+
 def test_opening_a_conversation_costs_the_same_queries_for_10_or_500_messages(
     staff_client, django_assert_num_queries
 ):
@@ -339,6 +487,105 @@ def test_opening_a_conversation_costs_the_same_queries_for_10_or_500_messages(
         staff_client.get(conversation_url(small))
     with django_assert_num_queries(len(small_queries)):
         staff_client.get(conversation_url(large))
+
+
+def test_edits_revokes_and_the_remaining_types_are_rendered_as_such(staff_client):
+    conversation = deliver_text("What time do you open?")
+    original = Message.objects.get()
+    deleted = inbound(conversation, "text", text="wrong chat", minutes_ago=2)
+    messages = [
+        p.message(
+            "edit",
+            {
+                "original_message_id": original.wamid,
+                "message": {"type": "text", "text": {"body": "What time do you close?"}},
+            },
+        ),
+        p.message("revoke", {"original_message_id": deleted.wamid}),
+        p.message(
+            "order",
+            {"catalog_id": "c1", "text": "Both, please", "product_items": [{}, {}]},
+        ),
+        p.message("button", {"text": "Yes, confirm", "payload": "confirm"}),
+        p.message("request_welcome"),
+        p.text_message("I saw your ad"),
+        # Last: it moves the contact to a new number.
+        p.system_number_change(p.USER_WA_ID, "966509999999", name="Amina"),
+    ]
+    messages[-2]["referral"] = {"headline": "Eid books sale", "source_type": "ad"}
+    receive(
+        p.encode(
+            p.envelope(
+                p.value(contacts=[p.contact(wa_id=p.USER_WA_ID, name="Amina")], messages=messages)
+            )
+        )
+    )
+
+    html = staff_client.get(conversation_url(conversation)).content.decode()
+
+    edited = article(html, original)
+    assert "What time do you close?" in edited
+    assert "What time do you open?" not in edited
+    assert '<span class="msg-edited">edited</span>' in edited
+    revoked = article(html, deleted)
+    assert "This message was deleted" in revoked
+    assert "wrong chat" not in html
+    kinds = dict(Message.objects.values_list("type", "pk"))
+    assert "Order with 2 items" in article(html, Message(pk=kinds["order"]))
+    assert "Both, please" in article(html, Message(pk=kinds["order"]))
+    assert "Yes, confirm" in article(html, Message(pk=kinds["button"]))
+    assert "The customer opened the chat for the first time." in article(
+        html, Message(pk=kinds["request_welcome"])
+    )
+    assert "changed from" in article(html, Message(pk=kinds["system"]))
+    assert "From an ad:" in html
+    assert "Eid books sale" in html
+    assert html.count("<article ") == 7  # edit and revoke show on their targets only
+
+
+def test_a_quote_shows_only_a_message_of_the_same_conversation(staff_client):
+    elsewhere = deliver_text("Secret on another line", sender="447700900123", name="John")
+    stray = elsewhere.messages.get()
+    conversation = deliver_text("first")
+    reply = inbound(conversation, "text", text="my answer", reply_to_wamid=stray.wamid)
+
+    html = article(staff_client.get(conversation_url(conversation)).content.decode(), reply)
+
+    assert "Secret on another line" not in html
+    assert "Reply to a message that is not in this inbox" in html
+
+
+def test_messages_are_grouped_by_day_in_timestamp_order(staff_client):
+    conversation = deliver_text("today, later", minutes_ago=1)
+    inbound(conversation, "text", text="today, earlier", minutes_ago=3)
+    inbound(conversation, "text", text="two days ago", minutes_ago=2 * 24 * 60)
+
+    html = staff_client.get(conversation_url(conversation)).content.decode()
+
+    timeline = html.split('id="timeline"')[1]
+    order = [timeline.index(text) for text in ("two days ago", "today, earlier", "today, later")]
+    assert order == sorted(order)
+    days = re.findall(r'<h3 class="day" data-day="([\d-]+)"><span>([^<]+)</span>', timeline)
+    assert [label for _, label in days][1:] == ["Today"]
+    assert len(days) == 2
+    assert timeline.index(days[1][1]) < timeline.index("today, earlier")
+    assert timeline.index("two days ago") < timeline.index(days[1][1])
+
+
+def test_times_and_days_are_shown_in_the_organisations_time_zone(staff_client, settings):
+    settings.TIME_ZONE = "Asia/Riyadh"
+    conversation = deliver_text()
+    late_evening_utc = datetime(2025, 3, 1, 22, 30, tzinfo=UTC)
+    message = inbound(conversation, "text", text="late evening in London")
+    Message.objects.filter(pk=message.pk).update(timestamp=late_evening_utc)
+
+    html = article(staff_client.get(conversation_url(conversation)).content.decode(), message)
+
+    riyadh = late_evening_utc.astimezone(zoneinfo.ZoneInfo("Asia/Riyadh"))
+    assert f'datetime="{riyadh.isoformat()}"' in html
+    assert ">01:30</time>" in html
+    assert 'data-day="2025-03-02"' in html
+    assert 'data-day-label="Sunday 2 March 2025"' in html
 
 
 # Replying
@@ -415,7 +662,7 @@ def test_a_reply_outside_the_24_hour_window_is_refused(staff_client):
     response = reply(staff_client, conversation)
     page = staff_client.get(conversation_url(conversation)).content.decode()
 
-    assert response.status_code == 302
+    assert response.status_code == 422
     assert not Message.objects.filter(direction="out").exists()
     assert "window for free-form replies has closed" in page
     assert 'name="text" rows="1" dir="auto" maxlength="4096"' in page
@@ -439,6 +686,89 @@ def test_a_reply_to_a_message_quotes_it(staff_client, django_capture_on_commit_c
     reply(staff_client, conversation, "Answer.", reply_to=question.pk)
 
     assert Message.objects.get(direction="out").reply_to_wamid == question.wamid
+
+
+def test_a_refused_reply_without_javascript_keeps_the_draft_and_its_quote(staff_client):
+    conversation = deliver_text("Question?")
+    question = Message.objects.get()
+    Conversation.objects.filter(pk=conversation.pk).update(
+        last_inbound_at=timezone.now() - timedelta(hours=25)
+    )
+
+    response = reply(staff_client, conversation, "My answer, typed with care", reply_to=question.pk)
+
+    html = response.content.decode()
+    assert response.status_code == 422
+    assert "<html" in html
+    composer = html.split('id="composer"')[1].split("</form>")[0]
+    assert '<p class="form-error" role="alert">The 24-hour window' in composer
+    assert ">My answer, typed with care</textarea>" in html
+    assert f'name="reply_to" value="{question.pk}"' in html
+    preview = html.split('class="reply-preview"')[1].split("</div>")[0]
+    assert "Question?" in preview
+    assert not preview.startswith(" hidden")
+
+
+def test_a_refused_reply_over_htmx_keeps_the_quote_too(staff_client):
+    conversation = deliver_text("Question?")
+    question = Message.objects.get()
+
+    response = reply(
+        staff_client, conversation, "  ", reply_to=question.pk, headers={"HX-Request": "true"}
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 422
+    assert f'name="reply_to" value="{question.pk}"' in html
+    assert '<span class="reply-preview-text" dir="auto">Question?</span>' in html
+
+
+def test_the_reply_link_of_a_message_quotes_it_in_the_composer_without_javascript(
+    staff_client, django_capture_on_commit_callbacks
+):
+    conversation = deliver_text("Question?")
+    question = Message.objects.get()
+    page = staff_client.get(conversation_url(conversation)).content.decode()
+    link = re.search(r'<a class="link-button msg-reply" href="([^"]+)"', article(page, question))
+
+    html = staff_client.get(link.group(1).replace("&amp;", "&")).content.decode()
+
+    assert f'name="reply_to" value="{question.pk}"' in html
+    assert '<div class="reply-preview">' in html
+    assert '<span class="reply-preview-text" dir="auto">Question?</span>' in html
+    reply(staff_client, conversation, "Answer.", reply_to=question.pk)
+    assert Message.objects.get(direction="out").reply_to_wamid == question.wamid
+
+
+def test_a_reply_to_a_message_that_is_gone_is_refused_with_the_draft_kept(staff_client):
+    conversation = deliver_text("Question?")
+    other = deliver_text("Elsewhere", sender="447700900123", name="John")
+    elsewhere = other.messages.get()
+
+    response = reply(staff_client, conversation, "Answer.", reply_to=elsewhere.pk)
+
+    assert response.status_code == 422
+    assert "no longer available" in response.content.decode()
+    assert ">Answer.</textarea>" in response.content.decode()
+    assert not Message.objects.filter(direction="out").exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        ("reply_to", "abc", "The message to reply to must be given by its number."),
+        ("reply_to", "-4", "The message to reply to must be given by its number."),
+        ("client_token", "not-a-uuid", "double-submit token"),
+    ],
+)
+def test_a_tampered_reply_form_is_a_400_that_says_why(staff_client, field, value, reason):
+    conversation = deliver_text()
+
+    response = reply(staff_client, conversation, "Hi", **{field: value})
+
+    assert response.status_code == 400
+    assert reason in response.content.decode()
+    assert not Message.objects.filter(direction="out").exists()
 
 
 def test_a_user_without_the_reply_permission_cannot_send(client, django_user_model):
@@ -542,6 +872,55 @@ def test_actions_need_a_post(staff_client):
     assert staff_client.get(reverse("inbox:assign", args=[conversation.pk])).status_code == 405
 
 
+@pytest.mark.parametrize("assignee", ["abc", "999999", "99999999999999999999999", "1.5"])
+def test_assigning_to_someone_who_is_not_staff_is_a_400_that_says_why(client, supervisor, assignee):
+    client.force_login(supervisor)
+    conversation = deliver_text()
+
+    response = assign(client, conversation, assignee)
+
+    assert response.status_code == 400
+    assert "Choose an active member of staff to assign." in response.content.decode()
+    conversation.refresh_from_db()
+    assert conversation.assignee is None
+
+
+def test_a_conversation_cannot_be_assigned_to_an_inactive_account(
+    client, supervisor, django_user_model
+):
+    client.force_login(supervisor)
+    gone = django_user_model.objects.create_user("gone", is_staff=True, is_active=False)
+    conversation = deliver_text()
+
+    assert assign(client, conversation, gone.pk).status_code == 400
+
+
+@pytest.mark.parametrize(("data", "reason"), [({}, "close or reopen"), ({"state": "x"}, "only")])
+def test_a_tampered_state_form_is_a_400_that_says_why(staff_client, data, reason):
+    conversation = deliver_text()
+
+    response = staff_client.post(reverse("inbox:state", args=[conversation.pk]), data)
+
+    assert response.status_code == 400
+    assert reason in response.content.decode()
+
+
+@pytest.mark.parametrize("cursor", ["1e400_1", "nan_1", "99999999999999_1", "x_y", "1_"])
+def test_a_tampered_paging_cursor_shows_the_first_page_instead_of_failing(staff_client, cursor):
+    conversation = deliver_text("first")
+
+    listing = staff_client.get("/", {"after": cursor}, headers={"HX-Request": "true"})
+    older = staff_client.get(
+        reverse("inbox:older", args=[conversation.pk]),
+        {"before": cursor},
+        headers={"HX-Request": "true"},
+    )
+
+    assert listing.status_code == 200
+    assert older.status_code == 200
+    assert "first" in older.content.decode()
+
+
 # Live updates
 
 
@@ -574,7 +953,7 @@ def test_a_poll_after_a_new_message_returns_it_and_the_list(staff_client):
     assert response.status_code == 200
     assert 'id="incoming" hx-swap-oob="innerHTML"' in html
     assert "second message" in html.split('id="incoming"')[1]
-    assert 'id="conversation-list" hx-swap-oob="innerHTML"' in html
+    assert f'<li id="row-{conversation.pk}"' in html.split('id="incoming-rows"')[1]
     next_since = int(html.split("since=")[1].split("&")[0])
     assert next_since > cursor
     conversation.refresh_from_db()
@@ -613,8 +992,108 @@ def test_a_status_webhook_reaches_the_open_page_as_a_changed_tick(staff_client, 
     assert "tick-read" in html
 
 
+def test_the_page_polls_as_often_as_the_setting_says(staff_client, settings):
+    settings.INBOX_POLL_SECONDS = 5
+    deliver_text()
+
+    html = staff_client.get("/").content.decode()
+
+    assert 'hx-trigger="every 5s, inbox:poll from:body"' in html
+
+
 def test_a_poll_with_a_bad_cursor_is_a_400(staff_client):
     assert poll(staff_client, "yesterday").status_code == 400
+
+
+def poller_url(html):
+    return re.search(r'<div id="poller"[^>]*hx-get="([^"]+)"', html).group(1).replace("&amp;", "&")
+
+
+def test_a_poll_after_a_change_elsewhere_keeps_following_the_open_conversation(staff_client):
+    open_one = deliver_text("first", sender="966500000001", name="Open One")
+    cursor = InboxChange.objects.latest("pk").pk
+    deliver_text("elsewhere", sender="966500000002", name="Other One")
+
+    first = poll(staff_client, cursor, open=open_one.pk, visible="1").content.decode()
+    assert f"open={open_one.pk}" in poller_url(first)
+    assert 'id="incoming"' not in first
+    deliver_text("in the open one", sender="966500000001", name="Open One")
+
+    second = staff_client.get(poller_url(first) + "&visible=1").content.decode()
+
+    assert "in the open one" in second.split('id="incoming"')[1]
+    assert 'aria-current="true"' in row_of(second, open_one)
+
+
+def test_a_poll_sends_only_the_changed_rows_and_drops_those_no_longer_in_the_list(staff_client):
+    changed = deliver_text("news", sender="966500000001", name="Changed")
+    quiet = deliver_text("old", sender="966500000002", name="Quiet")
+    closing = deliver_text("bye", sender="966500000003", name="Closing")
+    cursor = InboxChange.objects.latest("pk").pk
+    deliver_text("more news", sender="966500000001", name="Changed")
+    staff_client.post(reverse("inbox:state", args=[closing.pk]), {"state": "closed"})
+
+    html = poll(staff_client, cursor, state="open").content.decode()
+
+    rows = html.split('<ul id="incoming-rows" hx-swap-oob="innerHTML">')[1].split("</ul>")[0]
+    assert f'<li id="row-{changed.pk}"' in rows
+    assert "more news" in row_of(rows, changed)
+    changed.refresh_from_db()
+    sort = int(changed.last_message_at.timestamp() * 1_000_000)
+    assert f'data-sort="{sort}" data-pk="{changed.pk}"' in rows
+    assert f'id="row-{quiet.pk}"' not in rows
+    assert f'<li id="row-{closing.pk}" data-removed></li>' in rows
+    assert 'id="conversation-list"' not in html
+
+
+def test_a_poll_from_a_page_looked_at_again_reads_the_open_conversation(
+    staff_client, django_capture_on_commit_callbacks
+):
+    conversation = deliver_text("first")
+    staff_client.get(conversation_url(conversation))
+    deliver_text("while the tab was hidden")
+    cursor = InboxChange.objects.latest("pk").pk  # the hidden tab already had it
+    newest = Message.objects.get(text="while the tab was hidden")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = poll(staff_client, cursor, open=conversation.pk, visible="1", read="1")
+
+    conversation.refresh_from_db()
+    assert conversation.unread_count == 0
+    assert response.status_code == 200
+    assert 'data-unread="0"' in response.content.decode().split('id="conversation-header"')[1]
+    receipts = DBTaskResult.objects.filter(task_path="messaging.tasks.send_read_receipt")
+    assert [task.args_kwargs["args"] for task in receipts] == [[newest.pk]]
+
+
+def test_a_poll_asking_to_read_from_a_hidden_tab_reads_nothing(staff_client):
+    conversation = deliver_text("first")
+    cursor = InboxChange.objects.latest("pk").pk
+
+    response = poll(staff_client, cursor, open=conversation.pk, visible="0", read="1")
+
+    assert response.status_code == 204
+    conversation.refresh_from_db()
+    assert conversation.unread_count == 1
+
+
+def test_a_poll_cannot_read_a_conversation_on_a_number_it_may_not_see(client, staff_user):
+    from inbox.models import StaffProfile
+
+    conversation = deliver_text("first")
+    second = deliver_text(
+        "other line", sender="966500000009", phone_number_id="222", display_phone_number="1555"
+    )
+    profile, _ = StaffProfile.objects.get_or_create(user=staff_user)
+    profile.numbers.add(second.business_number)
+    client.force_login(staff_user)
+    cursor = InboxChange.objects.latest("pk").pk
+
+    response = poll(client, cursor, open=conversation.pk, visible="1", read="1")
+
+    assert response.status_code == 204
+    conversation.refresh_from_db()
+    assert conversation.unread_count == 1
 
 
 # Reactions, retries and read receipts

@@ -1,7 +1,12 @@
 """Template filters for the inbox: `{% load inbox_tags %}`."""
 
+from datetime import timedelta
+from functools import lru_cache
+
 from django import template
+from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import get_language
 
 from inbox import formatting
 
@@ -43,6 +48,51 @@ def window_left(conversation):
 
 
 @register.filter
+def window_closes(conversation):
+    """When the 24-hour window closes, in milliseconds since the epoch (for inbox.js), or ""."""
+    closes = conversation.window_closes_at()
+    return int(closes.timestamp() * 1000) if closes else ""
+
+
+@register.simple_tag
+def server_now():
+    """The server's time in milliseconds since the epoch: inbox.js counts windows down by it,
+    whatever the staff member's own clock says."""
+    return int(timezone.now().timestamp() * 1000)
+
+
+@register.simple_tag
+def window_labels():
+    """Every wording of the time left in a window, for inbox.js to count down with the
+    server's words (and plural forms): {"hours": [1 h … 24 h], "minutes": [1 … 59 min],
+    "under_a_minute": …}."""
+    return _window_labels(get_language())
+
+
+@lru_cache(maxsize=8)
+def _window_labels(language):
+    def left(**duration):
+        return formatting.describe_remaining(timedelta(**duration))
+
+    return {
+        "hours": [left(hours=hours) for hours in range(1, 25)],
+        "minutes": [left(minutes=minutes) for minutes in range(1, 60)],
+        "under_a_minute": left(seconds=1),
+    }
+
+
+@register.filter
 def map_url(location):
     """An https OpenStreetMap link for a location message's data, or "" if it has none."""
     return formatting.map_url(location)
+
+
+# config/settings.py reads INBOX_POLL_SECONDS from the environment; 2 s keeps changes on
+# screen within 3 s.
+DEFAULT_POLL_SECONDS = 2
+
+
+@register.simple_tag
+def poll_seconds():
+    """How often an open inbox page asks what changed, in seconds."""
+    return getattr(settings, "INBOX_POLL_SECONDS", DEFAULT_POLL_SECONDS)

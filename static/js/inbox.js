@@ -74,10 +74,113 @@
     if (stick) scrollToBottom();
   }
 
+  // List rows from a poll: each replaces its older copy, at its place by last activity
+  // (newest first), so that rows loaded with "Older conversations" and the focused row stay.
+  // A row that sorts below the loaded pages waits for them; one marked data-removed (no
+  // longer matching the filters) just goes.
+  function rowBefore(a, b) {
+    const [ta, pa] = sortKey(a);
+    const [tb, pb] = sortKey(b);
+    return ta > tb || (ta === tb && pa > pb);
+  }
+
+  function placeRows() {
+    const incoming = document.getElementById("incoming-rows");
+    const list = document.getElementById("conversation-list");
+    if (!incoming || !list) return;
+    const focused = document.activeElement?.closest?.("#conversation-list .conversation-row");
+    const focusedId = focused ? focused.id : null;
+    const more = list.querySelector(":scope > .list-more");
+    Array.from(incoming.children).forEach((row) => {
+      const existing = list.querySelector(`#${CSS.escape(row.id)}`);
+      if (existing) existing.remove();
+      if (row.hasAttribute("data-removed") || (more && rowBefore(more, row))) {
+        row.remove();
+        return;
+      }
+      const later = Array.from(list.querySelectorAll(":scope > .conversation-row")).find((shown) =>
+        rowBefore(row, shown),
+      );
+      if (later) later.before(row);
+      else if (more) more.before(row);
+      else list.appendChild(row);
+    });
+    if (list.querySelector(":scope > .conversation-row")) {
+      list.querySelector(":scope > .list-empty")?.remove();
+    }
+    const again = focusedId && document.getElementById(focusedId);
+    if (again && !again.contains(document.activeElement)) {
+      again.querySelector("a").focus({ preventScroll: true });
+    }
+  }
+
+  // A page of older rows may repeat a row that a poll moved up meanwhile: the first stays.
+  function dropRepeatedRows() {
+    const seen = new Set();
+    document.querySelectorAll("#conversation-list > .conversation-row").forEach((row) => {
+      if (seen.has(row.id)) row.remove();
+      else seen.add(row.id);
+    });
+  }
+
   function updateTitle() {
     const total = document.getElementById("unread-total");
     const count = total ? Number(total.dataset.count) : 0;
     document.title = count > 0 ? `(${count}) ${baseTitle}` : baseTitle;
+  }
+
+  // The 24-hour window: chips count down in the server's words (#window-labels), by the
+  // server's clock, and the composer closes when the window does (the server refuses then
+  // anyway). Each chip has data-closes (epoch ms) and data-closed-label.
+  const MINUTE = 60 * 1000;
+  const HOUR = 60 * MINUTE;
+  let clockOffset = 0;
+  let windowTimer = null;
+
+  function windowLabels() {
+    const element = document.getElementById("window-labels");
+    return element ? JSON.parse(element.textContent) : null;
+  }
+
+  function timeLeft(left, labels) {
+    if (left >= HOUR) return labels.hours[Math.min(Math.floor(left / HOUR), 24) - 1];
+    if (left >= MINUTE) return labels.minutes[Math.floor(left / MINUTE) - 1];
+    return labels.under_a_minute;
+  }
+
+  // Milliseconds until the wording of `left` changes (the next whole hour or minute), or
+  // until the window closes.
+  function untilChange(left) {
+    if (left >= HOUR) return (left % HOUR) + 1;
+    if (left >= MINUTE) return (left % MINUTE) + 1;
+    return left;
+  }
+
+  function refreshWindows() {
+    clearTimeout(windowTimer);
+    const labels = windowLabels();
+    if (!labels) return;
+    const now = Date.now() + clockOffset;
+    let next = Infinity;
+    document.querySelectorAll(".chip[data-closes]").forEach((chip) => {
+      const left = Number(chip.dataset.closes) - now;
+      if (left > 0) {
+        chip.textContent = timeLeft(left, labels);
+        next = Math.min(next, untilChange(left));
+        return;
+      }
+      chip.textContent = chip.dataset.closedLabel;
+      chip.classList.replace("chip-window", "chip-window-closed");
+      chip.removeAttribute("title");
+      delete chip.dataset.closes;
+    });
+    const header = document.getElementById("conversation-header");
+    if (header && header.dataset.windowOpen === "1" && Number(header.dataset.windowCloses) <= now) {
+      header.dataset.windowOpen = "0";
+      syncComposer();
+      header.dispatchEvent(new CustomEvent("inbox:window-closed", { bubbles: true }));
+    }
+    if (next < Infinity) windowTimer = setTimeout(refreshWindows, next);
   }
 
   // The window can open (a new customer message) or close while the page is open.
@@ -141,11 +244,14 @@
   });
 
   document.addEventListener("click", (event) => {
+    // Without this, "Reply" and "Cancel reply" are links that reload the page with (or
+    // without) the quote.
     const replyButton = event.target.closest("[data-reply-to]");
     if (replyButton) {
       const composer = document.getElementById("composer");
       const message = replyButton.closest("article.msg");
       if (!composer || !message) return;
+      event.preventDefault();
       composer.elements.reply_to.value = replyButton.dataset.replyTo;
       const preview = composer.querySelector(".reply-preview");
       preview.querySelector(".reply-preview-text").textContent = message.dataset.quote;
@@ -154,6 +260,7 @@
       return;
     }
     if (event.target.closest("[data-cancel-reply]")) {
+      event.preventDefault();
       const composer = document.getElementById("composer");
       composer.elements.reply_to.value = "";
       composer.querySelector(".reply-preview").hidden = true;
@@ -161,21 +268,53 @@
     }
     const quote = event.target.closest("[data-scroll-to]");
     if (quote) {
-      const original = document.getElementById(quote.dataset.scrollTo);
-      if (original) {
-        event.preventDefault();
-        original.scrollIntoView({ block: "center", behavior: "smooth" });
-        original.classList.add("is-highlighted");
-        setTimeout(() => original.classList.remove("is-highlighted"), 1600);
-      }
+      event.preventDefault();
+      showOriginal(quote.dataset.scrollTo, quote);
     }
   });
+
+  // A quote's original may be older than the loaded messages: load older pages until it is
+  // there (up to MAX_QUOTE_PAGES), then scroll to it; else say that it is further back.
+  const MAX_QUOTE_PAGES = 10;
+  let quoteSearch = null;
+
+  function showOriginal(id, quote) {
+    const original = document.getElementById(id);
+    if (original) {
+      quoteSearch = null;
+      quote.removeAttribute("aria-busy");
+      original.scrollIntoView({ block: "center", behavior: "smooth" });
+      original.classList.add("is-highlighted");
+      setTimeout(() => original.classList.remove("is-highlighted"), 1600);
+      return;
+    }
+    const older = timeline()?.querySelector(".load-older");
+    const pages = quoteSearch && quoteSearch.id === id ? quoteSearch.pages : 0;
+    if (older && pages < MAX_QUOTE_PAGES) {
+      quoteSearch = { id, quote, pages: pages + 1 };
+      quote.setAttribute("aria-busy", "true");
+      window.htmx.trigger(older, "inbox:load-older");
+      return;
+    }
+    quoteSearch = null;
+    quote.removeAttribute("aria-busy");
+    const status = quote.parentElement.querySelector(".msg-quote-status");
+    if (status) status.hidden = false;
+  }
 
   // htmx integration.
   let olderScroll = null;
   document.addEventListener("htmx:configRequest", (event) => {
     if (event.detail.elt.id === "poller") {
-      event.detail.parameters.visible = document.visibilityState === "visible" ? "1" : "0";
+      const visible = document.visibilityState === "visible";
+      event.detail.parameters.visible = visible ? "1" : "0";
+      // Messages that came while the tab was hidden are read once it is looked at; the
+      // answer brings the header back with its new unread count.
+      const header = document.getElementById("conversation-header");
+      if (visible && header && header.dataset.unread !== "0") {
+        event.detail.parameters.read = "1";
+        header.dataset.unread = "0";
+      }
     }
   });
   document.addEventListener("htmx:beforeSwap", (event) => {
@@ -196,6 +335,15 @@
       const t = timeline();
       t.scrollTop = t.scrollHeight - olderScroll;
       olderScroll = null;
+      if (quoteSearch) {
+        const search = quoteSearch;
+        if (document.contains(search.quote)) showOriginal(search.id, search.quote);
+        else quoteSearch = null;
+      }
+    }
+    if (element.closest?.("#conversation-list")) {
+      dropRepeatedRows();
+      refreshWindows();
     }
     if (element.id === "composer" || element.closest?.("#composer")) {
       const textarea = document.querySelector("#composer textarea");
@@ -205,8 +353,10 @@
   document.addEventListener("htmx:oobAfterSwap", (event) => {
     const target = event.detail.target || event.target;
     if (target.id === "incoming") placeIncoming();
+    if (target.id === "incoming-rows") placeRows();
     if (target.id === "unread-total") updateTitle();
     if (target.id === "conversation-header") syncComposer();
+    if (target.id === "incoming-rows" || target.id === "conversation-header") refreshWindows();
   });
 
   // A tab that slept catches up at once when it is looked at again.
@@ -217,6 +367,9 @@
   });
 
   document.addEventListener("DOMContentLoaded", () => {
+    const inbox = document.querySelector(".inbox[data-server-now]");
+    if (inbox) clockOffset = Number(inbox.dataset.serverNow) - Date.now();
+    refreshWindows();
     updateTitle();
     scrollToBottom();
     const textarea = document.querySelector("#composer textarea");
