@@ -18,7 +18,7 @@ from inbox.language import set_language
 from inbox.permissions import view_required
 from inbox.services import ChangeCursor, ListFilters
 from inbox.visibility import visible_conversations, visible_numbers
-from messaging.models import Conversation
+from messaging.models import Conversation, Message
 from messaging.sending import ReplyRefused, queue_reaction, queue_text_reply
 from messaging.tasks import retry_message
 from privacy.audit import Action, record
@@ -229,10 +229,18 @@ def retry(request, pk, message_pk):
     message = get_object_or_404(conversation.messages, pk=message_pk, direction="out")
     if not permissions.can_reply(request.user):
         raise PermissionDenied
+    unconfirmed = message.status == Message.Status.UNKNOWN  # "Send again", not "Retry"
     if message.type != "template" and not conversation.window_is_open():
         flash.error(request, _("The 24-hour window has closed: send a template instead."))
     elif not retry_message(message, request.user):
-        flash.info(request, _("This message is no longer marked as failed, so it was not resent."))
+        if unconfirmed:
+            refusal = _(
+                "This message can no longer be sent again (it was resent already or "
+                "WhatsApp reported on it)."
+            )
+        else:
+            refusal = _("This message is no longer marked as failed, so it was not resent.")
+        flash.info(request, refusal)
     if request.htmx:
         response = HttpResponse(status=204)
         response["HX-Trigger"] = "inbox:poll"

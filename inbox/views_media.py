@@ -205,8 +205,9 @@ def _attach(request, conversation):
     except ValueError:
         token = None
     reply_to = None
-    if request.POST.get("reply_to", "").isdigit():
-        reply_to = conversation.messages.filter(pk=request.POST["reply_to"]).first()
+    # ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
+    if (value := request.POST.get("reply_to", "")).isascii() and value.isdigit():
+        reply_to = conversation.messages.filter(pk=value).first()
     try:
         message = queue_media_message(
             conversation,

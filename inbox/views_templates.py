@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from inbox import permissions, services
 from inbox.permissions import view_required
 from inbox.services import ListFilters
-from inbox.views import conversation_context, get_conversation, list_context
+from inbox.views import conversation_context, cursor_context, get_conversation, list_context
 from messaging.models import MessageTemplate
 from messaging.sending import ReplyRefused
 from messaging.templates import (
@@ -116,12 +116,13 @@ def respond(request, conversation, context, status=200):
     """The panel alone for htmx; else the whole conversation page with the panel open."""
     if request.htmx:
         return render(request, PANEL, context, status=status)
+    cursor = services.current_cursor()  # before the content: see current_cursor
     filters = ListFilters.from_query(request.GET)
     page = (
         list_context(request, filters, conversation)
         | conversation_context(request, conversation)
         | context
-        | {"change_cursor": services.latest_change_id()}
+        | cursor_context(cursor)
     )
     return render(request, "inbox/inbox.html", page, status=status)
 

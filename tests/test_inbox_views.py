@@ -1154,6 +1154,47 @@ def test_retry_puts_a_failed_message_back_in_the_outbox(
     assert queued.args_kwargs["kwargs"] == {"requested_by": staff_user.pk}
 
 
+def test_send_again_too_soon_says_it_cannot_be_sent_again_yet(staff_client, staff_user):
+    conversation = deliver_text()
+    unconfirmed = Message.objects.create(
+        conversation=conversation,
+        direction="out",
+        type="text",
+        text="did it arrive?",
+        timestamp=timezone.now(),
+        status="unknown",
+        status_at=timezone.now(),  # the request timed out just now
+        sent_by=staff_user,
+    )
+
+    response = staff_client.post(
+        reverse("inbox:retry", args=[conversation.pk, unconfirmed.pk]), follow=True
+    )
+
+    assert "can no longer be sent again" in response.content.decode()
+    unconfirmed.refresh_from_db()
+    assert unconfirmed.status == "unknown"
+    assert not DBTaskResult.objects.filter(task_path="messaging.tasks.send_message").exists()
+
+
+def test_a_reply_whose_author_account_is_gone_shows_former_staff_not_automation(staff_client):
+    conversation = deliver_text()
+    Message.objects.create(
+        conversation=conversation,
+        direction="out",
+        type="text",
+        text="from someone who left",
+        timestamp=timezone.now(),
+        status="sent",
+        sent_by=None,
+    )
+
+    html = staff_client.get(reverse("inbox:conversation", args=[conversation.pk])).content.decode()
+
+    assert '<span class="msg-sender">former staff</span>' in html
+    assert '<span class="msg-sender">Automation</span>' not in html
+
+
 def test_opening_an_unread_conversation_sends_one_read_receipt_for_the_newest_message(
     staff_client, django_capture_on_commit_callbacks
 ):

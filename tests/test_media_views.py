@@ -341,3 +341,13 @@ def test_an_htmx_text_reply_brings_the_attachment_form_back_out_of_band(staff_cl
     # Replaces the form on the page instead of adding a second one after the new composer.
     assert re.search(r'<form id="attach-form"[^>]*hx-swap-oob="outerHTML"', html)
     assert html.count('id="attach-form"') == 1
+
+
+@pytest.mark.parametrize("tampered", ["²", "abc", "-1", "1e3"])
+def test_a_tampered_reply_to_sends_the_file_without_a_quote(staff_client, tampered):
+    chat = deliver()
+
+    response = staff_client.post(attach_url(chat), {"file": upload(), "reply_to": tampered})
+
+    assert response.status_code == 302
+    assert Message.objects.get(direction="out").reply_to_wamid == ""

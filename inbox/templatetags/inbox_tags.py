@@ -87,12 +87,7 @@ def map_url(location):
     return formatting.map_url(location)
 
 
-# config/settings.py reads INBOX_POLL_SECONDS from the environment; 2 s keeps changes on
-# screen within 3 s.
-DEFAULT_POLL_SECONDS = 2
-
-
 @register.simple_tag
 def poll_seconds():
     """How often an open inbox page asks what changed, in seconds."""
-    return getattr(settings, "INBOX_POLL_SECONDS", DEFAULT_POLL_SECONDS)
+    return settings.INBOX_POLL_SECONDS
