@@ -337,6 +337,9 @@ def poll(request):
     """What changed since the page's cursor: 204 when nothing did (one query), else
     fragments that the page puts in place: the changed list rows (inbox.js moves, inserts or
     drops each), the open conversation's header and new or changed messages."""
+    # First, like every view: even "nothing changed" is news about the inbox.
+    if not permissions.can_view(request.user):
+        raise PermissionDenied
     try:
         cursor = ChangeCursor.parse(request.GET.get("since", ""), request.GET.get("gaps", ""))
     except ValueError:
@@ -346,17 +349,12 @@ def poll(request):
     if visible and open_pk and request.GET.get("read") == "1":
         # A page looked at again shows an unread conversation (it was hidden when the
         # messages came): read it now. Its announcement comes back in this same answer.
-        if not permissions.can_view(request.user):
-            raise PermissionDenied
         shown = visible_conversations(request.user).filter(pk=open_pk).first()
         if shown:
             services.mark_read(shown)
     changes, next_cursor = services.changes_after(cursor)
     if not changes:
         return HttpResponse(status=204)
-    # Checked only now: an empty answer shows nothing, and stays one query.
-    if not permissions.can_view(request.user):
-        raise PermissionDenied
     filters = ListFilters.from_query(request.GET)
     changed = {conversation_id for conversation_id, _ in changes}
     context = {"open_pk": open_pk, "changed_messages": []}

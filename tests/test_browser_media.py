@@ -108,7 +108,7 @@ def test_a_photo_attached_as_a_reply_is_uploaded_and_sent_by_media_id(
     photo = f.png()
 
     sign_in_and_open(page, password)
-    page.locator(f"#m-{question.pk}").get_by_role("button", name="Reply").click()
+    page.locator(f"#m-{question.pk}").get_by_role("link", name="Reply").click()
     quote = page.locator("#composer .reply-preview")
     expect(quote).to_be_visible()
     expect(quote).to_contain_text("Can you send the receipt?")
