@@ -277,15 +277,26 @@
   // there (up to MAX_QUOTE_PAGES), then scroll to it; else say that it is further back.
   const MAX_QUOTE_PAGES = 10;
   let quoteSearch = null;
+  // Scrolling to an original near the top reveals the "load older" marker, whose page then
+  // lands mid-scroll and stops the smooth scroll short of it: it is scrolled to again.
+  let scrollTarget = null;
+
+  function reducedMotion() {
+    return window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+  }
 
   function showOriginal(id, quote) {
     const original = document.getElementById(id);
     if (original) {
       quoteSearch = null;
       quote.removeAttribute("aria-busy");
-      original.scrollIntoView({ block: "center", behavior: "smooth" });
+      scrollTarget = original;
+      original.scrollIntoView({ block: "center", behavior: reducedMotion() ? "auto" : "smooth" });
       original.classList.add("is-highlighted");
-      setTimeout(() => original.classList.remove("is-highlighted"), 1600);
+      setTimeout(() => {
+        original.classList.remove("is-highlighted");
+        if (scrollTarget === original) scrollTarget = null;
+      }, 1600);
       return;
     }
     const older = timeline()?.querySelector(".load-older");
@@ -335,6 +346,9 @@
       const t = timeline();
       t.scrollTop = t.scrollHeight - olderScroll;
       olderScroll = null;
+      if (scrollTarget && document.contains(scrollTarget)) {
+        scrollTarget.scrollIntoView({ block: "center" });
+      }
       if (quoteSearch) {
         const search = quoteSearch;
         if (document.contains(search.quote)) showOriginal(search.id, search.quote);
