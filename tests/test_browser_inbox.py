@@ -7,7 +7,7 @@ reload.
 """
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.management import call_command
@@ -61,8 +61,20 @@ def phone_page(browser, live_server, page_errors, live_settings, serialised_live
 # Meta's side: signed webhook bodies over HTTP.
 
 
+_last_delivery = [datetime.min.replace(tzinfo=UTC)]
+
+
+def delivery_moment():
+    """Now, but at least a second after the previous delivery: Meta's timestamps are whole
+    seconds, and two conversations active in the same second are ordered by id instead."""
+    moment = max(timezone.now(), _last_delivery[0] + timedelta(seconds=1))
+    _last_delivery[0] = moment
+    return moment
+
+
 def deliver_text(live_server, text, *, sender=AMINA, name="Amina Khalid", timestamp=None):
     """A customer's text message, as Meta posts it."""
+    timestamp = timestamp or delivery_moment()
     return post_webhook_over_http(
         live_server,
         p.envelope(
