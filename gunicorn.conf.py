@@ -5,7 +5,7 @@ import os
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # Processes, not threads: pages are Python CPU, and threads of one process take turns on the
 # interpreter lock. With 2 workers x 4 threads the conversation page's p95 was 202 to 281 ms;
-# with 4 or 5 single-threaded workers 113 to 149 ms, at the same webhook throughput
+# with 4 or 5 single-threaded (sync) workers 127 to 149 ms, at the same webhook throughput
 # (docs/benchmarks.md, "Server shape").
 # gunicorn's rule of thumb, 2 per core + 1, capped: each worker holds ~70 MB and a database
 # connection.
