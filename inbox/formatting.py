@@ -220,6 +220,20 @@ def _emphasis(text: str) -> str:
 PREVIEW_LENGTH = 80
 
 
+def order_summary(count: int) -> str:
+    """ "Order with 3 items", in Python so that makemessages finds the plural (inbox/jinja.py)."""
+    return ngettext("Order with %(counter)s item", "Order with %(counter)s items", count) % {
+        "counter": count
+    }
+
+
+def unread_label(count: int) -> str:
+    """ "3 unread messages", for a list row's badge (see order_summary)."""
+    return ngettext("%(counter)s unread message", "%(counter)s unread messages", count) % {
+        "counter": count
+    }
+
+
 def message_preview(message) -> str:
     """One short line of plain text saying what a message is (not escaped: templates do)."""
     if message.revoked_at or message.type == "revoke":
