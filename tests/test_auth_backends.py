@@ -1,4 +1,5 @@
-"""config.auth_backends.OneQueryModelBackend: Django's answers, in one query."""
+"""config.auth_backends.OneQueryModelBackend: Django's answers, with the user's own query or in
+one more."""
 
 import pytest
 from django.contrib.auth.backends import ModelBackend
@@ -53,3 +54,44 @@ def test_it_answers_as_djangos_model_backend(agent, kind):
 
 def test_a_permission_for_an_object_is_not_granted_by_a_model_permission(agent):
     assert OneQueryModelBackend().get_all_permissions(agent, obj=object()) == set()
+
+
+def test_a_signed_in_user_comes_with_their_permissions_in_the_same_query(
+    agent, django_assert_num_queries
+):
+    with django_assert_num_queries(1):
+        user = OneQueryModelBackend().get_user(agent.pk)
+        assert user.has_perm("messaging.reply_conversation")
+        assert not user.has_perm("messaging.close_any_conversation")
+
+    assert user.get_all_permissions() == ModelBackend().get_all_permissions(agent)
+
+
+def test_a_permission_granted_since_the_last_request_counts_on_the_next(agent):
+    backend = OneQueryModelBackend()
+    assert not backend.get_user(agent.pk).has_perm("messaging.close_any_conversation")
+
+    agent.user_permissions.add(permission("close_any_conversation"))
+
+    assert backend.get_user(agent.pk).has_perm("messaging.close_any_conversation")
+
+
+@pytest.mark.parametrize("kind", ["superuser", "without permissions"])
+def test_a_signed_in_user_has_what_djangos_backend_gives(kind):
+    if kind == "superuser":
+        user = User.objects.create_superuser("root")
+    else:
+        user = User.objects.create_user("nobody", is_staff=True)
+
+    signed_in = OneQueryModelBackend().get_user(user.pk)
+
+    assert signed_in.get_all_permissions() == ModelBackend().get_all_permissions(user)
+    assert signed_in.has_perm("messaging.view_conversation") == (kind == "superuser")
+
+
+def test_an_inactive_or_missing_user_is_not_signed_in(agent):
+    agent.is_active = False
+    agent.save()
+
+    assert OneQueryModelBackend().get_user(agent.pk) is None
+    assert OneQueryModelBackend().get_user(agent.pk + 1000) is None

@@ -277,17 +277,17 @@ def test_it_loads_older_messages_in_a_fixed_number_of_queries(
 # Polling
 
 
-def test_it_answers_a_poll_with_nothing_new_in_four_queries(
+def test_it_answers_a_poll_with_nothing_new_in_three_queries(
     supervisor_client, supervisor, number, first, django_assert_num_queries
 ):
-    """The session, the user, their permissions (one query: config.auth_backends) and the
-    change feed: the page polls every two seconds."""
+    """The session, the user with their permissions (one query: config.auth_backends) and
+    the change feed: the page polls every two seconds."""
     url = f"/poll/?since={InboxChange.objects.latest('pk').pk}&open={first.pk}"
     supervisor_client.get(url)
     grow(number, first, supervisor)
     url = f"/poll/?since={InboxChange.objects.latest('pk').pk}&open={first.pk}"
 
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(3):
         response = supervisor_client.get(url)
 
     assert response.status_code == 204
