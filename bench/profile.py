@@ -11,9 +11,11 @@ path it reports, in Markdown (also written to .bench/profile.md):
 
 - queries per request, their total time, and statements repeated within one request;
 - the slowest queries, and EXPLAIN (ANALYZE, BUFFERS) of the slowest SELECTs;
+- the median time per request without the profiler (one process, the test client: compare
+  versions of the code with each other, not with the wrk figures);
 - the mean time per request under cProfile (profiling overhead included: compare paths with
-  each other, not with the wrk figures) and the functions that take it, by cumulative time
-  in project code and by own time anywhere.
+  each other) and the functions that take it, by cumulative time in project code and by own
+  time anywhere.
 
 Writes happen for real (webhook bodies are stored and applied; opening a conversation is
 audited): run it on the benchmark database only.
@@ -278,6 +280,20 @@ def profile(paths, name, requests, out, show_queries=False):
             out("```\n```")
             out(explain(query["sql"]))
             out("```\n</details>\n")
+
+    # Unprofiled first: what one request costs in one process with nothing else running in
+    # it, comparable between versions of the code (the wrk figures add the server and the
+    # machine's other work).
+    wall = []
+    for _ in range(requests):
+        started = time.perf_counter()
+        request()
+        wall.append((time.perf_counter() - started) * 1000)
+    wall.sort()
+    out(
+        f"- {statistics.median(wall):.1f} ms per request in one process without the profiler "
+        f"(median of {requests}; p90 {wall[int(len(wall) * 0.9)]:.1f} ms)"
+    )
 
     profiler = cProfile.Profile()
     started = time.perf_counter()
