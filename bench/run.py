@@ -1,7 +1,7 @@
 # ruff: noqa: S603, S607, S310, PTH123 - a harness that runs local tools and talks to localhost
 """`make bench`: the performance benchmarks, end to end, on PostgreSQL.
 
-    make bench                          # the full run (about 15 minutes on 2 cores)
+    make bench                          # the full run (about 30 minutes on 2 cores)
     .venv/bin/python -m bench.run --quick   # a small smoke run (100,000 messages, short runs)
     .venv/bin/python -m bench.run --keep-db # reuse the loaded database (no seed_1m_s)
     .venv/bin/python -m bench.run --quick --keep-db --only webhook,batch,status

@@ -3,8 +3,8 @@
 
 A conversation page shows 50 messages and 30 rows. In Django's template language they were
 most of its time (some 45 variable lookups through the template resolver and a reverse() per
-link, for each message); Jinja2 compiles the same markup to Python. Templates went from 89 to
-55 ms of the page's 126 ms under cProfile, and the page's p95 under load from 99 to 73 ms
+link, for each message); Jinja2 compiles the same markup to Python. Templates went from about
+90 to 56 ms of the page under cProfile, and the page's p95 under load from 86 to 70 ms
 (docs/benchmarks.md, "Conversation page and poll").
 
 Everything else stays in Django templates, which include these two through the
