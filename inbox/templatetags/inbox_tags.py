@@ -7,7 +7,6 @@ from django import template
 from django.conf import settings
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 
 from inbox import formatting, jinja
@@ -98,33 +97,29 @@ def poll_seconds():
 @register.simple_tag(takes_context=True)
 def message_bubble(context, message):
     """A message of the timeline, rendered by Jinja2 (inbox/jinja.py explains why)."""
-    return mark_safe(  # noqa: S308 - Jinja2 escaped it (autoescape)
-        jinja.render(
-            "inbox/bubble.html",
-            {
-                "m": message,
-                "can_reply": context.get("can_reply"),
-                "filter_query": context.get("filter_query", ""),
-                "reactions": context.get("reactions", ""),
-                "csrf_input": csrf_input(context),
-            },
-        )
+    return jinja.render(
+        "inbox/bubble.html",
+        {
+            "m": message,
+            "can_reply": context.get("can_reply"),
+            "filter_query": context.get("filter_query", ""),
+            "reactions": context.get("reactions", ""),
+            "csrf_input": csrf_input(context),
+        },
     )
 
 
 @register.simple_tag(takes_context=True)
 def conversation_row(context, conversation):
     """A row of the conversation list, rendered by Jinja2 (inbox/jinja.py explains why)."""
-    return mark_safe(  # noqa: S308 - Jinja2 escaped it (autoescape)
-        jinja.render(
-            "inbox/row.html",
-            {
-                "c": conversation,
-                "open_pk": context.get("open_pk"),
-                "filter_query": context.get("filter_query", ""),
-                "several_numbers": len(context.get("numbers") or ()) > 1,
-            },
-        )
+    return jinja.render(
+        "inbox/row.html",
+        {
+            "c": conversation,
+            "open_pk": context.get("open_pk"),
+            "filter_query": context.get("filter_query", ""),
+            "several_numbers": len(context.get("numbers") or ()) > 1,
+        },
     )
 
 
