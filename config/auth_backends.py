@@ -9,38 +9,34 @@ from django.db import connection
 
 
 class OneQueryModelBackend(ModelBackend):
-    """Django's ModelBackend, reading a signed-in user and their permissions in one query.
+    """Django's ModelBackend, reading a user and their permissions in one query.
 
     Every staff page checks permissions, and an open inbox page polls every
     INBOX_POLL_SECONDS: Django's backend reads the user, then their own permissions, then
     their groups' (three queries). Here `get_user`, which loads the user of a session on every
     request, reads the user with their own and groups' permissions in one statement; a user
-    loaded any other way has their permissions read in one more (a UNION). Either way they
-    are cached on the user object for the request, as Django caches them.
+    loaded any other way has them read by the same statement. Either way they are cached on
+    the user object for the request, as Django caches them.
 
-    Both statements are written once as SQL from the models' table and column names
-    (user_sql, permissions_sql) rather than built by the ORM on each request: compiling the
-    ORM's version cost more than running it (docs/benchmarks.md, "Poll")."""
+    The statement is written once as SQL from the models' table and column names (user_sql)
+    rather than built by the ORM on each request: compiling the ORM's version cost more than
+    running it (docs/benchmarks.md, "Conversation page and poll")."""
 
     def get_user(self, user_id):
         user_model = get_user_model()
-        sql, fields = user_sql()
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [user_model._meta.pk.to_python(user_id)] * 3)
-            rows = cursor.fetchall()
+        rows, width = user_rows(user_model._meta.pk.to_python(user_id))
         if not rows:
             return None
-        width = len(fields)
         values = [
             convert(value, connection)
             for convert, value in zip(field_converters(), rows[0][:width], strict=True)
         ]
-        user = user_model.from_db(connection.alias, fields, values)
+        user = user_model.from_db(connection.alias, user_sql()[1], values)
         if not self.user_can_authenticate(user):
             return None
         if not user.is_superuser:
             # A superuser has every permission, which Django answers without asking.
-            user._perm_cache = {f"{app}.{codename}" for app, codename in only_granted(rows, width)}
+            user._perm_cache = granted(rows, width)
         return user
 
     def get_all_permissions(self, user_obj, obj=None):
@@ -49,18 +45,24 @@ class OneQueryModelBackend(ModelBackend):
         if not hasattr(user_obj, "_perm_cache"):
             if user_obj.is_superuser:
                 rows = Permission.objects.values_list("content_type__app_label", "codename")
+                user_obj._perm_cache = {f"{app}.{codename}" for app, codename in rows}
             else:
-                with connection.cursor() as cursor:
-                    cursor.execute(permissions_sql(), [user_obj.pk, user_obj.pk])
-                    rows = cursor.fetchall()
-            user_obj._perm_cache = {f"{app_label}.{codename}" for app_label, codename in rows}
+                user_obj._perm_cache = granted(*user_rows(user_obj.pk))
         return user_obj._perm_cache
 
 
-def only_granted(rows, width):
-    """The (app label, codename) pairs of user_sql's rows: a user without any permission has
-    one row, with nulls there."""
-    return {row[width:] for row in rows if row[width] is not None}
+def user_rows(user_id):
+    """user_sql's rows for this user, and how many of their columns are the user's."""
+    sql, fields = user_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user_id] * 3)
+        return cursor.fetchall(), len(fields)
+
+
+def granted(rows, width):
+    """The "app_label.codename" permissions in user_sql's rows: a user without any has one
+    row, with nulls there."""
+    return {f"{row[width]}.{row[width + 1]}" for row in rows if row[width] is not None}
 
 
 @cache
@@ -104,23 +106,6 @@ def user_sql():
         f"ON ct.{quote(content_type.pk.column)} = p.{column(permission, 'content_type')} "
         f"WHERE u.{quote(user_meta.pk.column)} = %s"
     ), fields
-
-
-@cache
-def permissions_sql():
-    """A user's own and group permissions as (app label, codename), the user's id twice as
-    parameters."""
-    quote = connection.ops.quote_name
-    permission = Permission._meta
-    content_type = permission.get_field("content_type").related_model._meta
-    # Only quoted names from the models go into the text; the user's id is a parameter.
-    return (
-        f"SELECT ct.{column(content_type, 'app_label')}, p.{column(permission, 'codename')} "  # noqa: S608
-        f"FROM {quote(permission.db_table)} p "
-        f"JOIN {quote(content_type.db_table)} ct "
-        f"ON ct.{quote(content_type.pk.column)} = p.{column(permission, 'content_type')} "
-        f"WHERE p.{quote(permission.pk.column)} IN ({granted_ids_sql()})"
-    )
 
 
 def granted_ids_sql():
