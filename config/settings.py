@@ -127,6 +127,7 @@ for _origin in CSRF_TRUSTED_ORIGINS:
         )
 
 INSTALLED_APPS = [
+    "staff",
     "inbox",
     "messaging",
     "privacy",
