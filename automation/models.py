@@ -99,6 +99,20 @@ class ConversationLabel(models.Model):
         return f"{self.label} on {self.conversation_id}"
 
 
+class ConversationPriorityQuerySet(models.QuerySet):
+    def merge(self, keep, other):
+        """Conversation `other` is being folded into `keep`: the higher of the two
+        priorities stays (no row means normal)."""
+        levels = dict(
+            self.filter(conversation__in=[keep, other]).values_list("conversation_id", "level")
+        )
+        if other.pk not in levels:
+            return
+        if levels[other.pk] > levels.get(keep.pk, self.model.Level.NORMAL):
+            self.update_or_create(conversation=keep, defaults={"level": levels[other.pk]})
+        self.filter(conversation=other).delete()
+
+
 class ConversationPriority(models.Model):
     """A conversation's priority, set by routing rules (absent: normal). Kept here rather than
     on Conversation so that the messaging tables stay as they are."""
@@ -114,6 +128,8 @@ class ConversationPriority(models.Model):
     )
     level = models.SmallIntegerField(_("priority"), choices=Level.choices, default=Level.NORMAL)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ConversationPriorityQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("conversation priority")

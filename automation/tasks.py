@@ -34,8 +34,3 @@ def deliver_notification(notification_id):
     from automation.notifications import deliver
 
     return deliver(notification_id)
-
-
-def enqueue_for_messages(message_ids):
-    """Called by ingestion once a webhook body's new inbound messages have committed."""
-    run_automation.enqueue(*message_ids)

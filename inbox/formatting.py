@@ -1,5 +1,6 @@
 """Presenting messages to staff: WhatsApp's text formatting as safe HTML, list previews,
-phone numbers, sizes and the 24-hour customer-service window.
+sizes and the time left in the 24-hour customer-service window (the window itself is the
+Conversation model's; phone numbers are formatted by messaging.phones).
 
 Message text comes from strangers, so `whatsapp_to_html` escapes the whole text before it
 looks at it. Every later step only removes formatting markers and inserts tags from a fixed
@@ -9,11 +10,10 @@ set; no step ever unescapes, so no character of the input can become markup.
 import re
 import unicodedata
 from bisect import bisect_left
-from datetime import datetime, timedelta
+from datetime import timedelta
 from math import isfinite
 
 from django.template.defaultfilters import filesizeformat
-from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
@@ -351,51 +351,6 @@ _PREVIEWS = {
 }
 
 
-# Phone numbers.
-
-# E.164 country codes are prefix-free: 1 and 7 are the only one-digit codes, these are the
-# two-digit ones, and every other code has three digits.
-# fmt: off
-_TWO_DIGIT_COUNTRY_CODES = frozenset({
-    "20", "27", "30", "31", "32", "33", "34", "36", "39", "40", "41", "43", "44", "45", "46",
-    "47", "48", "49", "51", "52", "53", "54", "55", "56", "57", "58", "60", "61", "62", "63",
-    "64", "65", "66", "81", "82", "84", "86", "90", "91", "92", "93", "94", "95", "98"
-})
-# fmt: on
-
-
-def format_phone(wa_id: str) -> str:
-    """A wa_id (digits, no "+") as "+<country code> <national number in groups>".
-
-    The national number is grouped from the end: the last four digits, then threes, with a
-    lone leading digit joined to the next group: 966501234567 → "+966 50 123 4567",
-    16505551234 → "+1 650 555 1234". This is a readable approximation, not each country's
-    own convention. Anything that is not all digits (a BSUID such as "US.1349…") is returned
-    unchanged.
-    """
-    value = str(wa_id or "").strip()
-    digits = value.removeprefix("+")
-    if not re.fullmatch(r"[0-9]+", digits):
-        return value
-    if digits[0] in "17":
-        code_length = 1
-    elif digits[:2] in _TWO_DIGIT_COUNTRY_CODES:
-        code_length = 2
-    else:
-        code_length = 3
-    code, national = digits[:code_length], digits[code_length:]
-    if len(national) < 4:
-        return f"+{digits}"
-    groups = [national[-4:]]
-    head = national[:-4]
-    while head:
-        groups.insert(0, head[-3:])
-        head = head[:-3]
-    if len(groups) > 2 and len(groups[0]) == 1:
-        groups[:2] = [groups[0] + groups[1]]
-    return " ".join([f"+{code}", *groups])
-
-
 # Sizes.
 
 
@@ -408,26 +363,6 @@ def human_size(size) -> str:
     except (TypeError, ValueError):
         return ""
     return str(filesizeformat(size))
-
-
-# The customer-service window.
-
-CUSTOMER_SERVICE_WINDOW = timedelta(hours=24)
-
-
-def window_remaining(
-    last_inbound_at: datetime | None, now: datetime | None = None
-) -> timedelta | None:
-    """Time left to send free-form messages: 24 hours from the customer's latest message.
-    None when the window is closed (it closes at exactly 24 hours) or was never opened."""
-    if last_inbound_at is None:
-        return None
-    now = now or timezone.now()
-    remaining = last_inbound_at + CUSTOMER_SERVICE_WINDOW - now
-    if remaining <= timedelta(0):
-        return None
-    # A timestamp from the future (clock skew) must not promise more than a full window.
-    return min(remaining, CUSTOMER_SERVICE_WINDOW)
 
 
 def describe_remaining(remaining: timedelta | None) -> str:

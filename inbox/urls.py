@@ -2,8 +2,7 @@ from django.urls import path
 
 from config.security import passive_view
 from config.two_factor import two_factor_exempt
-from inbox import views, views_media, views_teamwork, views_templates
-from privacy import views_staff
+from inbox import views, views_media, views_privacy, views_teamwork, views_templates
 
 app_name = "inbox"
 
@@ -29,7 +28,7 @@ urlpatterns = [
     ),
     path("c/<int:pk>/template/send/", views_templates.template_send, name="template_send"),
     path("c/<int:pk>/attach/", views_media.attach, name="attach"),
-    path("c/<int:pk>/deletion-request/", views_staff.request_deletion, name="deletion_request"),
+    path("c/<int:pk>/deletion-request/", views_privacy.request_deletion, name="deletion_request"),
     path("media/<int:message_pk>/", views_media.media, name="media"),
     path("c/<int:pk>/labels/", views_teamwork.label, name="label"),
     path("c/<int:pk>/notes/", views_teamwork.note, name="note"),

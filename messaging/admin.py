@@ -12,6 +12,7 @@ from inbox.visibility import (
     visible_numbers,
     within_scope,
 )
+from messaging import signals
 from messaging.ingest import apply_stored
 from messaging.models import (
     BusinessNumber,
@@ -25,8 +26,6 @@ from messaging.models import (
 )
 from messaging.tasks import resume_sending
 from messaging.templates import TemplateSyncError, sync_templates
-from privacy import audit
-from privacy.export import export_response
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -47,9 +46,9 @@ class PersonalDataAdmin(ReadOnlyAdmin):
 
     Each admin narrows its rows to the business numbers the viewer may see (`visible`, from
     inbox.visibility: an object outside them "does not exist", as in the inbox), and every
-    page that shows one, and every search, is in the audit log: who looked at which object,
-    or searched which kind of object. Never the search terms: they are phone numbers and
-    names.
+    page that shows one, and every search, is announced (messaging.signals
+    .personal_data_viewed; privacy keeps it in the audit log): who looked at which object, or
+    searched which kind of object. Never the search terms: they are phone numbers and names.
     """
 
     def visible(self, request, queryset):
@@ -62,22 +61,19 @@ class PersonalDataAdmin(ReadOnlyAdmin):
         response = super().change_view(request, object_id, form_url, extra_context)
         shown = getattr(response, "context_data", None) or {}
         if shown.get("original") is not None:
-            audit.record(
-                audit.Action.VIEW_CONVERSATION,
-                actor=request.user,
-                obj=shown["original"],
-                details={"via": "admin"},
+            signals.personal_data_viewed.send(
+                sender=type(self), user=request.user, obj=shown["original"], via="admin"
             )
         return response
 
     def get_search_results(self, request, queryset, search_term):
         results = super().get_search_results(request, queryset, search_term)
         if search_term.strip():
-            audit.record(
-                audit.Action.VIEW_CONVERSATION,
-                actor=request.user,
+            signals.personal_data_viewed.send(
+                sender=type(self),
+                user=request.user,
                 obj=(self.opts.label_lower, None),
-                details={"via": "admin search"},
+                via="admin search",
             )
         return results
 
@@ -135,19 +131,9 @@ class ContactAdmin(PersonalDataAdmin):
     list_display = ["__str__", "wa_id", "user_id", "username", "created_at"]
     search_fields = ["wa_id", "user_id", "username", "profile_name"]
     date_hierarchy = "created_at"
-    actions = ["export_data"]
 
     def visible(self, request, queryset):
         return visible_contacts(request.user, queryset)
-
-    def has_export_permission(self, request):
-        return request.user.has_perm("privacy.export_contact")
-
-    @admin.action(description=_("Export all their data (JSON)"), permissions=["export"])
-    def export_data(self, request, queryset):
-        contacts = list(queryset.order_by("pk"))
-        subject = contacts[0] if len(contacts) == 1 else None
-        return export_response(request, contacts, subject=subject)
 
 
 @admin.register(Conversation)

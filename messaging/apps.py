@@ -8,3 +8,9 @@ class MessagingConfig(AppConfig):
 
     def ready(self):
         from messaging import checks  # noqa: F401 - registers the system checks
+        from messaging.hooks import register_maintenance_job
+        from messaging.ingest import requeue_stranded
+        from messaging.tasks import sweep_outbox
+
+        register_maintenance_job(requeue_stranded)
+        register_maintenance_job(sweep_outbox)

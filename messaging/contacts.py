@@ -6,6 +6,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q, UniqueConstraint
 from django.utils import timezone
 
+from messaging import signals
 from messaging.changes import announce
 from messaging.events import ContactRef
 from messaging.models import Contact, Conversation
@@ -170,7 +171,7 @@ def merge_conversations(keep, other):
     """Fold conversation `other` into `keep` (same business number, same person): messages,
     notes, labels (each once), priority (the higher), automatic-reply claims, alerts and
     notifications move; counters combine as if it had been one conversation all along."""
-    _merge_priority(keep, other)
+    signals.conversations_merging.send(sender=merge_conversations, keep=keep, other=other)
     move_dependents(Conversation, keep, other)
     newer_last = other.last_message_at and (
         keep.last_message_at is None or other.last_message_at > keep.last_message_at
@@ -235,25 +236,6 @@ def _unique_field_sets(model, name):
         if isinstance(constraint, UniqueConstraint) and constraint.fields
     ]
     return [fields for fields in sets if name in fields]
-
-
-def _merge_priority(keep, other):
-    """The higher of the two priorities stays (no row means normal)."""
-    # Imported here: automation builds on messaging, not the other way round.
-    from automation.models import ConversationPriority
-
-    levels = dict(
-        ConversationPriority.objects.filter(conversation__in=[keep, other]).values_list(
-            "conversation_id", "level"
-        )
-    )
-    if other.pk not in levels:
-        return
-    if levels[other.pk] > levels.get(keep.pk, ConversationPriority.Level.NORMAL):
-        ConversationPriority.objects.update_or_create(
-            conversation=keep, defaults={"level": levels[other.pk]}
-        )
-    ConversationPriority.objects.filter(conversation=other).delete()
 
 
 def _assignee(keep, other):

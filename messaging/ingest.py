@@ -18,6 +18,7 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from django.db import IntegrityError, connections, router, transaction
 from django.db.models import Case, F, Q, Value, When
@@ -25,6 +26,7 @@ from django.db.models.constants import OnConflict
 from django.tasks import TaskResultStatus, task
 from django.utils import timezone
 
+from messaging import signals
 from messaging.changes import announce
 from messaging.contacts import (
     change_contact_ids,
@@ -42,6 +44,8 @@ from messaging.events import (
     TemplateUpdate,
     WebhookError,
 )
+from messaging.hooks import redelivery_guard
+from messaging.locks import hold_for_applying
 from messaging.models import (
     STATUS_RANK,
     BusinessNumber,
@@ -54,8 +58,6 @@ from messaging.models import (
 )
 from messaging.parser import parse_webhook
 from messaging.storable import storable
-from privacy.locks import hold_for_applying
-from privacy.scrub import Person, scrub_webhook_event, split_redeliveries
 
 logger = logging.getLogger(__name__)
 
@@ -207,11 +209,11 @@ class ApplyContext:
     counts: Counter = field(default_factory=Counter)
     problems: list = field(default_factory=list)
     failures: list = field(default_factory=list)
-    # Items dropped because they name an erased person and could only bring them back (a
-    # redelivery, a late status: privacy.scrub.split_redeliveries): whom and which
-    # messages to scrub from this raw copy.
-    erased: Person = field(default_factory=Person)
-    # New inbound messages (never redeliveries): automation runs for them after commit.
+    # Items the redelivery guard withheld (messaging.hooks: with privacy installed, those
+    # that name an erased person and could only bring them back), to be scrubbed from this
+    # raw copy; falsy when none were.
+    withheld: Any = None
+    # New inbound messages (never redeliveries): announced (messages_received) after commit.
     new_messages: list = field(default_factory=list)
     # New ordinary inbound messages whose conversations' counters are still to move.
     activity: list = field(default_factory=list)
@@ -234,9 +236,9 @@ def apply_webhook_event(event: WebhookEvent) -> WebhookEvent:
     context = ApplyContext()
     try:
         items = parse_webhook(payload)
-        # Erased people's redelivered items are dropped (privacy.scrub: one tombstone query
-        # for the whole body), then scrubbed from this raw copy below.
-        live, context.erased = split_redeliveries(items, payload)
+        # Items the guard withholds (erased people's redeliveries: one tombstone query for
+        # the whole body) are not applied, then scrubbed from this raw copy below.
+        live, context.withheld = redelivery_guard().split(items, payload)
         if len(live) < len(items):
             context.counts["erased"] = len(items) - len(live)
         try:
@@ -248,13 +250,13 @@ def apply_webhook_event(event: WebhookEvent) -> WebhookEvent:
                 type(failure.__cause__).__name__,
             )
             context = ApplyContext(
-                erased=context.erased, counts=+Counter(erased=len(items) - len(live))
+                withheld=context.withheld, counts=+Counter(erased=len(items) - len(live))
             )
             _apply_items(live, context, event, in_bulk=False)
     except Exception as exc:  # e.g. the connection dropped mid-batch: record, don't raise
         context.failures.append(f"applying stopped: {type(exc).__name__}")
         logger.exception("webhook %s: applying stopped", event.pk)
-    if context.erased and _scrub_erased(event, context) == "deleted":
+    if context.withheld and _scrub_withheld(event, context) == "deleted":
         event.state = WebhookEvent.State.PROCESSED  # nothing else was in it
         return event
     return _finish(event, context)
@@ -286,7 +288,7 @@ def _apply_items(items, context: ApplyContext, event: WebhookEvent, *, in_bulk: 
             # Routing and automatic replies run in a task once the new rows have
             # committed, never inside the webhook request: one task per body.
             ids = list(context.new_messages)
-            transaction.on_commit(lambda: _enqueue_automation(ids), robust=True)
+            transaction.on_commit(lambda: _announce_received(ids), robust=True)
 
 
 def _note_partly_read(items, context: ApplyContext):
@@ -636,13 +638,13 @@ def _apply_statuses(items, context: ApplyContext) -> list:
     return leftovers
 
 
-def _scrub_erased(event, context):
-    """Remove erased people from this raw copy of a redelivery: rewritten without their
-    items (body_sha256 recomputed), or deleted when nothing else is left or another row
-    already holds the same scrubbed body. The next identical redelivery is stored, dropped
-    and scrubbed the same way, so it never brings anything back."""
+def _scrub_withheld(event, context):
+    """Remove the withheld items from this raw copy of a redelivery (with privacy: erased
+    people, rewritten without their items or deleted when nothing else is left). The next
+    identical redelivery is stored, withheld and scrubbed the same way, so it never brings
+    anything back."""
     try:
-        return scrub_webhook_event(event, context.erased)
+        return redelivery_guard().scrub(event, context.withheld)
     except Exception as exc:  # left FAILED: replay_webhooks scrubs it again
         context.failures.append(f"scrubbing erased people failed: {type(exc).__name__}")
         logger.exception("webhook %s: scrubbing erased people failed", event.pk)
@@ -759,11 +761,8 @@ def apply_inbound_message(item: InboundMessage, context: ApplyContext):
     return {contact.pk}
 
 
-def _enqueue_automation(message_ids):
-    # Imported here: automation builds on this module.
-    from automation.tasks import enqueue_for_messages
-
-    enqueue_for_messages(message_ids)
+def _announce_received(message_ids):
+    signals.messages_received.send_robust(sender=apply_webhook_event, message_ids=message_ids)
 
 
 def record_activity(conversation, message):

@@ -2,7 +2,8 @@
 
 Every `db_worker` makes sure a maintenance run is queued when it starts (see the db_worker
 command in this app); each run queues the next one MAINTENANCE_INTERVAL_SECONDS later unless
-another is already waiting, so several workers converge on a single chain.
+another is already waiting, so several workers converge on a single chain. Each run calls
+the jobs registered in messaging.hooks (messaging's own, then those of the apps above it).
 """
 
 import logging
@@ -13,16 +14,9 @@ from django.tasks import TaskResultStatus, task
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from messaging.hooks import maintenance_jobs
+
 logger = logging.getLogger(__name__)
-
-
-def maintenance_jobs():
-    from automation.maintenance import automation_upkeep
-    from messaging.ingest import requeue_stranded
-    from messaging.tasks import sweep_outbox
-    from privacy.retention import daily_retention
-
-    return [requeue_stranded, sweep_outbox, daily_retention, automation_upkeep]
 
 
 def waiting_runs():

@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -6,7 +6,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from inbox.formatting import format_phone
+from messaging.phones import format_phone
 
 # Free-form messages may be sent only within 24 hours of the customer's last message.
 CUSTOMER_SERVICE_WINDOW = timedelta(hours=24)
@@ -14,6 +14,21 @@ CUSTOMER_SERVICE_WINDOW = timedelta(hours=24)
 # downtime) usually within minutes. An unconfirmed message with no word after this long most
 # likely never reached Meta: staff may then choose to send it again (messaging.tasks).
 UNCONFIRMED_SEND_AGAIN_AFTER = timedelta(minutes=15)
+
+
+def window_remaining(
+    last_inbound_at: datetime | None, now: datetime | None = None
+) -> timedelta | None:
+    """Time left to send free-form messages: 24 hours from the customer's latest message.
+    None when the window is closed (it closes at exactly 24 hours) or was never opened."""
+    if last_inbound_at is None:
+        return None
+    now = now or timezone.now()
+    remaining = last_inbound_at + CUSTOMER_SERVICE_WINDOW - now
+    if remaining <= timedelta(0):
+        return None
+    # A timestamp from the future (clock skew) must not promise more than a full window.
+    return min(remaining, CUSTOMER_SERVICE_WINDOW)
 
 
 class BusinessNumber(models.Model):
@@ -171,9 +186,11 @@ class Conversation(models.Model):
             return None
         return self.last_inbound_at + CUSTOMER_SERVICE_WINDOW
 
+    def window_remaining(self, now=None):
+        return window_remaining(self.last_inbound_at, now)
+
     def window_is_open(self, now=None):
-        closes = self.window_closes_at()
-        return closes is not None and (now or timezone.now()) < closes
+        return self.window_remaining(now) is not None
 
 
 class Message(models.Model):

@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from messaging import signals
 from messaging.changes import announce
 from messaging.ingest import CALLBACK_PREFIX, record_activity
 from messaging.models import Message
@@ -56,26 +57,15 @@ def queue_outbound(
                 record_activity(conversation, message)
             announce(conversation.pk, message.pk)
             if user is not None:
-                audit_reply(user, conversation, message)
+                signals.reply_queued.send(
+                    sender=queue_outbound, message=message, conversation=conversation, user=user
+                )
             transaction.on_commit(lambda: enqueue_send(message.pk))
     except IntegrityError:
         if client_token and (existing := Message.objects.filter(client_token=client_token).first()):
             return existing  # the same form submitted twice at once
         raise
     return message
-
-
-def audit_reply(user, conversation, message):
-    """Every staff reply (text, template, media, reaction) in the audit log: who, where, what
-    kind. Never the text."""
-    from privacy.audit import Action, record
-
-    record(
-        Action.REPLY,
-        actor=user,
-        obj=conversation,
-        details={"message": message.pk, "type": message.type},
-    )
 
 
 def queue_text_reply(conversation, user, text, *, client_token=None, reply_to=None):

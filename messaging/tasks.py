@@ -19,6 +19,7 @@ from django.tasks import TaskResultStatus, task
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from messaging import signals
 from messaging.backends import get_backend
 from messaging.backends.base import SendError
 from messaging.changes import announce
@@ -292,7 +293,7 @@ def retry_message(message, user, now=None):
             next_attempt_at=None,
             claimed_at=None,
         )
-        audit_retry(user, row)
+        signals.send_retried.send(sender=retry_message, message=row, user=user)
         announce(row.conversation_id, row.pk)
         requested_by = user.pk if user else None
         transaction.on_commit(lambda: send_message.enqueue(row.pk, requested_by=requested_by))
@@ -313,17 +314,6 @@ def keep_wamid_in_history(message):
         Message.objects.filter(pk=message.pk).update(attempts=number)
         return
     SendAttempt.objects.filter(pk=latest).update(wamid=message.wamid)
-
-
-def audit_retry(user, message):
-    from privacy.audit import Action, record
-
-    record(
-        Action.RETRY,
-        actor=user,
-        obj=message.conversation,
-        details={"message": message.pk, "type": message.type, "was": message.status},
-    )
 
 
 @task

@@ -1,4 +1,5 @@
-"""Admin for privacy: the audit log (read-only) and deletion requests (erase, reject, export)."""
+"""Admin for privacy: the audit log (read-only), deletion requests (erase, reject, export), and
+the export of a contact's data from messaging's contact list."""
 
 from datetime import timedelta
 
@@ -17,6 +18,8 @@ from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from messaging import admin as messaging_admin
+from messaging.models import Contact
 from privacy import audit
 from privacy.erasure import erase_contact, find_person, kind_rows, preview_erasure
 from privacy.export import export_response
@@ -84,7 +87,7 @@ class ReceivedFilter(admin.SimpleListFilter):
         return queryset
 
 
-OPEN_STATES = [DeletionRequest.Status.RECEIVED, DeletionRequest.Status.IN_PROGRESS]
+OPEN_STATES = DeletionRequest.OPEN_STATES
 
 
 class DeletionRequestForm(forms.ModelForm):
@@ -366,3 +369,22 @@ def erased_message(obj, counts):
         "pk": obj.pk,
         "what": "; ".join(done) if done else _("nothing was stored"),
     }
+
+
+# Subject access from the contact list: messaging's admin, with privacy's export action.
+
+admin.site.unregister(Contact)
+
+
+@admin.register(Contact)
+class ContactAdmin(messaging_admin.ContactAdmin):
+    actions = ["export_data"]
+
+    def has_export_permission(self, request):
+        return request.user.has_perm("privacy.export_contact")
+
+    @admin.action(description=_("Export all their data (JSON)"), permissions=["export"])
+    def export_data(self, request, queryset):
+        contacts = list(queryset.order_by("pk"))
+        subject = contacts[0] if len(contacts) == 1 else None
+        return export_response(request, contacts, subject=subject)

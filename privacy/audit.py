@@ -5,10 +5,11 @@ action that rolls back leaves no audit row claiming it happened). Rows are only 
 retention (`privacy.retention`) removes them after RETENTION_AUDIT_DAYS, and the admin shows
 them read-only to staff with the privacy.view_auditevent permission (privacy officers).
 
-Hooks: viewing a conversation (inbox.views.conversation), every staff reply (messaging.sending
-.queue_outbound), export, erasure and rejection of deletion requests (privacy admin and
-erasure), retention runs, and sign-in, failed sign-in and sign-out (the receivers below,
-connected in privacy.apps).
+Hooks: viewing a conversation (inbox.views.conversation), export, erasure and rejection of
+deletion requests (privacy admin and erasure), retention runs; and, through the receivers
+below (connected in privacy.apps), every staff reply and retry and every look at personal
+data in the admin (messaging.signals, sent inside the transaction that does it), and
+sign-in, failed sign-in and sign-out.
 """
 
 from django.utils import timezone
@@ -77,3 +78,30 @@ def on_login_failed(sender, credentials, request=None, **kwargs):
 def on_logout(sender, request, user, **kwargs):
     if user is not None:
         record(Action.LOGOUT, actor=user)
+
+
+# Receivers of messaging.signals (connected in privacy.apps.PrivacyConfig.ready).
+
+
+def on_reply_queued(sender, message, conversation, user, **kwargs):
+    """Every staff reply (text, template, media, reaction): who, where, what kind. Never the
+    text."""
+    record(
+        Action.REPLY,
+        actor=user,
+        obj=conversation,
+        details={"message": message.pk, "type": message.type},
+    )
+
+
+def on_send_retried(sender, message, user, **kwargs):
+    record(
+        Action.RETRY,
+        actor=user,
+        obj=message.conversation,
+        details={"message": message.pk, "type": message.type, "was": message.status},
+    )
+
+
+def on_personal_data_viewed(sender, user, obj, via, **kwargs):
+    record(Action.VIEW_CONVERSATION, actor=user, obj=obj, details={"via": via})

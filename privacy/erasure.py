@@ -41,6 +41,7 @@ from automation.models import (
     StaffNotification,
     WaitAlert,
 )
+from messaging.locks import hold_for_erasing
 from messaging.media import discard_upload
 from messaging.models import (
     Contact,
@@ -54,7 +55,6 @@ from messaging.models import (
 from messaging.parser import is_bsuid
 from messaging.payloads import encode
 from privacy import audit
-from privacy.locks import hold_for_erasing
 from privacy.mentions import Mentions, redact_payload
 from privacy.models import AuditEvent, DeletionRequest, ErasureTombstone
 from privacy.scrub import (
@@ -408,7 +408,7 @@ def _close_requests(plan, deletion_request, handler, counts, now):
         fulfilled = ""
     for other in others:
         _forget_requester(other)
-        if other.status in {DeletionRequest.Status.RECEIVED, DeletionRequest.Status.IN_PROGRESS}:
+        if other.status in DeletionRequest.OPEN_STATES:
             other.status = DeletionRequest.Status.COMPLETED
             other.completed_at = now
             handler.mark(other)

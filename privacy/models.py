@@ -4,10 +4,35 @@ audit trail of staff actions that touch personal data."""
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+
+class DeletionRequestQuerySet(models.QuerySet):
+    def open(self):
+        return self.filter(status__in=self.model.OPEN_STATES)
+
+    def record_from_inbox(self, contact, by):
+        """The customer asked a member of staff (`by`) on WhatsApp: a request for a privacy
+        officer to handle. One open request per contact: returns (the open one, False) when
+        there is one already, else (the new one, True)."""
+        with transaction.atomic():
+            # Locking the contact makes two quick presses (or two colleagues) record one.
+            type(contact).objects.select_for_update().filter(pk=contact.pk).first()
+            existing = self.open().filter(contact=contact).order_by("received_at").first()
+            if existing is not None:
+                return existing, False
+            return self.create(
+                channel=self.model.Channel.WHATSAPP,
+                contact=contact,
+                phone=contact.wa_id or "",
+                user_id=contact.user_id or "",
+                received_at=timezone.now(),
+                notes=gettext("Recorded from the inbox by %(name)s.") % {"name": by.get_username()},
+            ), True
 
 
 class DeletionRequest(models.Model):
@@ -24,6 +49,8 @@ class DeletionRequest(models.Model):
         IN_PROGRESS = "in_progress", _("In progress")
         COMPLETED = "completed", _("Completed")
         REJECTED = "rejected", _("Rejected")
+
+    OPEN_STATES = (Status.RECEIVED, Status.IN_PROGRESS)
 
     # Who asked, as they identified themselves. Cleared when the request completes: after
     # erasure the tombstone's keyed hash is all that links the request to the person.
@@ -58,6 +85,8 @@ class DeletionRequest(models.Model):
     completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
     # What was erased, as counts per kind ({"messages": 12, "raw webhook bodies": 3, …}).
     erased = models.JSONField(_("erased"), default=dict, blank=True)
+
+    objects = DeletionRequestQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("deletion request")

@@ -32,7 +32,7 @@ changes nothing the second time. Each run logs its counts (never content) and wr
 AuditEvent(action="retention", details=counts).
 
 It runs once a day by itself inside `db_worker` (`daily_retention`, a job of
-messaging.maintenance), or from cron with `manage.py purge_expired`.
+registered with messaging.hooks), or from cron with `manage.py purge_expired`.
 """
 
 import logging
@@ -40,10 +40,22 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from django.apps import apps
 from django.conf import settings
+from django.contrib.sessions.models import Session
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
+from django.tasks import TaskResultStatus
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult, get_date_max
+
+from automation.maintenance import WAIT_HORIZON
+from automation.models import Note, StaffNotification, WaitAlert
+from messaging.media import delete_stale_uploads
+from messaging.models import Contact, Conversation, InboxChange, Message, StatusEvent, WebhookEvent
+from privacy.audit import Action, record
+from privacy.models import AuditEvent, DeletionRequest, ErasureTombstone, RetentionSchedule
 
 logger = logging.getLogger(__name__)
 
@@ -159,7 +171,6 @@ def purge_expired(now=None, *, progress=None, batch_size=BATCH_SIZE):
 
     `progress(step, done)` is called after each batch (for the management command's output).
     """
-    from privacy.audit import Action, record
 
     now = now or timezone.now()
     progress = progress or _no_progress
@@ -222,7 +233,6 @@ def redact_content(now, content_days, progress=_no_progress, batch_size=BATCH_SI
 
     Outbound messages still waiting to be sent keep theirs until they are sent or fail.
     """
-    from messaging.models import Message
 
     cutoff = now - timedelta(days=content_days)
     # Served by the partial index message_unredacted_idx.
@@ -286,7 +296,6 @@ def delete_in_batches(queryset, counts, step, progress=_no_progress, batch_size=
 
 
 def _expired_messages(cutoff):
-    from messaging.models import Message
 
     # Served by message_timestamp_idx.
     return Message.objects.filter(timestamp__lt=cutoff)
@@ -294,13 +303,11 @@ def _expired_messages(cutoff):
 
 def _unlinked_status_events(cutoff):
     """Statuses that never found their message (it was never ours, or is gone)."""
-    from messaging.models import StatusEvent
 
     return StatusEvent.objects.filter(message__isnull=True, timestamp__lt=cutoff)
 
 
 def _empty_conversations(cutoff):
-    from messaging.models import Conversation, Message
 
     return Conversation.objects.filter(
         ~Exists(Message.objects.filter(conversation=OuterRef("pk"))),
@@ -310,13 +317,8 @@ def _empty_conversations(cutoff):
 
 
 def _lone_contacts(cutoff):
-    from messaging.models import Contact, Conversation
-    from privacy.models import DeletionRequest
 
-    open_request = DeletionRequest.objects.filter(
-        contact=OuterRef("pk"),
-        status__in=[DeletionRequest.Status.RECEIVED, DeletionRequest.Status.IN_PROGRESS],
-    )
+    open_request = DeletionRequest.objects.open().filter(contact=OuterRef("pk"))
     return Contact.objects.filter(
         ~Exists(Conversation.objects.filter(contact=OuterRef("pk"))),
         ~Exists(open_request),
@@ -325,14 +327,12 @@ def _lone_contacts(cutoff):
 
 
 def _notes(cutoff):
-    from automation.models import Note
 
     # Served by note_created_idx.
     return Note.objects.filter(created_at__lt=cutoff)
 
 
 def _staff_notifications(cutoff):
-    from automation.models import StaffNotification
 
     return StaffNotification.objects.filter(created_at__lt=cutoff)
 
@@ -340,21 +340,16 @@ def _staff_notifications(cutoff):
 def _wait_alerts(now):
     """Alerts for waits that began before automation stops looking (a day's margin): no
     alert can be due for them again, so the record that one was sent has done its job."""
-    from automation.maintenance import WAIT_HORIZON
-    from automation.models import WaitAlert
 
     return WaitAlert.objects.filter(waiting_since__lt=now - WAIT_HORIZON - timedelta(days=1))
 
 
 def _webhook_events(cutoff):
-    from messaging.models import WebhookEvent
 
     return WebhookEvent.objects.filter(received_at__lt=cutoff)
 
 
 def _task_results(finished_cutoff, abandoned_cutoff):
-    from django.tasks import TaskResultStatus
-    from django_tasks_db.models import DBTaskResult, get_date_max
 
     finished = Q(
         status__in=[TaskResultStatus.SUCCESSFUL, TaskResultStatus.FAILED],
@@ -373,13 +368,11 @@ def _task_results(finished_cutoff, abandoned_cutoff):
 
 
 def _audit_events(cutoff):
-    from privacy.models import AuditEvent
 
     return AuditEvent.objects.filter(at__lt=cutoff)
 
 
 def _closed_requests(cutoff):
-    from privacy.models import DeletionRequest
 
     closed = [DeletionRequest.Status.COMPLETED, DeletionRequest.Status.REJECTED]
     return DeletionRequest.objects.filter(status__in=closed).filter(
@@ -389,13 +382,11 @@ def _closed_requests(cutoff):
 
 
 def _tombstones(cutoff):
-    from privacy.models import ErasureTombstone
 
     return ErasureTombstone.objects.filter(erased_at__lt=cutoff)
 
 
 def _login_records(cutoff):
-    from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 
     return [
         model.objects.filter(attempt_time__lt=cutoff)
@@ -404,7 +395,6 @@ def _login_records(cutoff):
 
 
 def _expired_sessions(now):
-    from django.apps import apps
 
     if not apps.is_installed("django.contrib.sessions"):
         return None
@@ -413,19 +403,16 @@ def _expired_sessions(now):
         "django.contrib.sessions.backends.cached_db",
     }:
         return None
-    from django.contrib.sessions.models import Session
 
     return Session.objects.filter(expire_date__lt=now)
 
 
 def _inbox_changes(cutoff):
-    from messaging.models import InboxChange
 
     return InboxChange.objects.filter(created_at__lt=cutoff)
 
 
 def _stale_uploads(cutoff):
-    from messaging.media import delete_stale_uploads
 
     # delete_stale_uploads measures its age from the real clock: the age that puts its
     # cutoff at ours keeps `now` the run's only clock.
@@ -438,7 +425,6 @@ def _stale_uploads(cutoff):
 def claim_daily_run(now):
     """Whether this caller should run today's retention: exactly one caller per day gets True,
     however many workers ask (a conditional UPDATE on the one schedule row)."""
-    from privacy.models import RetentionSchedule
 
     RetentionSchedule.objects.get_or_create(pk=1, defaults={"next_run_at": now})
     claimed = RetentionSchedule.objects.filter(pk=1, next_run_at__lte=now).update(
@@ -458,7 +444,6 @@ def daily_retention(now=None):
         return purge_expired(now)
     except Exception:
         # Try again in an hour rather than tomorrow; what was done so far stays done.
-        from privacy.models import RetentionSchedule
 
         RetentionSchedule.objects.filter(pk=1).update(next_run_at=now + RETRY_AFTER_FAILURE)
         raise

@@ -1,7 +1,8 @@
 """Recognising a person in webhook bodies and tombstones, without keeping who they were.
 
 Shared by erasure (privacy.erasure), access exports (privacy.export) and ingestion of
-redelivered webhooks (messaging.ingest), so it imports nothing but models and pure helpers.
+redelivered webhooks (`ErasedPeopleGuard`, registered as messaging's redelivery guard), so it
+imports nothing but models and pure helpers.
 
 - `id_hash()`: the keyed hash (HMAC-SHA256 with settings.ERASURE_HASH_KEY) a tombstone keeps
   of a phone number (digits only) or business-scoped user id (BSUID).
@@ -418,3 +419,14 @@ def scrub_webhook_event(event: WebhookEvent, person: Person) -> str:
                 return "rewritten"
     event.delete()
     return "deleted"
+
+
+class ErasedPeopleGuard:
+    """messaging.hooks' redelivery guard: erased people's items are withheld from a webhook
+    body (`split_redeliveries`) and scrubbed from its stored raw copy."""
+
+    def split(self, items, payload) -> tuple[list, Person]:
+        return split_redeliveries(items, payload)
+
+    def scrub(self, event: WebhookEvent, withheld: Person) -> str:
+        return scrub_webhook_event(event, withheld)

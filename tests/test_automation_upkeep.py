@@ -14,7 +14,7 @@ from automation.models import Note, StaffNotification, StaffPreferences, WaitAle
 from automation.notifications import deliver as deliver_notification
 from automation.notifications import notify
 from inbox.models import StaffProfile
-from messaging.maintenance import maintenance_jobs
+from messaging.hooks import maintenance_jobs
 from messaging.models import Conversation, Message
 from messaging.sending import queue_text_reply
 from tests.conftest import grant

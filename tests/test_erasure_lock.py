@@ -1,4 +1,4 @@
-"""Erasing a person and applying webhook bodies take turns (privacy.locks; PostgreSQL only:
+"""Erasing a person and applying webhook bodies take turns (messaging.locks; PostgreSQL only:
 SQLite lets one writer at a time into the database anyway)."""
 
 import threading
@@ -9,9 +9,9 @@ from django.db import connection, transaction
 
 from messaging import payloads as p
 from messaging.ingest import accept, apply_stored
+from messaging.locks import hold_for_applying
 from messaging.models import Contact, Message, WebhookEvent
 from privacy.erasure import erase_contact
-from privacy.locks import hold_for_applying
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -11,14 +11,13 @@ from django.utils.safestring import SafeString
 
 from inbox.formatting import (
     describe_remaining,
-    format_phone,
     human_size,
     map_url,
     message_preview,
     whatsapp_to_html,
-    window_remaining,
 )
-from messaging.models import Conversation, Message
+from messaging.models import Conversation, Message, window_remaining
+from messaging.phones import format_phone
 
 LINK_ATTRS = 'rel="noopener noreferrer nofollow" target="_blank"'
 

@@ -35,7 +35,7 @@ T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 # link the body to its contact; record the outcome; the savepoint around applying (two
 # statements); and, in tests only, two more where production has BEGIN/COMMIT (the test's
 # own transaction turns the task's transaction into a savepoint); on PostgreSQL, the lock that
-# keeps erasures out while applying (privacy.locks).
+# keeps erasures out while applying (messaging.locks).
 ERASURE_LOCK = int(connection.vendor == "postgresql")
 ONE_MESSAGE_QUERIES = 15 + ERASURE_LOCK
 # The POST itself: insert the body, insert its task (and, in tests, the savepoint's two).

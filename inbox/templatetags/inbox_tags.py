@@ -10,6 +10,8 @@ from django.utils.html import format_html
 from django.utils.translation import get_language
 
 from inbox import formatting, jinja
+from messaging.models import window_remaining
+from messaging.phones import format_phone
 
 register = template.Library()
 
@@ -31,7 +33,7 @@ def preview(message):
 @register.filter
 def phone(wa_id):
     """A wa_id as "+966 50 123 4567"; BSUIDs unchanged."""
-    return formatting.format_phone(wa_id)
+    return format_phone(wa_id)
 
 
 @register.filter
@@ -44,7 +46,7 @@ def filesize(size):
 def window_left(conversation):
     """What is left of a conversation's 24-hour window ("23 h left"), or "" when closed."""
     last_inbound_at = getattr(conversation, "last_inbound_at", None)
-    remaining = formatting.window_remaining(last_inbound_at, timezone.now())
+    remaining = window_remaining(last_inbound_at, timezone.now())
     return formatting.describe_remaining(remaining)
 
 
