@@ -16,10 +16,11 @@ run: $(INSTALLED)
 test: $(INSTALLED)
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
 
-## lint: ruff lint and format check, and no model change without its migration
+## lint: ruff lint and format check, the apps' layers, and no model change without its migration
 lint: $(INSTALLED)
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	.venv/bin/lint-imports
 	DEBUG=on ENV_FILE= $(PYTHON) manage.py makemigrations --check --dry-run
 
 ## format: apply ruff's fixes and formatting
