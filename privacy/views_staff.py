@@ -8,11 +8,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from inbox import permissions
-from inbox.permissions import view_required
 from inbox.views import back_to, get_conversation
 from messaging.models import Contact
 from privacy.models import DeletionRequest
+from staff import permissions
+from staff.permissions import view_required
 
 OPEN_STATES = [DeletionRequest.Status.RECEIVED, DeletionRequest.Status.IN_PROGRESS]
 
