@@ -26,7 +26,8 @@ class OneQueryModelBackend(ModelBackend):
 
     The statement is written once as SQL from the models' table and column names rather than
     built by the ORM on each request: compiling the ORM's version (a StringAgg subquery) cost
-    more than running it (docs/benchmarks.md, "Conversation page and poll")."""
+    more than running it (docs/benchmarks.md: "Conversation page and poll", and "Auth backend
+    on Django's public API" for the alternatives measured)."""
 
     def get_user(self, user_id):
         user_model = get_user_model()
@@ -68,15 +69,18 @@ def user_sql(alias):
     def column(meta, name):
         return quote(meta.get_field(name).column)
 
-    user = get_user_model()._meta
+    user_meta = get_user_model()._meta
     permission = Permission._meta
     content_type = permission.get_field("content_type").related_model._meta
-    own = user.get_field("user_permissions").remote_field.through._meta
-    groups = user.get_field("groups").remote_field.through._meta
+    own = user_meta.get_field("user_permissions").remote_field.through._meta
+    groups = user_meta.get_field("groups").remote_field.through._meta
     group = groups.get_field("group").related_model._meta
     group_permissions = group.get_field("permissions").remote_field.through._meta
-    fields = [field for field in user.get_fields() if field.concrete and not field.many_to_many]
-    columns = ", ".join(f"u.{quote(field.column)}" for field in fields)
+    columns = ", ".join(
+        f"u.{quote(field.column)}"
+        for field in user_meta.get_fields()
+        if field.concrete and not field.many_to_many
+    )
     name = f"ct.{column(content_type, 'app_label')} || '.' || p.{column(permission, 'codename')}"
     # The ids granted directly or through a group, from the user's id as a parameter, not
     # the outer row's column: PostgreSQL would run that subquery again for every permission
@@ -95,5 +99,5 @@ def user_sql(alias):
         f"FROM {quote(permission.db_table)} p JOIN {quote(content_type.db_table)} ct "
         f"ON ct.{quote(content_type.pk.column)} = p.{column(permission, 'content_type')} "
         f"WHERE p.{quote(permission.pk.column)} IN ({granted_ids})) AS permission_names "
-        f"FROM {quote(user.db_table)} u WHERE u.{quote(user.pk.column)} = %s"
+        f"FROM {quote(user_meta.db_table)} u WHERE u.{quote(user_meta.pk.column)} = %s"
     )

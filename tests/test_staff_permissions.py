@@ -61,9 +61,7 @@ def test_one_person_and_many_get_the_same_answer(django_user_model, people, conv
 
 
 def test_a_scope_that_includes_the_number_lets_them_open_it(people, conversation):
-    StaffProfile.objects.get(user=people["scoped-away"]).numbers.add(
-        conversation.business_number
-    )
+    StaffProfile.objects.get(user=people["scoped-away"]).numbers.add(conversation.business_number)
 
     assert can_open(people["scoped-away"], conversation)
 

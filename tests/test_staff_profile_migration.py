@@ -32,9 +32,11 @@ def test_its_permissions_belong_to_the_staff_app():
 
 
 def test_the_permissions_and_their_holders_move_with_the_content_type_and_back():
-    apps = MigrationLoader(connection).project_state(
-        ("inbox", "0005_staff_profile_moved_to_staff")
-    ).apps
+    apps = (
+        MigrationLoader(connection)
+        .project_state(("inbox", "0005_staff_profile_moved_to_staff"))
+        .apps
+    )
     content_type = ContentType.objects.get_for_model(StaffProfile)
     change = Permission.objects.get(content_type=content_type, codename="change_staffprofile")
     group = Group.objects.create(name="Profile editors")
