@@ -56,13 +56,14 @@ from automation.models import (
     RoutingRule,
 )
 from automation.notes import record
-from automation.notifications import can_see, notify_assignment, who_can_open
+from automation.notifications import notify_assignment
 from automation.rules import matches
 from automation.text import fill, person_name, pick_variant, script_language
 from messaging.changes import announce
 from messaging.ingest import ANNOTATION_TYPES
 from messaging.models import BusinessNumber, Conversation, Message
 from messaging.sending import MAX_TEXT_LENGTH, ReplyRefused, queue_outbound
+from staff.permissions import can_open, who_can_open
 
 # Inbound messages automation ignores: reactions, edits and revokes are about another
 # message, and system messages come from WhatsApp, not the customer.
@@ -171,7 +172,7 @@ def apply_action(rule, conversation):
         if rule.action == Action.ASSIGN:
             person = rule.assignee
             if person is None or not (
-                person.is_active and person.is_staff and can_see(person, conversation)
+                person.is_active and person.is_staff and can_open(person, conversation)
             ):
                 record(conversation, Note.Event.NOT_ASSIGNED, rule=rule.name, reason="person")
                 return False

@@ -15,16 +15,15 @@ notification settings page (StaffPreferences).
 import logging
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from automation.models import StaffNotification, StaffPreferences
+from staff.models import StaffProfile
+from staff.permissions import can_open, users_with_perm
 
 logger = logging.getLogger(__name__)
 
@@ -45,49 +44,13 @@ def wants(user, kind):
     return user.is_active and user.is_staff and getattr(preferences(user), PREFERENCE[kind])
 
 
-def can_see(user, conversation):
-    """Whether `user` may open the conversation (inbox.permissions, inbox.visibility)."""
-    from inbox.visibility import number_scope
-
-    if conversation is None or not user.has_perm("messaging.view_conversation"):
-        return False
-    scope = number_scope(user)
-    return scope is None or conversation.business_number_id in scope
-
-
-def who_can_open(users, conversation):
-    """`users` narrowed, in one query, to the active ones who may open the conversation: the
-    same test as can_see() (the view permission, their own or a group's, or superuser; the
-    conversation's number in their number scope, or no scope)."""
-    from inbox.models import StaffProfile
-
-    permission = Permission.objects.filter(
-        content_type__app_label="messaging", codename="view_conversation"
-    ).first()
-    User = get_user_model()
-    own = User.user_permissions.through.objects.filter(
-        user_id=OuterRef("pk"), permission=permission
-    )
-    by_group = User.groups.through.objects.filter(
-        user_id=OuterRef("pk"), group__permissions=permission
-    )
-    scope = StaffProfile.numbers.through.objects.filter(staffprofile__user_id=OuterRef("pk"))
-    in_scope = ~Exists(scope) | Exists(
-        scope.filter(businessnumber_id=conversation.business_number_id)
-    )
-    return users.filter(
-        Q(is_superuser=True) | (Q(Exists(own) | Exists(by_group)) & in_scope),
-        is_active=True,
-    )
-
-
 def notify(user, kind, conversation, *, actor=None):
     """Record an e-mail for `user` and send it from a task once the transaction commits.
     Nothing for people acting on themselves, inactive accounts, people who opted out or who
     may not open the conversation."""
     if user is None or (actor is not None and actor.pk == user.pk):
         return None
-    if not wants(user, kind) or not can_see(user, conversation):
+    if not wants(user, kind) or not can_open(user, conversation):
         return None
     notification = StaffNotification.objects.create(
         user=user, kind=kind, conversation=conversation, actor=actor
@@ -114,18 +77,8 @@ def waiting_alert_recipients(conversation):
     if conversation.assignee_id:
         assignee = conversation.assignee
         return [assignee] if assignee.is_active else []
-    permission = Permission.objects.filter(
-        content_type__app_label="automation", codename="receive_waiting_alerts"
-    ).first()
-    condition = Q(is_superuser=True)
-    if permission is not None:
-        condition |= Q(user_permissions=permission) | Q(groups__permissions=permission)
-    return list(
-        get_user_model()
-        .objects.filter(condition, is_active=True, is_staff=True)
-        .distinct()
-        .order_by("pk")
-    )
+    receivers = users_with_perm("automation.receive_waiting_alerts")
+    return list(receivers.filter(is_staff=True).order_by("pk"))
 
 
 # Sending (in the task).
@@ -163,8 +116,6 @@ def deliver(notification_id):
 
 
 def language_of(user):
-    from inbox.models import StaffProfile
-
     language = StaffProfile.objects.filter(user=user).values_list("language", flat=True).first()
     return language or settings.LANGUAGE_CODE
 

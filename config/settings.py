@@ -264,7 +264,7 @@ SESSION_COOKIE_AGE = SESSION_MAX_HOURS * 60 * 60
 # unlock in the admin (Access attempts: delete) or with `manage.py axes_reset_username NAME`.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "config.auth_backends.OneQueryModelBackend",
+    "staff.backends.OneQueryModelBackend",
 ]
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1))

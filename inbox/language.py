@@ -8,7 +8,7 @@ from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 from django.utils import translation
 
-from inbox.models import StaffProfile
+from staff.models import StaffProfile
 
 SESSION_KEY = "inbox_language"
 

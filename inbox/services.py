@@ -14,7 +14,6 @@ from django.utils import timezone
 
 from automation.labels import label_filter, label_search, with_teamwork
 from automation.notes import merge_into_timeline
-from inbox.visibility import visible_conversations
 from messaging.changes import announce
 from messaging.models import Contact, Conversation, InboxChange, Message
 from messaging.tasks import send_read_receipt
@@ -86,7 +85,7 @@ class ListFilters:
 
 
 def filtered_conversations(user, filters: ListFilters):
-    conversations = visible_conversations(user).filter(last_message_at__isnull=False)
+    conversations = Conversation.objects.visible_to(user).filter(last_message_at__isnull=False)
     if filters.assigned == "mine":
         conversations = conversations.filter(assignee=user)
     elif filters.assigned == "unassigned":
@@ -179,7 +178,7 @@ def unread_total(user):
     # Rows with nothing unread add nothing; leaving them out lets conversation_unread_idx
     # answer from the unread rows alone.
     total = (
-        visible_conversations(user)
+        Conversation.objects.visible_to(user)
         .filter(state=Conversation.State.OPEN, unread_count__gt=0)
         .aggregate(total=Sum("unread_count"))["total"]
     )

@@ -12,16 +12,16 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from automation.notifications import notify_assignment
-from inbox import permissions, services
+from inbox import services
 from inbox.forms import AssignForm, ReplyForm, StateForm
 from inbox.language import set_language
-from inbox.permissions import view_required
 from inbox.services import ChangeCursor, ListFilters
-from inbox.visibility import visible_conversations, visible_numbers
-from messaging.models import Conversation, Message
+from messaging.models import BusinessNumber, Conversation, Message
 from messaging.sending import ReplyRefused, queue_reaction, queue_text_reply
 from messaging.tasks import retry_message
 from privacy.audit import Action, record
+from staff import permissions
+from staff.permissions import view_required
 
 # The quick reactions offered on each message (WhatsApp's own default set).
 REACTIONS = ["👍", "❤️", "😂", "😮", "😢", "🙏"]
@@ -49,7 +49,7 @@ def list_context(request, filters, open_conversation=None):
         "filter_query": urlencode(filters.as_query()),
         "conversations": rows,
         "next_cursor": next_cursor,
-        "numbers": list(visible_numbers(request.user)),
+        "numbers": list(BusinessNumber.objects.visible_to(request.user)),
         "open_conversation": open_conversation,
         "open_pk": open_conversation.pk if open_conversation else None,
         "unread_total": services.unread_total(request.user),
@@ -90,7 +90,7 @@ def get_conversation(request, pk):
     conversations = Conversation.objects.select_related(
         "contact", "business_number", "assignee", "priority"
     )
-    return get_object_or_404(visible_conversations(request.user, conversations), pk=pk)
+    return get_object_or_404(conversations.visible_to(request.user), pk=pk)
 
 
 def conversation_page(request, conversation, cursor, *, before=None, status=200, **extra):
@@ -349,7 +349,7 @@ def poll(request):
     if visible and open_pk and request.GET.get("read") == "1":
         # A page looked at again shows an unread conversation (it was hidden when the
         # messages came): read it now. Its announcement comes back in this same answer.
-        shown = visible_conversations(request.user).filter(pk=open_pk).first()
+        shown = Conversation.objects.visible_to(request.user).filter(pk=open_pk).first()
         if shown:
             services.mark_read(shown)
     changes, next_cursor = services.changes_after(cursor)
@@ -360,7 +360,7 @@ def poll(request):
     context = {"open_pk": open_pk, "changed_messages": []}
     if open_pk in changed:
         open_conversation = (
-            visible_conversations(request.user)
+            Conversation.objects.visible_to(request.user)
             .select_related("contact", "business_number", "assignee", "priority")
             .filter(pk=open_pk)
             .first()
@@ -379,7 +379,7 @@ def poll(request):
         "removed_rows": sorted(changed - {row.pk for row in rows}),
         "filters": filters,
         "filter_query": urlencode(filters.as_query()),
-        "numbers": list(visible_numbers(request.user)),
+        "numbers": list(BusinessNumber.objects.visible_to(request.user)),
         "unread_total": services.unread_total(request.user),
     }
     return render(request, "inbox/poll.html", context)

@@ -24,16 +24,16 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
-from inbox import permissions, services
-from inbox.permissions import view_required
+from inbox import services
 from inbox.views import back_to, get_conversation
-from inbox.visibility import visible_conversations
 from messaging.backends import get_backend
 from messaging.backends.base import SendError
 from messaging.media import MAX_UPLOAD_BYTES, MEDIA_TYPES, queue_media_message
 from messaging.models import Message
 from messaging.sending import ReplyRefused
 from messaging.tasks import pause_sending
+from staff import permissions
+from staff.permissions import view_required
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ FORM_OVERHEAD_BYTES = 64 * 1024
 def get_visible_message(request, pk):
     """The media message `pk` if `request.user` may see its conversation, else Http404."""
     message = get_object_or_404(
-        Message.objects.filter(conversation__in=visible_conversations(request.user).values("pk")),
+        Message.objects.visible_to(request.user),
         pk=pk,
         type__in=MEDIA_TYPES,
         revoked_at__isnull=True,

@@ -7,10 +7,10 @@ from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from inbox import permissions
-from inbox.permissions import view_required
 from inbox.views import back_to, get_conversation
 from privacy.models import DeletionRequest
+from staff import permissions
+from staff.permissions import view_required
 
 
 @view_required

@@ -14,8 +14,8 @@ from django.views.decorators.http import require_POST
 from automation.labels import add_label, remove_label
 from automation.models import Label, StaffPreferences
 from automation.notes import NoteRefused, add_note
-from inbox.permissions import view_required
 from inbox.views import after_action, back_to, get_conversation
+from staff.permissions import view_required
 
 
 def can_label(user):

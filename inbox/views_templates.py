@@ -15,8 +15,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from inbox import permissions, services
-from inbox.permissions import view_required
+from inbox import services
 from inbox.services import ListFilters
 from inbox.views import conversation_context, cursor_context, get_conversation, list_context
 from messaging.models import MessageTemplate
@@ -28,6 +27,8 @@ from messaging.templates import (
     sendable_templates,
     unsupported_reason,
 )
+from staff import permissions
+from staff.permissions import view_required
 
 PANEL = "inbox/composer_templates.html"
 # Parameter inputs are named "param-<field>" ("param-body-1"): everything else in the form is

@@ -5,13 +5,6 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from inbox.visibility import (
-    number_scope,
-    visible_contacts,
-    visible_conversations,
-    visible_numbers,
-    within_scope,
-)
 from messaging import signals
 from messaging.ingest import apply_stored
 from messaging.models import (
@@ -26,6 +19,7 @@ from messaging.models import (
 )
 from messaging.tasks import resume_sending
 from messaging.templates import TemplateSyncError, sync_templates
+from staff.models import StaffProfile
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -44,18 +38,15 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 class PersonalDataAdmin(ReadOnlyAdmin):
     """Rows that carry personal data (phone numbers, names, message content, raw bodies).
 
-    Each admin narrows its rows to the business numbers the viewer may see (`visible`, from
-    inbox.visibility: an object outside them "does not exist", as in the inbox), and every
+    Each admin narrows its rows to the business numbers the viewer may see (the model's
+    `visible_to`: an object outside them "does not exist", as in the inbox), and every
     page that shows one, and every search, is announced (messaging.signals
     .personal_data_viewed; privacy keeps it in the audit log): who looked at which object, or
     searched which kind of object. Never the search terms: they are phone numbers and names.
     """
 
-    def visible(self, request, queryset):
-        raise NotImplementedError
-
     def get_queryset(self, request):
-        return self.visible(request, super().get_queryset(request))
+        return super().get_queryset(request).visible_to(request.user)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         response = super().change_view(request, object_id, form_url, extra_context)
@@ -82,7 +73,7 @@ class VisibleNumberFilter(admin.RelatedFieldListFilter):
     """Filter by business number, offering only the numbers the viewer may see."""
 
     def field_choices(self, field, request, model_admin):
-        scope = number_scope(request.user)
+        scope = StaffProfile.objects.number_scope(request.user)
         return field.get_choices(
             include_blank=False,
             ordering=self.field_admin_ordering(field, request, model_admin),
@@ -103,7 +94,7 @@ class BusinessNumberAdmin(admin.ModelAdmin):
     actions = ["resume_sending"]
 
     def get_queryset(self, request):
-        return visible_numbers(request.user, super().get_queryset(request))
+        return super().get_queryset(request).visible_to(request.user)
 
     def has_add_permission(self, request):
         return False  # numbers register themselves from webhook metadata
@@ -132,9 +123,6 @@ class ContactAdmin(PersonalDataAdmin):
     search_fields = ["wa_id", "user_id", "username", "profile_name"]
     date_hierarchy = "created_at"
 
-    def visible(self, request, queryset):
-        return visible_contacts(request.user, queryset)
-
 
 @admin.register(Conversation)
 class ConversationAdmin(PersonalDataAdmin):
@@ -144,9 +132,6 @@ class ConversationAdmin(PersonalDataAdmin):
     list_filter = ["state", ("business_number", VisibleNumberFilter)]
     list_select_related = ["contact", "business_number", "assignee"]
     exclude = ["last_message"]
-
-    def visible(self, request, queryset):
-        return visible_conversations(request.user, queryset)
 
 
 class SendAttemptInline(admin.TabularInline):
@@ -178,9 +163,6 @@ class MessageAdmin(PersonalDataAdmin):
     date_hierarchy = "timestamp"
     show_full_result_count = False
 
-    def visible(self, request, queryset):
-        return within_scope(request.user, queryset, "conversation__business_number_id")
-
 
 @admin.register(StatusEvent)
 class StatusEventAdmin(PersonalDataAdmin):
@@ -188,10 +170,6 @@ class StatusEventAdmin(PersonalDataAdmin):
     list_filter = ["status"]
     search_fields = ["=wamid"]
     show_full_result_count = False
-
-    def visible(self, request, queryset):
-        # A status not yet linked to a message belongs to no number anyone can tell.
-        return within_scope(request.user, queryset, "message__conversation__business_number_id")
 
 
 @admin.register(WebhookEvent)
@@ -203,11 +181,6 @@ class WebhookEventAdmin(PersonalDataAdmin):
     actions = ["reapply"]
     exclude = ["body", "contacts"]
     readonly_fields = ["pretty_body"]
-
-    def visible(self, request, queryset):
-        # A raw body may speak for any number (a batch can mix them): only someone who may
-        # see every number may read raw bodies.
-        return queryset if number_scope(request.user) is None else queryset.none()
 
     @admin.display(description=_("events"))
     def event_counts(self, event):

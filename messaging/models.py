@@ -7,6 +7,14 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from messaging.phones import format_phone
+from messaging.querysets import (
+    BusinessNumberQuerySet,
+    ContactQuerySet,
+    ConversationQuerySet,
+    MessageQuerySet,
+    StatusEventQuerySet,
+    WebhookEventQuerySet,
+)
 
 # Free-form messages may be sent only within 24 hours of the customer's last message.
 CUSTOMER_SERVICE_WINDOW = timedelta(hours=24)
@@ -46,6 +54,8 @@ class BusinessNumber(models.Model):
     # Outbound pacing: the earliest moment the next message from this number may go out.
     next_send_slot = models.DateTimeField(null=True, blank=True, editable=False)
 
+    objects = BusinessNumberQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("business number")
         verbose_name_plural = _("business numbers")
@@ -79,6 +89,8 @@ class Contact(models.Model):
     profile_name = models.CharField(_("profile name"), max_length=256, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ContactQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("contact")
@@ -142,6 +154,8 @@ class Conversation(models.Model):
     last_inbound_at = models.DateTimeField(null=True, blank=True)
     unread_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ConversationQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("conversation")
@@ -256,6 +270,8 @@ class Message(models.Model):
     # The inbox timeline renders each item with its own template (notes have theirs).
     timeline_template = "inbox/message.html"
 
+    objects = MessageQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("message")
         verbose_name_plural = _("messages")
@@ -337,6 +353,8 @@ class StatusEvent(models.Model):
     errors = models.JSONField(default=list, blank=True)
     received_at = models.DateTimeField(auto_now_add=True)
 
+    objects = StatusEventQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("status event")
         verbose_name_plural = _("status events")
@@ -382,6 +400,8 @@ class WebhookEvent(models.Model):
     processed_at = models.DateTimeField(null=True, blank=True)
     # Whom the body mentions: erasure finds a person's raw bodies through this.
     contacts = models.ManyToManyField(Contact, blank=True, related_name="webhook_events")
+
+    objects = WebhookEventQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("webhook event")

@@ -1,11 +1,11 @@
-"""config.auth_backends.OneQueryModelBackend: Django's answers, with the user's own query or in
+"""staff.backends.OneQueryModelBackend: Django's answers, with the user's own query or in
 one more."""
 
 import pytest
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission, User
 
-from config.auth_backends import OneQueryModelBackend
+from staff.backends import OneQueryModelBackend
 
 pytestmark = pytest.mark.django_db
 

@@ -27,12 +27,12 @@ from automation.models import (
     StaffNotification,
     StaffPreferences,
 )
-from inbox.models import StaffProfile
 from messaging import payloads as p
 from messaging.backends import locmem
 from messaging.ingest import receive
 from messaging.models import BusinessNumber, Contact, Conversation, Message
 from messaging.sending import queue_text_reply
+from staff.models import StaffProfile
 from tests.conftest import grant
 from tests.teamwork_support import (
     AMINA,

@@ -13,10 +13,10 @@ from automation.maintenance import automation_upkeep
 from automation.models import Note, StaffNotification, StaffPreferences, WaitAlert
 from automation.notifications import deliver as deliver_notification
 from automation.notifications import notify
-from inbox.models import StaffProfile
 from messaging.hooks import maintenance_jobs
 from messaging.models import Conversation, Message
 from messaging.sending import queue_text_reply
+from staff.models import StaffProfile
 from tests.conftest import grant
 from tests.teamwork_support import NOTIFICATION_TASK, deliver, queued, run_queued
 

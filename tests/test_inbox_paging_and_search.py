@@ -9,10 +9,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from inbox import services
-from inbox.models import StaffProfile
 from messaging import payloads as p
 from messaging.ingest import receive
 from messaging.models import BusinessNumber, Contact, Conversation, Message
+from staff.models import StaffProfile
 
 pytestmark = pytest.mark.django_db
 

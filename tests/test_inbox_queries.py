@@ -17,7 +17,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from automation.models import ConversationLabel, ConversationPriority, Label, Note
-from inbox.models import StaffProfile
 from messaging import payloads as p
 from messaging.backends import locmem
 from messaging.changes import announce
@@ -29,6 +28,7 @@ from messaging.models import (
     InboxChange,
     Message,
 )
+from staff.models import StaffProfile
 from tests.conftest import grant
 from tests.template_helpers import make_template
 
@@ -280,7 +280,7 @@ def test_it_loads_older_messages_in_a_fixed_number_of_queries(
 def test_it_answers_a_poll_with_nothing_new_in_three_queries(
     supervisor_client, supervisor, number, first, django_assert_num_queries
 ):
-    """The session, the user with their permissions (one query: config.auth_backends) and
+    """The session, the user with their permissions (one query: staff.backends) and
     the change feed: the page polls every two seconds."""
     url = f"/poll/?since={InboxChange.objects.latest('pk').pk}&open={first.pk}"
     supervisor_client.get(url)

@@ -1079,7 +1079,7 @@ def test_a_poll_asking_to_read_from_a_hidden_tab_reads_nothing(staff_client):
 
 
 def test_a_poll_cannot_read_a_conversation_on_a_number_it_may_not_see(client, staff_user):
-    from inbox.models import StaffProfile
+    from staff.models import StaffProfile
 
     conversation = deliver_text("first")
     second = deliver_text(

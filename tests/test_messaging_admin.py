@@ -2,11 +2,11 @@ import pytest
 from django.contrib.auth.models import Group
 from django.test import Client
 
-from inbox.models import StaffProfile
 from messaging import payloads as p
 from messaging.ingest import receive
 from messaging.models import Conversation, Message, StatusEvent, WebhookEvent
 from privacy.models import AuditEvent
+from staff.models import StaffProfile
 from tests.conftest import grant
 
 pytestmark = pytest.mark.django_db

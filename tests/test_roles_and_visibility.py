@@ -9,11 +9,11 @@ from django.db.migrations.loader import MigrationLoader
 from django.urls import reverse
 
 from automation.models import ConversationLabel, Label, Note, QuickReply
-from inbox.models import StaffProfile
 from messaging import payloads as p
 from messaging.backends import locmem
 from messaging.ingest import receive
 from messaging.models import BusinessNumber, Conversation, InboxChange, Message
+from staff.models import StaffProfile
 
 pytestmark = pytest.mark.django_db
 

@@ -23,10 +23,10 @@ from automation.models import (
     StaffNotification,
     StaffPreferences,
 )
-from inbox.models import StaffProfile
 from messaging.backends import locmem
 from messaging.models import Conversation, InboxChange, Message
 from messaging.sending import queue_text_reply
+from staff.models import StaffProfile
 from tests.conftest import grant
 from tests.teamwork_support import AMINA, NOTIFICATION_TASK, deliver, queued, run_queued
 

@@ -1,0 +1,56 @@
+"""What each member of staff may see of the messaging models: `Model.objects.visible_to(user)`.
+
+Every query that returns business numbers, contacts, conversations, messages or webhook
+bodies for someone (inbox pages and polls, admin, notifications, automation) narrows through
+these, on the one definition of number scope (staff: StaffProfile.objects.number_scope), so a
+number outside someone's scope is a 404 for them everywhere; in the admin, "does not exist", as
+for an id nobody has.
+"""
+
+from django.db import models
+
+from staff.models import StaffProfile
+
+
+class NumberScopedQuerySet(models.QuerySet):
+    """Rows that belong to one business number, reached through `number_field` (a lookup
+    path to the number's id)."""
+
+    number_field = None
+
+    def visible_to(self, user):
+        scope = StaffProfile.objects.number_scope(user)
+        return self if scope is None else self.filter(**{f"{self.number_field}__in": scope})
+
+
+class BusinessNumberQuerySet(NumberScopedQuerySet):
+    number_field = "pk"
+
+
+class ConversationQuerySet(NumberScopedQuerySet):
+    number_field = "business_number_id"
+
+
+class MessageQuerySet(NumberScopedQuerySet):
+    number_field = "conversation__business_number_id"
+
+
+class StatusEventQuerySet(NumberScopedQuerySet):
+    # A status not yet linked to a message belongs to no number anyone can tell.
+    number_field = "message__conversation__business_number_id"
+
+
+class ContactQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """People who wrote to a number `user` may see (with every number: every contact)."""
+        if StaffProfile.objects.number_scope(user) is None:
+            return self
+        conversations = self.model._meta.get_field("conversations").related_model
+        return self.filter(pk__in=conversations.objects.visible_to(user).values("contact_id"))
+
+
+class WebhookEventQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """A raw body may speak for any number (a batch can mix them): only someone who may
+        see every number may read raw bodies."""
+        return self if StaffProfile.objects.number_scope(user) is None else self.none()

@@ -1,0 +1,77 @@
+"""Who may do what with conversations: the roles' rules, written once.
+
+Views check these server-side (templates only mirror them); automation and notifications ask
+the same questions of people who are not signed in. A role is a group of Django permissions
+(Agent, Supervisor, Privacy officer: inbox's migrations create them), and a person's business
+numbers narrow what they may open (StaffProfile.objects.number_scope).
+"""
+
+from django.contrib.auth.decorators import permission_required
+from django.db.models import Exists, OuterRef, Q
+
+from staff.backends import OneQueryModelBackend
+from staff.models import StaffProfile
+
+VIEW = "messaging.view_conversation"
+REPLY = "messaging.reply_conversation"
+ASSIGN = "messaging.assign_conversation"
+CLOSE_ANY = "messaging.close_any_conversation"
+
+# Reading conversations at all (the Agent role and up).
+view_required = permission_required(VIEW, raise_exception=True)
+
+
+def can_view(user):
+    return user.has_perm(VIEW)
+
+
+def can_reply(user):
+    return user.has_perm(REPLY)
+
+
+def can_assign_others(user):
+    return user.has_perm(ASSIGN)
+
+
+def can_assign(user, conversation, assignee):
+    """Anyone who can reply may take a conversation or let go of their own; handing it to
+    someone else, or taking it from a colleague, needs the assign permission."""
+    if can_assign_others(user):
+        return True
+    if not can_reply(user):
+        return False
+    if assignee is not None and assignee.pk == user.pk:
+        return conversation.assignee_id in (None, user.pk)
+    return assignee is None and conversation.assignee_id == user.pk
+
+
+def can_close(user, conversation):
+    """Close or reopen: one's own or unassigned conversations; any with the permission."""
+    if user.has_perm(CLOSE_ANY):
+        return True
+    return can_reply(user) and conversation.assignee_id in (None, user.pk)
+
+
+def can_open(user, conversation):
+    """Whether `user` may open the conversation: the view permission, and its business
+    number in their number scope."""
+    if conversation is None or not can_view(user):
+        return False
+    scope = StaffProfile.objects.number_scope(user)
+    return scope is None or conversation.business_number_id in scope
+
+
+def who_can_open(users, conversation):
+    """`users` narrowed, in one query, to the active ones who may open the conversation: the
+    same test as can_open() (the view permission, their own or a group's, or superuser; the
+    conversation's number in their number scope, or no scope)."""
+    scope = StaffProfile.numbers.through.objects.filter(staffprofile__user_id=OuterRef("pk"))
+    in_scope = ~Exists(scope) | Exists(
+        scope.filter(businessnumber_id=conversation.business_number_id)
+    )
+    return (users & users_with_perm(VIEW)).filter(Q(is_superuser=True) | in_scope)
+
+
+def users_with_perm(perm):
+    """Active users holding `perm`, their own or through a group, and superusers."""
+    return OneQueryModelBackend().with_perm(perm)
