@@ -143,15 +143,14 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "axes",
     "django_otp",
-    "config.two_factor_apps.AuthenticatorAppsConfig",  # django_otp.plugins.otp_totp
-    "config.apps.SecurityConfig",
+    "staff.two_factor_apps.AuthenticatorAppsConfig",  # django_otp.plugins.otp_totp
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Outside INBOX_ALLOWED_NETWORKS, only views marked open_to_internet answer.
-    "config.security.InternalNetworkMiddleware",
+    "staff.security.InternalNetworkMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -159,13 +158,13 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # request.user.otp_device / is_verified(): the two-factor device this session signed in with.
     "django_otp.middleware.OTPMiddleware",
-    "config.security.NoStoreMiddleware",
+    "staff.security.NoStoreMiddleware",
     # Idle and absolute session limits; must come before LoginRequiredMiddleware.
-    "config.security.SessionExpiryMiddleware",
+    "staff.security.SessionExpiryMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "inbox.middleware.StaffRequiredMiddleware",
     # REQUIRE_2FA_FOR_SUPERUSERS: superusers set up two-factor sign-in before anything else.
-    "config.two_factor.TwoFactorRequiredMiddleware",
+    "staff.two_factor.TwoFactorRequiredMiddleware",
     "inbox.language.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -245,7 +244,7 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "inbox:index"
 LOGOUT_REDIRECT_URL = "login"
 
-# Access control (config/security.py). Behind reverse proxies, list them in TRUSTED_PROXIES:
+# Access control (staff/security.py). Behind reverse proxies, list them in TRUSTED_PROXIES:
 # the client address is then read from X-Forwarded-For, right to left, past trusted hops only.
 TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
 # Staff pages and the admin answer only from these networks (empty: from anywhere); the webhook,
@@ -270,8 +269,8 @@ AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one trips the lock
 AXES_RESET_ON_SUCCESS = True
-AXES_CLIENT_IP_CALLABLE = "config.security.client_ip"
-AXES_LOCKOUT_CALLABLE = "config.security.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "staff.security.client_ip"
+AXES_LOCKOUT_CALLABLE = "staff.security.lockout_response"
 # What axes records of a failed attempt's query and form: never the password (always masked),
 # the page asked for (`next` may carry search terms) or the CSRF token. Usernames and
 # addresses are kept: they are what an administrator needs to unlock.
