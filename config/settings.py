@@ -17,6 +17,8 @@ import jinja2
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
+from messaging.safe_urls import is_safe_url
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 # ENV_FILE="" disables reading a file (used by tests that load these settings in isolation).
@@ -488,19 +490,7 @@ if RETENTION_DELETION_REQUESTS_DAYS < RETENTION_WEBHOOK_DAYS + 7:
 PRIVACY_CONTACT = os.environ.get("PRIVACY_CONTACT", "").strip()
 
 
-def _is_loopback(host):
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-_graph = urlsplit(WHATSAPP_GRAPH_URL)
-if not _graph.hostname or not (
-    _graph.scheme == "https" or (_graph.scheme == "http" and _is_loopback(_graph.hostname))
-):
+if not is_safe_url(WHATSAPP_GRAPH_URL):
     raise ImproperlyConfigured(
         f"WHATSAPP_GRAPH_URL must be an https:// URL (plain http only for a loopback test "
         f"server), not {WHATSAPP_GRAPH_URL!r}."
