@@ -278,7 +278,7 @@ AXES_LOCKOUT_CALLABLE = "staff.security.lockout_response"
 # addresses are kept: they are what an administrator needs to unlock.
 AXES_SENSITIVE_PARAMETERS = ["next", "csrfmiddlewaretoken", "otp_token"]
 
-# Two-factor sign-in (django-otp: codes from an authenticator app; config/two_factor.py).
+# Two-factor sign-in (django-otp: codes from an authenticator app; staff/two_factor.py).
 # Optional for every staff member (/accounts/two-factor/); once set up, signing in needs a code.
 # REQUIRE_2FA_FOR_SUPERUSERS: superusers must set it up before they can use any page, and must
 # sign in with a code. A lost phone: a superuser deletes the device in the admin.

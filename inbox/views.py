@@ -86,7 +86,7 @@ def cursor_context(cursor):
 
 def get_conversation(request, pk):
     """The conversation, if this person may see its business number; else 404."""
-    # With its priority: the header shows it (automation.templatetags.teamwork).
+    # With its priority: the header shows it (inbox.filters.priority_of).
     conversations = Conversation.objects.select_related(
         "contact", "business_number", "assignee", "priority"
     )
