@@ -35,7 +35,7 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PROJECT_DIRS = ("messaging/", "inbox/", "automation/", "privacy/", "config/", "bench/")
+PROJECT_DIRS = ("staff/", "messaging/", "inbox/", "automation/", "privacy/", "config/", "bench/")
 
 
 def configure():

@@ -2,7 +2,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from config.security import open_to_internet
+from staff.security import open_to_internet
 
 
 @csrf_exempt

@@ -17,6 +17,8 @@ import jinja2
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
+from messaging.safe_urls import is_safe_url
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 # ENV_FILE="" disables reading a file (used by tests that load these settings in isolation).
@@ -143,15 +145,14 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "axes",
     "django_otp",
-    "config.two_factor_apps.AuthenticatorAppsConfig",  # django_otp.plugins.otp_totp
-    "config.apps.SecurityConfig",
+    "staff.two_factor_apps.AuthenticatorAppsConfig",  # django_otp.plugins.otp_totp
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Outside INBOX_ALLOWED_NETWORKS, only views marked open_to_internet answer.
-    "config.security.InternalNetworkMiddleware",
+    "staff.security.InternalNetworkMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -159,13 +160,13 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # request.user.otp_device / is_verified(): the two-factor device this session signed in with.
     "django_otp.middleware.OTPMiddleware",
-    "config.security.NoStoreMiddleware",
+    "staff.security.NoStoreMiddleware",
     # Idle and absolute session limits; must come before LoginRequiredMiddleware.
-    "config.security.SessionExpiryMiddleware",
+    "staff.security.SessionExpiryMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "inbox.middleware.StaffRequiredMiddleware",
     # REQUIRE_2FA_FOR_SUPERUSERS: superusers set up two-factor sign-in before anything else.
-    "config.two_factor.TwoFactorRequiredMiddleware",
+    "staff.two_factor.TwoFactorRequiredMiddleware",
     "inbox.language.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -245,7 +246,7 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "inbox:index"
 LOGOUT_REDIRECT_URL = "login"
 
-# Access control (config/security.py). Behind reverse proxies, list them in TRUSTED_PROXIES:
+# Access control (staff/security.py). Behind reverse proxies, list them in TRUSTED_PROXIES:
 # the client address is then read from X-Forwarded-For, right to left, past trusted hops only.
 TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
 # Staff pages and the admin answer only from these networks (empty: from anywhere); the webhook,
@@ -270,14 +271,14 @@ AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one trips the lock
 AXES_RESET_ON_SUCCESS = True
-AXES_CLIENT_IP_CALLABLE = "config.security.client_ip"
-AXES_LOCKOUT_CALLABLE = "config.security.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "staff.security.client_ip"
+AXES_LOCKOUT_CALLABLE = "staff.security.lockout_response"
 # What axes records of a failed attempt's query and form: never the password (always masked),
 # the page asked for (`next` may carry search terms) or the CSRF token. Usernames and
 # addresses are kept: they are what an administrator needs to unlock.
 AXES_SENSITIVE_PARAMETERS = ["next", "csrfmiddlewaretoken", "otp_token"]
 
-# Two-factor sign-in (django-otp: codes from an authenticator app; config/two_factor.py).
+# Two-factor sign-in (django-otp: codes from an authenticator app; staff/two_factor.py).
 # Optional for every staff member (/accounts/two-factor/); once set up, signing in needs a code.
 # REQUIRE_2FA_FOR_SUPERUSERS: superusers must set it up before they can use any page, and must
 # sign in with a code. A lost phone: a superuser deletes the device in the admin.
@@ -489,19 +490,7 @@ if RETENTION_DELETION_REQUESTS_DAYS < RETENTION_WEBHOOK_DAYS + 7:
 PRIVACY_CONTACT = os.environ.get("PRIVACY_CONTACT", "").strip()
 
 
-def _is_loopback(host):
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-_graph = urlsplit(WHATSAPP_GRAPH_URL)
-if not _graph.hostname or not (
-    _graph.scheme == "https" or (_graph.scheme == "http" and _is_loopback(_graph.hostname))
-):
+if not is_safe_url(WHATSAPP_GRAPH_URL):
     raise ImproperlyConfigured(
         f"WHATSAPP_GRAPH_URL must be an https:// URL (plain http only for a loopback test "
         f"server), not {WHATSAPP_GRAPH_URL!r}."

@@ -3,13 +3,13 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 
-from config.security import open_to_internet
-from config.two_factor import two_factor_exempt
-from config.two_factor_views import two_factor
 from config.views import healthz
 from inbox.forms import StaffAuthenticationForm
 from inbox.middleware import staff_not_required
 from messaging.views import whatsapp_webhook
+from staff.security import open_to_internet
+from staff.two_factor import two_factor_exempt
+from staff.two_factor_views import two_factor
 
 urlpatterns = [
     path(
@@ -29,7 +29,7 @@ urlpatterns = [
     ),
     # Staff set up (or remove) an authenticator app for two-factor sign-in.
     path("accounts/two-factor/", two_factor, name="two_factor"),
-    # Reachable from any network, even with INBOX_ALLOWED_NETWORKS set (config.security).
+    # Reachable from any network, even with INBOX_ALLOWED_NETWORKS set (staff.security).
     path("healthz", open_to_internet(healthz), name="healthz"),
     path("webhooks/whatsapp/", open_to_internet(whatsapp_webhook), name="whatsapp-webhook"),
     path("admin/", admin.site.urls),

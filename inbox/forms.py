@@ -2,10 +2,10 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
-from config.two_factor import TwoFactorLoginFormMixin
+from staff.two_factor import TwoFactorLoginFormMixin
 
 
-# A user with two-factor sign-in set up must also give a current code (config.two_factor).
+# A user with two-factor sign-in set up must also give a current code (staff.two_factor).
 class StaffAuthenticationForm(TwoFactorLoginFormMixin, AuthenticationForm):
     error_messages = {
         **AuthenticationForm.error_messages,

@@ -25,8 +25,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext
 from jinja2 import Environment
 
-from automation.templatetags.teamwork import priority_of
-from inbox import formatting
+from inbox import filters, formatting
 
 
 def translate(message):
@@ -45,25 +44,22 @@ def url(name, *args):
 
 
 def environment(**options):
-    # Here, not at the top: inbox_tags renders with this module.
-    from inbox.templatetags import inbox_tags, inbox_time
-
     # Always escaped, whatever the settings say: these render message text from anyone.
     options.pop("autoescape", None)
     env = Environment(autoescape=True, **options)
-    env.globals |= {"_": translate, "url": url, "moment": inbox_time.Moment}
+    env.globals |= {"_": translate, "url": url, "moment": filters.moment}
     env.filters |= {
-        "whatsapp": formatting.whatsapp_to_html,
-        "preview": inbox_tags.preview,
-        "map_url": formatting.map_url,
+        "whatsapp": filters.whatsapp,
+        "preview": filters.preview,
+        "map_url": filters.map_url,
         "filesizeformat": filesizeformat,
-        "window_left": inbox_tags.window_left,
-        "window_closes": inbox_tags.window_closes,
-        "epoch_micros": inbox_time.epoch_micros,
-        "short_when": inbox_time.short_when,
+        "window_left": filters.window_left,
+        "window_closes": filters.window_closes,
+        "epoch_micros": filters.epoch_micros,
+        "short_when": filters.short_when,
         "order_summary": formatting.order_summary,
         "unread_label": formatting.unread_label,
-        "priority_of": priority_of,
+        "priority_of": filters.priority_of,
     }
     return env
 

@@ -1,8 +1,8 @@
 from django.urls import path
 
-from config.security import passive_view
-from config.two_factor import two_factor_exempt
 from inbox import views, views_media, views_privacy, views_teamwork, views_templates
+from staff.security import passive_view
+from staff.two_factor import two_factor_exempt
 
 app_name = "inbox"
 
@@ -10,7 +10,7 @@ urlpatterns = [
     path("", views.index, name="index"),
     # The page polls by itself: not activity that keeps a session alive.
     path("poll/", passive_view(views.poll), name="poll"),
-    # Also while a superuser must first set up two-factor sign-in (config.two_factor).
+    # Also while a superuser must first set up two-factor sign-in (staff.two_factor).
     path("language/", two_factor_exempt(views.choose_language), name="language"),
     path("c/<int:pk>/", views.conversation, name="conversation"),
     path("c/<int:pk>/messages/", views.older_messages, name="older"),

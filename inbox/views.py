@@ -86,7 +86,7 @@ def cursor_context(cursor):
 
 def get_conversation(request, pk):
     """The conversation, if this person may see its business number; else 404."""
-    # With its priority: the header shows it (automation.templatetags.teamwork).
+    # With its priority: the header shows it (inbox.filters.priority_of).
     conversations = Conversation.objects.select_related(
         "contact", "business_number", "assignee", "priority"
     )
@@ -188,6 +188,14 @@ def back_to(request, conversation):
     )
 
 
+def poll_now(request, conversation):
+    """The end of an action whose outcome the next poll shows: htmx has nothing to swap and
+    polls at once; a plain form post goes back to the conversation."""
+    if request.htmx:
+        return HttpResponse(status=204, headers={"HX-Trigger": "inbox:poll"})
+    return back_to(request, conversation)
+
+
 @view_required
 @require_POST
 def reply(request, pk):
@@ -241,11 +249,7 @@ def retry(request, pk, message_pk):
         else:
             refusal = _("This message is no longer marked as failed, so it was not resent.")
         flash.info(request, refusal)
-    if request.htmx:
-        response = HttpResponse(status=204)
-        response["HX-Trigger"] = "inbox:poll"
-        return response
-    return back_to(request, conversation)
+    return poll_now(request, conversation)
 
 
 @view_required
@@ -262,11 +266,7 @@ def react(request, pk, message_pk):
         queue_reaction(conversation, request.user, target, emoji)
     except ReplyRefused as refusal:
         flash.error(request, str(refusal))
-    if request.htmx:
-        response = HttpResponse(status=204)
-        response["HX-Trigger"] = "inbox:poll"
-        return response
-    return back_to(request, conversation)
+    return poll_now(request, conversation)
 
 
 @view_required

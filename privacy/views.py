@@ -7,8 +7,8 @@ from django.shortcuts import render
 from django.utils import translation
 from django.views.decorators.http import require_safe
 
-from config.security import open_to_internet
 from privacy.retention import periods
+from staff.security import open_to_internet
 
 # The organisation's own wording, one template per language (privacy/templates/privacy/);
 # an organisation replaces it by putting templates of the same names in the project's

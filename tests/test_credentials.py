@@ -12,10 +12,11 @@ from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
 from django.urls import reverse
 
-from config.checks import check_credential_strength, check_proxy_addresses
 from messaging import payloads as p
+from messaging.checks import check_credential_strength
 from messaging.models import Message, WebhookEvent
 from messaging.tasks import send_message
+from staff.checks import check_proxy_addresses
 from tests.test_settings import SETTINGS_FILE, VARIABLES, production_env
 from tests.url_walk import walk
 

@@ -4,7 +4,7 @@ import pytest
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
-from config.security import client_ip, open_to_internet
+from staff.security import client_ip, open_to_internet
 
 pytestmark = pytest.mark.django_db
 

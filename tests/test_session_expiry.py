@@ -7,7 +7,7 @@ from django.contrib.sessions.models import Session
 from django.test import Client
 from django.urls import reverse
 
-from config.security import ACTIVE_AT, ACTIVITY_RESOLUTION, LOGIN_AT
+from staff.security import ACTIVE_AT, ACTIVITY_RESOLUTION, LOGIN_AT
 
 pytestmark = pytest.mark.django_db
 

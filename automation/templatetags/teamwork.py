@@ -31,19 +31,6 @@ def conversation_labels(conversation):
     return list(conversation.labels.order_by("name"))
 
 
-@register.filter
-def priority_of(conversation):
-    """The conversation's priority, or None when it has none: a template lookup of
-    `c.priority` would raise and search the object's attributes on every such row."""
-    return getattr(conversation, "priority", None)
-
-
-@register.simple_tag
-def conversation_priority(conversation):
-    """Its priority or None: no query when the conversation was read with its priority."""
-    return priority_of(conversation)
-
-
 def answer_language(timeline, fallback):
     """The customer's language as shown on the page: the script of their latest text in the
     timeline (automation.text), else the staff member's interface language."""

@@ -1,4 +1,5 @@
-"""Template filters for the inbox: `{% load inbox_tags %}`."""
+"""Template filters and tags for the inbox: `{% load inbox_tags %}` (the filters the Jinja2
+partials share are in inbox.filters)."""
 
 from datetime import timedelta
 from functools import lru_cache
@@ -9,25 +10,18 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import get_language
 
-from inbox import formatting, jinja
-from messaging.models import window_remaining
+from inbox import filters, formatting, jinja
 from messaging.phones import format_phone
 
 register = template.Library()
 
 
-@register.filter
-def whatsapp(text):
-    """Message text with WhatsApp's formatting, as safe HTML (put it in a div, not a p)."""
-    return formatting.whatsapp_to_html(text)
-
-
-@register.filter
-def preview(message):
-    """A one-line plain-text summary of a message for the conversation list."""
-    if message is None:
-        return ""
-    return formatting.message_preview(message)
+register.filter("whatsapp", filters.whatsapp)
+register.filter("preview", filters.preview)
+register.filter("map_url", filters.map_url)
+register.filter("window_left", filters.window_left)
+register.filter("window_closes", filters.window_closes)
+register.filter("priority_of", filters.priority_of)
 
 
 @register.filter
@@ -40,21 +34,6 @@ def phone(wa_id):
 def filesize(size):
     """A byte count as "1.2 MB"."""
     return formatting.human_size(size)
-
-
-@register.filter
-def window_left(conversation):
-    """What is left of a conversation's 24-hour window ("23 h left"), or "" when closed."""
-    last_inbound_at = getattr(conversation, "last_inbound_at", None)
-    remaining = window_remaining(last_inbound_at, timezone.now())
-    return formatting.describe_remaining(remaining)
-
-
-@register.filter
-def window_closes(conversation):
-    """When the 24-hour window closes, in milliseconds since the epoch (for inbox.js), or ""."""
-    closes = conversation.window_closes_at()
-    return int(closes.timestamp() * 1000) if closes else ""
 
 
 @register.simple_tag
@@ -82,12 +61,6 @@ def _window_labels(language):
         "minutes": [left(minutes=minutes) for minutes in range(1, 60)],
         "under_a_minute": left(seconds=1),
     }
-
-
-@register.filter
-def map_url(location):
-    """An https OpenStreetMap link for a location message's data, or "" if it has none."""
-    return formatting.map_url(location)
 
 
 @register.simple_tag

@@ -1,8 +1,6 @@
 """The real transport: Meta's Graph API (WhatsApp Business Cloud API)."""
 
-import ipaddress
 import re
-from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
@@ -10,6 +8,7 @@ from requests import exceptions as http
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
 
 from messaging.backends.base import BaseBackend, MediaInfo, SendError, SendResult
+from messaging.safe_urls import is_safe_url
 
 # Meta's error codes (developers.facebook.com, Cloud API error codes). Temporary: throttling,
 # service hiccups, "try again later"; everything else is permanent unless listed below.
@@ -152,23 +151,6 @@ class CloudBackend(BaseBackend):
                     "The Graph API answered with invalid JSON", ambiguous=True
                 ) from None
         raise graph_error(response)
-
-
-def is_safe_url(url):
-    """https, or plain http to this machine (a test server), as for WHATSAPP_GRAPH_URL."""
-    parts = urlsplit(url)
-    if not parts.hostname:
-        return False
-    return parts.scheme == "https" or (parts.scheme == "http" and is_loopback(parts.hostname))
-
-
-def is_loopback(host):
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def transport_error(exc, title):

@@ -1,6 +1,6 @@
 """Two-factor sign-in with an authenticator app (TOTP through django-otp).
 
-- Optional for every staff member: /accounts/two-factor/ (`config.two_factor_views`) sets up
+- Optional for every staff member: /accounts/two-factor/ (`staff.two_factor_views`) sets up
   an authenticator app, and removes it again with a current code.
 - `TwoFactorLoginFormMixin`: once someone has a confirmed device, signing in (the inbox's
   form and the admin's) needs a current code as well as the password. A wrong or missing code

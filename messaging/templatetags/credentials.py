@@ -1,6 +1,6 @@
 from django import template
 
-from config.checks import credential_status
+from messaging.checks import credential_status
 
 register = template.Library()
 
@@ -8,5 +8,5 @@ register = template.Library()
 @register.simple_tag
 def whatsapp_credentials():
     """`{% whatsapp_credentials as credentials %}`: which credentials are set, never their
-    values (see config.checks.credential_status)."""
+    values (see messaging.checks.credential_status)."""
     return credential_status()

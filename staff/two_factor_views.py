@@ -1,4 +1,4 @@
-"""The two-factor set-up page (/accounts/two-factor/): see config.two_factor.
+"""The two-factor set-up page (/accounts/two-factor/): see staff.two_factor.
 
 Without a confirmed device it shows a QR code and the key of a new, unconfirmed one, and asks
 for a code from the app to confirm it (unconfirmed devices never count at sign-in). With one,
@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
 
-from config.two_factor import code_field, must_enrol, totp_devices, two_factor_exempt, verify
+from staff.two_factor import code_field, must_enrol, totp_devices, two_factor_exempt, verify
 
 CONFIRM = "confirm"
 REMOVE = "remove"

@@ -3,6 +3,6 @@ from django_otp.plugins.otp_totp.apps import DefaultConfig
 
 
 class AuthenticatorAppsConfig(DefaultConfig):
-    """django-otp's TOTP devices, under a name the admin's readers understand (config.admin)."""
+    """django-otp's TOTP devices, under a name the admin's readers understand (staff.admin)."""
 
     verbose_name = _("Two-factor sign-in")

@@ -1,4 +1,4 @@
-"""Two-factor sign-in in the admin (config.two_factor).
+"""Two-factor sign-in in the admin (staff.two_factor).
 
 - The admin's own sign-in page asks for the authentication code too: a password alone must
   not get around two-factor sign-in through /admin/login/.
@@ -13,7 +13,7 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from config.two_factor import TwoFactorLoginFormMixin
+from staff.two_factor import TwoFactorLoginFormMixin
 
 
 class AdminTwoFactorAuthenticationForm(TwoFactorLoginFormMixin, AdminAuthenticationForm):
