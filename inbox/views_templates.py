@@ -19,15 +19,15 @@ from inbox import permissions, services
 from inbox.permissions import view_required
 from inbox.services import ListFilters
 from inbox.views import conversation_context, cursor_context, get_conversation, list_context
-from messaging.models import MessageTemplate
-from messaging.sending import ReplyRefused
-from messaging.templates import (
-    preview_parts,
-    queue_template_message,
+from messaging.message_templates.filling import preview_parts
+from messaging.message_templates.outbox import queue_template_message
+from messaging.message_templates.reading import (
     required_parameters,
     sendable_templates,
     unsupported_reason,
 )
+from messaging.models import MessageTemplate
+from messaging.sending import ReplyRefused
 
 PANEL = "inbox/composer_templates.html"
 # Parameter inputs are named "param-<field>" ("param-body-1"): everything else in the form is

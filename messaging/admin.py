@@ -14,6 +14,7 @@ from inbox.visibility import (
 )
 from messaging import signals
 from messaging.ingest import apply_stored
+from messaging.message_templates.sync import TemplateSyncError, sync_templates
 from messaging.models import (
     BusinessNumber,
     Contact,
@@ -25,7 +26,6 @@ from messaging.models import (
     WebhookEvent,
 )
 from messaging.tasks import resume_sending
-from messaging.templates import TemplateSyncError, sync_templates
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
