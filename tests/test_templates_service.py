@@ -1,4 +1,5 @@
-"""messaging.message_templates: syncing from Meta, reading parameters, validating, previewing, sending."""
+"""messaging.message_templates: syncing from Meta, reading parameters, validating, previewing,
+sending."""
 
 import json
 
