@@ -60,14 +60,10 @@ from automation.notifications import notify_assignment
 from automation.rules import matches
 from automation.text import fill, person_name, pick_variant, script_language
 from messaging.changes import announce
-from messaging.ingest import ANNOTATION_TYPES
 from messaging.models import BusinessNumber, Conversation, Message
 from messaging.sending import MAX_TEXT_LENGTH, ReplyRefused, queue_outbound
 from staff.permissions import can_open, who_can_open
 
-# Inbound messages automation ignores: reactions, edits and revokes are about another
-# message, and system messages come from WhatsApp, not the customer.
-NOT_AUTOMATED = ANNOTATION_TYPES | {"system"}
 Action = RoutingRule.Action
 # Message.data key marking an automatic reply (its value: the AutoReplyClaim kind).
 AUTOMATIC_REPLY = "automation"
@@ -81,7 +77,7 @@ def run_for_message(message_id, now=None):
         return "message gone"
     if message.direction != Message.Direction.INBOUND:
         return "not an inbound message"
-    if message.type in NOT_AUTOMATED:
+    if message.type in Message.NOT_WRITTEN_TYPES:
         return f"{message.type} messages are not automated"
     if AutomationRun.objects.filter(message_id=message.pk).exists():
         return "already done"
@@ -121,7 +117,7 @@ def is_first_message(message):
         Message.objects.filter(
             earlier, conversation_id=message.conversation_id, direction=Message.Direction.INBOUND
         )
-        .exclude(type__in=NOT_AUTOMATED)
+        .exclude(type__in=Message.NOT_WRITTEN_TYPES)
         .exists()
     )
 

@@ -26,7 +26,6 @@ from django.utils import timezone
 from automation.models import Note, StaffNotification, WaitAlert
 from automation.notes import record
 from automation.notifications import notify, waiting_alert_recipients
-from messaging.ingest import ANNOTATION_TYPES
 from messaging.models import Conversation, Message
 
 logger = logging.getLogger(__name__)
@@ -98,7 +97,7 @@ def waiting_conversations(now):
                 OuterRef("replied_at"), Value(EPOCH, output_field=DateTimeField())
             ),
         )
-        .exclude(type__in=ANNOTATION_TYPES | {"system"})
+        .exclude(type__in=Message.NOT_WRITTEN_TYPES)
         .order_by("timestamp")
         .values("timestamp")[:1]
     )

@@ -28,7 +28,7 @@ from inbox import services
 from inbox.views import back_to, get_conversation
 from messaging.backends import get_backend
 from messaging.backends.base import SendError
-from messaging.media import MAX_UPLOAD_BYTES, MEDIA_TYPES, queue_media_message
+from messaging.media import MAX_UPLOAD_BYTES, queue_media_message
 from messaging.models import Message
 from messaging.sending import ReplyRefused
 from messaging.tasks import pause_sending
@@ -60,7 +60,7 @@ def get_visible_message(request, pk):
     message = get_object_or_404(
         Message.objects.visible_to(request.user),
         pk=pk,
-        type__in=MEDIA_TYPES,
+        type__in=Message.MEDIA_TYPES,
         revoked_at__isnull=True,
     )
     if not (message.data or {}).get("media_id"):

@@ -18,15 +18,15 @@ from django.views.decorators.http import require_GET, require_POST
 from inbox import services
 from inbox.services import ListFilters
 from inbox.views import conversation_context, cursor_context, get_conversation, list_context
-from messaging.models import MessageTemplate
-from messaging.sending import ReplyRefused
-from messaging.templates import (
-    preview_parts,
-    queue_template_message,
+from messaging.message_templates.filling import preview_parts
+from messaging.message_templates.outbox import queue_template_message
+from messaging.message_templates.reading import (
     required_parameters,
     sendable_templates,
     unsupported_reason,
 )
+from messaging.models import MessageTemplate
+from messaging.sending import ReplyRefused
 from staff import permissions
 from staff.permissions import view_required
 

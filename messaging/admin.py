@@ -7,6 +7,7 @@ from django.utils.translation import ngettext
 
 from messaging import signals
 from messaging.ingest import apply_stored
+from messaging.message_templates.sync import TemplateSyncError, sync_templates
 from messaging.models import (
     BusinessNumber,
     Contact,
@@ -18,7 +19,6 @@ from messaging.models import (
     WebhookEvent,
 )
 from messaging.tasks import resume_sending
-from messaging.templates import TemplateSyncError, sync_templates
 from staff.models import StaffProfile
 
 

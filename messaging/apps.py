@@ -7,6 +7,8 @@ class MessagingConfig(AppConfig):
     verbose_name = _("WhatsApp messaging")
 
     def ready(self):
+        # Here, not at the top: these modules import the models, which Django may load only
+        # once every app's configuration is (Django's own way of connecting in ready()).
         from messaging import checks  # noqa: F401 - registers the system checks
         from messaging.hooks import register_maintenance_job
         from messaging.ingest import requeue_stranded

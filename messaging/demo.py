@@ -6,7 +6,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from messaging import payloads as p
-from messaging.ingest import receive, record_activity
+from messaging.demo_templates import seed_templates
+from messaging.ingest import receive
 from messaging.models import BusinessNumber, Conversation, Message
 
 DEMO_NUMBER_NAME = "Al Qalam Support"
@@ -127,7 +128,7 @@ def seed_conversations(agent, now=None):
             status=Message.Status.PENDING,
             sent_by=agent,
         )
-        record_activity(conversation, message)
+        Conversation.record_activity([message])
         updates = [
             p.status(
                 message.wamid,
@@ -140,7 +141,5 @@ def seed_conversations(agent, now=None):
         ]
         receive(p.encode(p.envelope(p.value(statuses=updates))))
     # Approved templates, so the closed-window conversations can be answered in the demo.
-    from messaging.demo_templates import seed_templates
-
     seed_templates(p.WABA_ID)
     return len(bodies) + len(replies)

@@ -1,7 +1,7 @@
 """Normalised webhook events: what `parse_webhook` turns Meta's payloads into.
 
-The parser (messaging/parser.py) is a pure function from a decoded JSON payload to a list of
-these; the ingestion service (messaging/ingest.py) applies them to the database. Each event
+The parser (messaging.parser) is a pure function from a decoded JSON payload to a list of
+these; the ingestion service (messaging.ingest) applies them to the database. Each event
 carries `path`, the JSON path of the item it came from (e.g.
 "entry[0].changes[1].value.messages[3]"), so problems can be reported without quoting content.
 All timestamps are Meta's, as aware UTC datetimes.

@@ -1,43 +1,28 @@
-"""Outbound media: Meta's limits, the file's wait between the web request and the sending task,
-and the request body for sending media by id.
+"""Outbound media on the staff's side: Meta's limits, and checking an attachment before it
+is queued.
 
 Staff attach a file → `queue_media_message()` checks it (type by the browser's word *and* the
 file's own signature, size against Meta's limit for that type), keeps it in private storage
 (`outbox-media/<uuid>`, never served by any URL) and queues a pending message whose
-`data["upload"]` names the file → the sending task calls `prepare_media()`, which uploads it to
-`/{phone-number-id}/media`, records Meta's `media_id` and deletes the file → `graph_payload()`
-sends the message by id (`media_payload()`). Files of messages that never got that far are
-removed by `delete_stale_uploads()`, from the retention job.
+`data["upload"]` names the file; from there the sending task takes it (messaging.uploads).
 """
 
-import logging
 import mimetypes
 import re
 import unicodedata
-import uuid
 import zipfile
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import PurePosixPath, PureWindowsPath
 
-from django.core.files.storage import default_storage
 from django.template.defaultfilters import filesizeformat
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from messaging.backends import get_backend
-from messaging.backends.base import SendError
 from messaging.models import Message
 from messaging.sending import ReplyRefused, queue_outbound
+from messaging.uploads import CAPTION_TYPES, delete_file, store_upload
 
-logger = logging.getLogger(__name__)
-
-# Where attachments wait for the sending task, inside the default storage (MEDIA_ROOT).
-OUTBOX_DIR = "outbox-media"
-MEDIA_TYPES = frozenset({"image", "document", "audio", "video", "sticker"})
-# Meta: captions are allowed on images, videos and documents, up to 1,024 characters.
-CAPTION_TYPES = frozenset({"image", "video", "document"})
+# Meta allows captions of up to 1,024 characters (on the types in CAPTION_TYPES).
 MAX_CAPTION_LENGTH = 1024
 MAX_FILENAME_LENGTH = 200
 KB = 1024
@@ -215,10 +200,10 @@ def queue_media_message(
             reply_to=reply_to,
         )
     except BaseException:
-        _delete_file(path)
+        delete_file(path)
         raise
     if message.data.get("upload") != path:
-        _delete_file(path)  # a double submit: the first one's message (and file) stands
+        delete_file(path)  # a double submit: the first one's message (and file) stands
     return message
 
 
@@ -366,131 +351,3 @@ def _looks_like_text(uploaded_file):
 def webp_is_animated(head):
     """True for an animated WebP (an extended VP8X header with the animation flag)."""
     return head[12:16] == b"VP8X" and len(head) > 20 and bool(head[20] & 0x02)
-
-
-def store_upload(uploaded_file):
-    """Keep the file in private storage until the sending task uploads it; its storage name."""
-    uploaded_file.seek(0)
-    return default_storage.save(f"{OUTBOX_DIR}/{uuid.uuid4().hex}", uploaded_file)
-
-
-def _delete_file(path):
-    try:
-        default_storage.delete(path)
-    except OSError:
-        logger.warning("could not delete a temporary attachment", exc_info=True)
-
-
-def prepare_media(message):
-    """Upload a media message's file to Meta once, before its request body is built.
-
-    `message`: a Message row, with `conversation.business_number` loaded (or loadable). Does
-    nothing for other types, or when `data["media_id"]` is already there (an earlier attempt
-    uploaded it). Otherwise reads the file named by `data["upload"]`, uploads it with
-    `get_backend().upload_media()`, records the id in `message.data["media_id"]` (in the
-    database and on the instance), drops `data["upload"]` and deletes the file. Returns the
-    media id (None for non-media messages).
-
-    Raises SendError: the backend's own on a failed upload (its `retryable`, `stop_sending`
-    and `code` as classified; an *ambiguous* upload is re-raised as retryable, since uploading
-    again sends nothing to the customer), or a permanent one when the file is gone (deleted by
-    retention, or never stored). The file is kept after a failure that will be retried; one
-    that fails for good has it deleted (messaging.tasks.record_failure → discard_upload()).
-    """
-    if message.type not in MEDIA_TYPES:
-        return None
-    data = dict(message.data or {})
-    if data.get("media_id"):
-        return data["media_id"]
-    path = data.get("upload")
-    if not path:
-        raise SendError("The message has no file to send")
-    try:
-        with default_storage.open(path, "rb") as file:
-            content = file.read()
-    except (FileNotFoundError, OSError):
-        raise SendError("The attached file is no longer kept; attach it again to send it") from None
-    mime_type = data.get("mime_type") or "application/octet-stream"
-    filename = data.get("filename") or f"{message.type}{mimetypes.guess_extension(mime_type) or ''}"
-    phone_number_id = message.conversation.business_number.phone_number_id
-    try:
-        media_id = get_backend().upload_media(phone_number_id, filename, content, mime_type)
-    except SendError as error:
-        if not error.ambiguous:
-            raise
-        raise SendError(
-            error.title,
-            code=error.code,
-            subcode=error.subcode,
-            details=error.details,
-            retryable=True,
-            stop_sending=error.stop_sending,
-            fbtrace_id=error.fbtrace_id,
-        ) from error
-    data.pop("upload")
-    data["media_id"] = media_id
-    Message.objects.filter(pk=message.pk).update(data=data)
-    message.data = data
-    _delete_file(path)
-    logger.info("media of message %s uploaded", message.pk)
-    return media_id
-
-
-def discard_upload(message):
-    """Delete a message's waiting file, if any (erasure, or a send that failed for good)."""
-    path = (message.data or {}).get("upload")
-    if not path:
-        return
-    _delete_file(path)
-    data = {key: value for key, value in message.data.items() if key != "upload"}
-    Message.objects.filter(pk=message.pk).update(data=data)
-    message.data = data
-
-
-def media_payload(message):
-    """The media object of a Cloud API "send media by id" request: {"id", "caption",
-    "filename"}, the last two only where Meta allows them and we have them.
-
-    Raises SendError (permanent) when the file was never uploaded (prepare_media() first).
-    """
-    media_id = (message.data or {}).get("media_id")
-    if not media_id:
-        raise SendError("The attachment was not uploaded to WhatsApp")
-    body = {"id": media_id}
-    if message.text and message.type in CAPTION_TYPES:
-        body["caption"] = message.text
-    if message.type == "document" and message.data.get("filename"):
-        body["filename"] = message.data["filename"]
-    return body
-
-
-def delete_stale_uploads(older_than=timedelta(days=1)):
-    """Delete waiting attachment files last written more than `older_than` (a timedelta)
-    ago, except those of messages still pending upload. Returns how many were deleted.
-
-    Files normally leave at upload; what is left belongs to messages that failed, were
-    erased, or to requests that crashed between storing the file and committing.
-    """
-    try:
-        _dirs, names = default_storage.listdir(OUTBOX_DIR)
-    except FileNotFoundError:
-        return 0
-    cutoff = timezone.now() - older_than
-    waiting = set(
-        Message.objects.filter(
-            status=Message.Status.PENDING, type__in=MEDIA_TYPES, data__has_key="upload"
-        ).values_list("data__upload", flat=True)
-    )
-    deleted = 0
-    for name in names:
-        path = f"{OUTBOX_DIR}/{name}"
-        if path in waiting:
-            continue
-        try:
-            if default_storage.get_modified_time(path) >= cutoff:
-                continue
-        except FileNotFoundError:
-            continue
-        _delete_file(path)
-        deleted += 1
-    return deleted

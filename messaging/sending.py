@@ -1,7 +1,8 @@
 """Outbound messages: a pending row first, the Graph API call after commit, in a task.
 
 Every kind of outbound message (text, reaction, media, template) is created by
-`queue_outbound()`; `graph_payload()` turns a row into the Cloud API request body.
+`queue_outbound()`; the sending task (messaging.tasks) turns the row into the Cloud API
+request body (messaging.outbound).
 """
 
 from django.db import IntegrityError, transaction
@@ -10,8 +11,8 @@ from django.utils.translation import gettext as _
 
 from messaging import signals
 from messaging.changes import announce
-from messaging.ingest import CALLBACK_PREFIX, record_activity
-from messaging.models import Message
+from messaging.models import Conversation, Message
+from messaging.tasks import enqueue_send
 
 # WhatsApp's limit for a text message body.
 MAX_TEXT_LENGTH = 4096
@@ -54,7 +55,7 @@ def queue_outbound(
                 target_wamid=(data or {}).get("target_wamid", ""),
             )
             if type != "reaction":
-                record_activity(conversation, message)
+                Conversation.record_activity([message])
             announce(conversation.pk, message.pk)
             if user is not None:
                 signals.reply_queued.send(
@@ -92,56 +93,3 @@ def queue_reaction(conversation, user, target, emoji, *, client_token=None):
         data={"emoji": emoji, "target_wamid": target.wamid},
         client_token=client_token,
     )
-
-
-def enqueue_send(message_id, run_after=None, requested_by=None):
-    from messaging.tasks import send_message
-
-    task = send_message.using(run_after=run_after) if run_after else send_message
-    if requested_by:
-        task.enqueue(message_id, requested_by=requested_by)
-    else:
-        task.enqueue(message_id)
-
-
-def recipient(contact):
-    """`to` for a phone number; `recipient` for a username user known only by BSUID."""
-    if contact.wa_id:
-        return {"to": contact.wa_id}
-    return {"recipient": contact.user_id}
-
-
-def graph_payload(message):
-    """The Cloud API request body for an outbound message row."""
-    payload = {
-        "messaging_product": "whatsapp",
-        "recipient_type": "individual",
-        **recipient(message.conversation.contact),
-        "type": message.type,
-    }
-    payload.update(content_for(message))
-    if message.reply_to_wamid:
-        payload["context"] = {"message_id": message.reply_to_wamid}
-    payload["biz_opaque_callback_data"] = f"{CALLBACK_PREFIX}{message.pk}"
-    return payload
-
-
-def content_for(message):
-    """The type-specific part of the request body."""
-    if message.type == "text":
-        return {"text": {"body": message.text, "preview_url": True}}
-    if message.type == "reaction":
-        return {"reaction": {"message_id": message.target_wamid, "emoji": message.data["emoji"]}}
-    if message.type == "template":
-        from messaging.templates import template_payload
-
-        return {"template": template_payload(message)}
-    if message.type in {"image", "document", "audio", "video", "sticker"}:
-        from messaging.media import media_payload
-
-        return {message.type: media_payload(message)}
-    raise ValueError(f"cannot send messages of type {message.type!r}")
-
-
-def read_receipt_payload(wamid):
-    return {"messaging_product": "whatsapp", "status": "read", "message_id": wamid}

@@ -19,19 +19,21 @@ from django.tasks import TaskResultStatus, task
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from messaging import signals
+from messaging import payloads, signals
 from messaging.backends import get_backend
 from messaging.backends.base import SendError
 from messaging.changes import announce
-from messaging.ingest import advance_status, apply_annotation, apply_pending_statuses
-from messaging.media import discard_upload, prepare_media
+from messaging.ingest import receive
+from messaging.ingest.annotations import apply_annotation
+from messaging.ingest.statuses import advance_status, apply_pending_statuses
 from messaging.models import (
     UNCONFIRMED_SEND_AGAIN_AFTER,
     BusinessNumber,
     Message,
     SendAttempt,
 )
-from messaging.sending import enqueue_send, graph_payload, read_receipt_payload
+from messaging.outbound import graph_payload, read_receipt_payload
+from messaging.uploads import discard_upload, prepare_media
 
 logger = logging.getLogger(__name__)
 
@@ -124,6 +126,14 @@ def send_message(message_id, requested_by=None):
         )
         return
     record_acceptance(message, attempt, result.wamid)
+
+
+def enqueue_send(message_id, run_after=None, requested_by=None):
+    task = send_message.using(run_after=run_after) if run_after else send_message
+    if requested_by:
+        task.enqueue(message_id, requested_by=requested_by)
+    else:
+        task.enqueue(message_id)
 
 
 def log_fault(message, attempt, exc, stage):
@@ -341,9 +351,6 @@ def send_read_receipt(message_id):
 @task
 def simulate_status(phone_number_id, wamid, recipient, status):
     """The console transport's stand-in for Meta: a status webhook, applied for real."""
-    from messaging import payloads
-    from messaging.ingest import receive
-
     body = payloads.envelope(
         payloads.value(
             phone_number_id=phone_number_id,

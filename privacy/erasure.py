@@ -42,7 +42,6 @@ from automation.models import (
     WaitAlert,
 )
 from messaging.locks import hold_for_erasing
-from messaging.media import discard_upload
 from messaging.models import (
     Contact,
     Conversation,
@@ -54,6 +53,7 @@ from messaging.models import (
 )
 from messaging.parser import is_bsuid
 from messaging.payloads import encode
+from messaging.uploads import discard_upload
 from privacy import audit
 from privacy.mentions import Mentions, redact_payload
 from privacy.models import AuditEvent, DeletionRequest, ErasureTombstone

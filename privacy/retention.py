@@ -23,7 +23,7 @@
   (the setting is at least RETENTION_WEBHOOK_DAYS + 7, so a tombstone outlives every
   redelivery it exists to recognise);
 - expired sessions, inbox change-feed rows older than a day, and outbound attachment files
-  left behind by messages that were never sent (messaging.media.delete_stale_uploads).
+  left behind by messages that were never sent (messaging.uploads.delete_stale_uploads).
 
 Everything works in batches of primary keys (BATCH_SIZE), each batch its own short
 transaction: memory stays bounded, the web app and the webhook keep working meanwhile, and a
@@ -52,8 +52,8 @@ from django_tasks_db.models import DBTaskResult, get_date_max
 
 from automation.maintenance import WAIT_HORIZON
 from automation.models import Note, StaffNotification, WaitAlert
-from messaging.media import delete_stale_uploads
 from messaging.models import Contact, Conversation, InboxChange, Message, StatusEvent, WebhookEvent
+from messaging.uploads import delete_stale_uploads
 from privacy.audit import Action, record
 from privacy.models import AuditEvent, DeletionRequest, ErasureTombstone, RetentionSchedule
 
@@ -69,7 +69,7 @@ PERIOD_SETTINGS = (
 )
 BATCH_SIZE = 1000
 # Fixed periods: the inbox's change feed only serves pages open right now, and attachment
-# files normally leave within seconds (see messaging.media).
+# files normally leave within seconds (see messaging.uploads).
 INBOX_CHANGES_DAYS = 1
 STALE_UPLOAD_DAYS = 1
 # A task still "running" this long after it started, or waiting this long past when it was

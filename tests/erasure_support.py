@@ -37,10 +37,11 @@ from automation.models import (
 from automation.notes import record
 from messaging import payloads as p
 from messaging.ingest import receive
-from messaging.media import OUTBOX_DIR, queue_media_message
+from messaging.media import queue_media_message
 from messaging.models import Conversation, Message, SendAttempt, StatusEvent
 from messaging.sending import queue_text_reply
 from messaging.tasks import simulate_status
+from messaging.uploads import OUTBOX_DIR
 from tests import media_files as f
 
 ZAINAB_PHONE = "966501112233"

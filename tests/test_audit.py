@@ -9,8 +9,8 @@ from django.urls import reverse
 
 from messaging.backends import locmem
 from messaging.media import queue_media_message
+from messaging.message_templates.outbox import queue_template_message
 from messaging.sending import queue_reaction, queue_text_reply
-from messaging.templates import queue_template_message
 from privacy.audit import Action, record
 from privacy.models import AuditEvent
 from tests import media_files

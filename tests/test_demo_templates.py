@@ -7,8 +7,12 @@ from django.core.management import call_command
 
 from messaging import payloads as p
 from messaging.demo_templates import DEMO_TEMPLATES, seed_templates
+from messaging.message_templates.reading import (
+    required_parameters,
+    sendable_templates,
+    unsupported_reason,
+)
 from messaging.models import Conversation, MessageTemplate
-from messaging.templates import required_parameters, sendable_templates, unsupported_reason
 
 pytestmark = pytest.mark.django_db
 

@@ -11,11 +11,9 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 
 from messaging import payloads as p
-from messaging.ingest import (
-    apply_annotation,
-    apply_webhook_event,
-    receive,
-)
+from messaging.ingest import receive
+from messaging.ingest.annotations import apply_annotation
+from messaging.ingest.apply import apply_webhook_event
 from messaging.models import (
     BusinessNumber,
     Contact,

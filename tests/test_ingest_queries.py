@@ -6,7 +6,7 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.test.utils import CaptureQueriesContext
 from django_tasks_db.models import DBTaskResult
 
@@ -143,7 +143,7 @@ def test_it_applies_fifty_messages_from_known_senders_in_as_many_queries_as_five
     five = queries_for(messages_body([sender(n) for n in range(5)]))
     fifty = queries_for(messages_body([sender(n) for n in range(50)], first=100))
 
-    # Several conversations are locked first, in id order (see ingest._record_activity_in_bulk).
+    # Several conversations are locked first, in id order (see Conversation.record_activity).
     assert fifty == five == ONE_MESSAGE_QUERIES + 1
     assert Message.objects.count() == 105
 
@@ -440,10 +440,20 @@ def test_it_applies_the_rest_of_a_batch_one_by_one_when_one_message_breaks_the_b
     assert sorted(task.args_kwargs["args"]) == sorted(Message.objects.values_list("pk", flat=True))
 
 
-def test_it_applies_the_batch_item_by_item_when_moving_the_counters_fails(monkeypatch):
-    monkeypatch.setattr("messaging.ingest.ACTIVITY_SQL", "UPDATE messaging_nowhere SET x = %s")
+def test_it_applies_the_batch_item_by_item_when_moving_the_counters_fails():
+    failed = []
 
-    event = receive(p.encode(messages_body([sender(1), sender(2)])))
+    def refuse_the_first_counters_update(execute, sql, params, many, context):
+        # As a lock timeout would: once, then the database takes the statement again.
+        if not failed and sql.lstrip().startswith("UPDATE messaging_conversation SET"):
+            failed.append(sql)
+            raise DatabaseError("canceling statement due to lock timeout")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(refuse_the_first_counters_update):
+        event = receive(p.encode(messages_body([sender(1), sender(2)])))
+
+    assert failed, "the set-based counters update was never refused"
 
     assert event.state == WebhookEvent.State.PROCESSED, event.error
     assert Message.objects.count() == 2

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from messaging.models import BusinessNumber, Contact, Conversation, Message
-from messaging.sending import graph_payload
+from messaging.outbound import graph_payload
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "whatsapp-corpus"
 EXAMPLES = CORPUS / "meta-openapi" / "send_message_requests.json"

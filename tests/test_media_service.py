@@ -1,5 +1,5 @@
-"""messaging.media: checking attachments, keeping them until the sending task uploads them to
-Meta, and the media object of a send-by-id request."""
+"""messaging.media and messaging.uploads: checking attachments, keeping them until the sending
+task uploads them to Meta, and the media object of a send-by-id request."""
 
 import os
 import time
@@ -16,20 +16,18 @@ from messaging import payloads as p
 from messaging.backends import locmem
 from messaging.backends.base import SendError
 from messaging.ingest import receive
-from messaging.media import (
+from messaging.media import AttachmentRefused, check_attachment, clean_filename, queue_media_message
+from messaging.models import Conversation, Message
+from messaging.outbound import graph_payload
+from messaging.sending import ReplyRefused
+from messaging.tasks import send_message
+from messaging.uploads import (
     OUTBOX_DIR,
-    AttachmentRefused,
-    check_attachment,
-    clean_filename,
     delete_stale_uploads,
     discard_upload,
     media_payload,
     prepare_media,
-    queue_media_message,
 )
-from messaging.models import Conversation, Message
-from messaging.sending import ReplyRefused, graph_payload
-from messaging.tasks import send_message
 from tests import media_files as f
 
 pytestmark = pytest.mark.django_db

@@ -15,8 +15,8 @@ from django.utils import timezone
 from messaging import payloads as p
 from messaging.backends import locmem
 from messaging.ingest import receive
-from messaging.media import OUTBOX_DIR
 from messaging.models import Conversation, Message
+from messaging.uploads import OUTBOX_DIR
 from tests import media_files as f
 from tests.conftest import grant
 

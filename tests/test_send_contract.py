@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from messaging.models import BusinessNumber, Contact, Conversation, Message
-from messaging.sending import graph_payload, read_receipt_payload
+from messaging.outbound import graph_payload, read_receipt_payload
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "whatsapp-corpus"
 pytestmark = [

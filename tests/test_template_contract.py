@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from messaging.message_templates.outbox import queue_template_message
 from messaging.models import BusinessNumber, Contact, Conversation
-from messaging.sending import graph_payload
-from messaging.templates import queue_template_message
+from messaging.outbound import graph_payload
 from tests.template_helpers import make_template
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "whatsapp-corpus"

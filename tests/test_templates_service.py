@@ -1,4 +1,5 @@
-"""messaging.templates: syncing from Meta, reading parameters, validating, previewing, sending."""
+"""messaging.message_templates: syncing from Meta, reading parameters, validating, previewing,
+sending."""
 
 import json
 
@@ -11,21 +12,13 @@ from messaging import payloads as p
 from messaging.backends import locmem
 from messaging.backends.base import SendError
 from messaging.backends.cloud import TEMPLATE_FIELDS
+from messaging.message_templates.filling import render_preview, template_payload, validate
+from messaging.message_templates.outbox import queue_template_message as queue
+from messaging.message_templates.reading import required_parameters, unsupported_reason
+from messaging.message_templates.sync import TemplateSyncError, sync_templates
 from messaging.models import BusinessNumber, Message, MessageTemplate
 from messaging.sending import ReplyRefused
 from messaging.tasks import send_message
-from messaging.templates import (
-    TemplateSyncError,
-    render_preview,
-    required_parameters,
-    sync_templates,
-    template_payload,
-    unsupported_reason,
-    validate,
-)
-from messaging.templates import (
-    queue_template_message as queue,
-)
 from tests.template_helpers import (
     HELLO_WORLD,
     ORDER_UPDATE,

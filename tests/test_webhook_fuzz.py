@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from messaging import payloads as p
 from messaging.events import InboundMessage, StatusUpdate
-from messaging.ingest import apply_webhook_event
+from messaging.ingest.apply import apply_webhook_event
 from messaging.models import Message, StatusEvent, WebhookEvent
 from messaging.parser import parse_webhook
 from messaging.signature import sign

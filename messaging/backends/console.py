@@ -5,7 +5,11 @@ import secrets
 import sys
 from datetime import timedelta
 
+from django.db import transaction
+from django.utils import timezone
+
 from messaging.backends.base import BaseBackend, SendError, SendResult
+from messaging.tasks import simulate_status
 
 # Seconds after acceptance at which the simulated sent, delivered and read statuses arrive.
 STATUS_DELAYS = (1, 3, 6)
@@ -32,11 +36,6 @@ class ConsoleBackend(BaseBackend):
     def simulate_statuses(self, phone_number_id, wamid, recipient):
         """Make the demo's ticks move: sent, delivered and read arrive as real status
         webhooks would, a few seconds apart, through the same ingestion path."""
-        from django.db import transaction
-        from django.utils import timezone
-
-        from messaging.tasks import simulate_status
-
         now = timezone.now()
         for delay, status in zip(self.status_delays, ("sent", "delivered", "read"), strict=True):
             when = now + timedelta(seconds=delay)

@@ -153,8 +153,6 @@ INBOUND_TYPES = [("text", 780), ("image", 70), ("document", 30), ("audio", 30), 
 OUTBOUND_TYPES = [("text", 970), ("template", 30)]
 MIME = {"image": "image/jpeg", "document": "application/pdf", "audio": "audio/ogg; codecs=opus",
         "sticker": "image/webp"}  # fmt: skip
-# Messages that neither count as unread nor open the 24-hour window (messaging.ingest).
-NOT_COUNTED = {"reaction", "edit", "revoke", "system"}
 SENT_PRICING = {"billable": False, "pricing_model": "PMP", "category": "service",
                 "type": "free_customer_service"}  # fmt: skip
 
@@ -623,12 +621,14 @@ class Command(BaseCommand):
         rows = []
         for i, entries in enumerate(plans):
             last = entries[-1] if entries else None
-            inbound = [e[TS] for e in entries if not e[OUT] and e[TYPE] not in NOT_COUNTED]
+            inbound = [
+                e[TS] for e in entries if not e[OUT] and e[TYPE] not in Message.NOT_WRITTEN_TYPES
+            ]
             unread = 0
             for entry in reversed(entries):
                 if entry[OUT]:
                     break
-                if entry[TYPE] not in NOT_COUNTED:
+                if entry[TYPE] not in Message.NOT_WRITTEN_TYPES:
                     unread += 1
             quiet = last is not None and last[TS] < self.now - 3 * DAY
             state = "closed" if not unread and quiet and rng.random() < 0.5 else "open"

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from messaging.templates import TemplateSyncError, sync_templates
+from messaging.message_templates.sync import TemplateSyncError, sync_templates
 
 
 class Command(BaseCommand):

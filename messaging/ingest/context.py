@@ -1,0 +1,46 @@
+"""What applying one body carries from item to item."""
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from messaging.events import BusinessRef
+from messaging.models import BusinessNumber
+
+
+@dataclass
+class ApplyContext:
+    """What applying one webhook body learns along the way."""
+
+    businesses: dict = field(default_factory=dict)
+    contacts: set = field(default_factory=set)
+    counts: Counter = field(default_factory=Counter)
+    problems: list = field(default_factory=list)
+    failures: list = field(default_factory=list)
+    # Items the redelivery guard withheld (messaging.hooks: with privacy installed, those
+    # that name an erased person and could only bring them back), to be scrubbed from this
+    # raw copy; falsy when none were.
+    withheld: Any = None
+    # New inbound messages (never redeliveries): announced (messages_received) after commit.
+    new_messages: list = field(default_factory=list)
+    # New ordinary inbound messages whose conversations' counters are still to move.
+    activity: list = field(default_factory=list)
+
+
+def business_number(ref: BusinessRef, context: ApplyContext) -> BusinessNumber:
+    """The number `ref` names, registered on first sight and its display number and account
+    kept current; looked up once per body."""
+    if ref.phone_number_id not in context.businesses:
+        number, created = BusinessNumber.objects.get_or_create(
+            phone_number_id=ref.phone_number_id,
+            defaults={"display_phone_number": ref.display_phone_number, "waba_id": ref.waba_id},
+        )
+        if not created and (
+            (ref.display_phone_number and ref.display_phone_number != number.display_phone_number)
+            or (ref.waba_id and ref.waba_id != number.waba_id)
+        ):
+            number.display_phone_number = ref.display_phone_number or number.display_phone_number
+            number.waba_id = ref.waba_id or number.waba_id
+            number.save(update_fields=["display_phone_number", "waba_id"])
+        context.businesses[ref.phone_number_id] = number
+    return context.businesses[ref.phone_number_id]
