@@ -6,7 +6,7 @@ class MessagingConfig(AppConfig):
     name = "messaging"
     verbose_name = _("WhatsApp messaging")
 
-    def ready(self):
+    def ready(self) -> None:
         from messaging import checks  # noqa: F401 - registers the system checks
         from messaging.hooks import register_maintenance_job
         from messaging.ingest import requeue_stranded

@@ -1,9 +1,15 @@
+from collections.abc import Sequence
+from typing import Any
+
+from django.apps import AppConfig
 from django.conf import settings
 from django.core.checks import Warning, register
 
 
 @register()
-def check_webhook_credentials(app_configs, **kwargs):
+def check_webhook_credentials(
+    app_configs: Sequence[AppConfig] | None, **kwargs: Any
+) -> list[Warning]:
     problems = []
     if not settings.WHATSAPP_APP_SECRETS:
         problems.append(
