@@ -16,11 +16,12 @@ run: $(INSTALLED)
 test: $(INSTALLED)
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
 
-## lint: ruff lint and format check, the apps' layers, and no model change without its migration
+## lint: ruff, the apps' layers, mypy on messaging and privacy, and no model change without its migration
 lint: $(INSTALLED)
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/lint-imports
+	DEBUG=on ENV_FILE= .venv/bin/mypy
 	DEBUG=on ENV_FILE= $(PYTHON) manage.py makemigrations --check --dry-run
 
 ## format: apply ruff's fixes and formatting
@@ -42,4 +43,4 @@ messages: $(INSTALLED)
 	DEBUG=on $(PYTHON) manage.py compilemessages --locale ar --ignore .venv
 
 clean:
-	rm -rf .venv staticfiles .pytest_cache .ruff_cache
+	rm -rf .venv staticfiles .pytest_cache .ruff_cache .mypy_cache

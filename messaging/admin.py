@@ -138,7 +138,7 @@ class SendAttemptInline(admin.TabularInline):
     model = SendAttempt
     extra = 0
     can_delete = False
-    fields = [
+    readonly_fields = (
         "number",
         "requested_by",
         "started_at",
@@ -146,8 +146,8 @@ class SendAttemptInline(admin.TabularInline):
         "outcome",
         "error_code",
         "error_title",
-    ]
-    readonly_fields = fields
+    )
+    fields = readonly_fields
 
     def has_add_permission(self, request, obj=None):
         return False

@@ -6,7 +6,7 @@ class MessagingConfig(AppConfig):
     name = "messaging"
     verbose_name = _("WhatsApp messaging")
 
-    def ready(self):
+    def ready(self) -> None:
         # Here, not at the top: these modules import the models, which Django may load only
         # once every app's configuration is (Django's own way of connecting in ready()).
         from messaging import checks  # noqa: F401 - registers the system checks

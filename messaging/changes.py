@@ -1,7 +1,7 @@
 from messaging.models import InboxChange
 
 
-def announce(conversation_id, message_id=None):
+def announce(conversation_id: int, message_id: int | None = None) -> None:
     """Tell open inbox pages that a conversation (and maybe one of its messages) changed.
 
     Call inside the transaction that makes the change, so pages never see the announcement

@@ -4,7 +4,10 @@ never its value. `credential_status` tells the admin the same, again without val
 """
 
 import re
+from collections.abc import Sequence
+from typing import Any
 
+from django.apps import AppConfig
 from django.conf import settings
 from django.core.checks import Tags, Warning, register
 
@@ -16,7 +19,9 @@ MIN_ACCESS_TOKEN = 50
 
 
 @register()
-def check_webhook_credentials(app_configs, **kwargs):
+def check_webhook_credentials(
+    app_configs: Sequence[AppConfig] | None, **kwargs: Any
+) -> list[Warning]:
     problems = []
     if not settings.WHATSAPP_APP_SECRETS:
         problems.append(

@@ -1,9 +1,10 @@
 """Finding, linking and merging contacts by phone number (wa_id) and BSUID (user_id)."""
 
 import logging
+from datetime import datetime
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, UniqueConstraint
+from django.db.models import F, Field, ForeignObjectRel, Model, Q, UniqueConstraint
 from django.utils import timezone
 
 from messaging import signals
@@ -15,7 +16,7 @@ from messaging.storable import storable
 logger = logging.getLogger(__name__)
 
 
-def holders(ref: ContactRef):
+def holders(ref: ContactRef) -> tuple[Contact | None, Contact | None]:
     """(the contact holding ref's BSUID, the contact holding its phone): either may be None,
     and they may be one contact or two."""
     query = Q()
@@ -29,7 +30,7 @@ def holders(ref: ContactRef):
     return by_user_id, by_wa_id
 
 
-def resolve_contact(ref: ContactRef, *, create=True):
+def resolve_contact(ref: ContactRef, *, create: bool = True) -> Contact | None:
     """The one contact `ref` describes, created if new (unless create=False, then maybe None).
 
     Ids in `ref` are the newest truth, and the BSUID is the person (phone numbers change
@@ -48,7 +49,8 @@ def resolve_contact(ref: ContactRef, *, create=True):
         if by_wa_id and ref.user_id and by_wa_id.user_id not in (None, ref.user_id):
             release_phone(by_wa_id)
             by_wa_id = None
-        if by_user_id is None and by_wa_id is None:
+        contact = by_user_id or by_wa_id
+        if contact is None:
             if not create:
                 return None
             try:
@@ -62,7 +64,6 @@ def resolve_contact(ref: ContactRef, *, create=True):
                     )
             except IntegrityError:
                 continue  # created concurrently by another request: find it again
-        contact = by_user_id or by_wa_id
         if by_user_id and by_wa_id and by_user_id.pk != by_wa_id.pk:
             # A record by phone alone and one by BSUID: one person, whatever number the
             # BSUID's record had (one number at a time: this one now). The older one stays.
@@ -73,7 +74,7 @@ def resolve_contact(ref: ContactRef, *, create=True):
     raise RuntimeError("could not resolve a contact after repeated concurrent changes")
 
 
-def release_phone(contact):
+def release_phone(contact: Contact) -> None:
     """`contact`'s phone number now belongs to someone else: the record keeps its BSUID,
     conversations and history, and no longer answers to (or sends to) that number."""
     Contact.objects.filter(pk=contact.pk).update(wa_id=None, updated_at=timezone.now())
@@ -96,7 +97,7 @@ def storable_ref(ref: ContactRef) -> ContactRef:
     return ContactRef(**{name: storable(getattr(ref, name)) for name in ref.__slots__})
 
 
-def identity_changes(contact, ref: ContactRef) -> dict:
+def identity_changes(contact: Contact, ref: ContactRef) -> dict[str, str]:
     """What `ref` would change on `contact`: its non-empty values that differ."""
     return {
         name: value
@@ -105,7 +106,7 @@ def identity_changes(contact, ref: ContactRef) -> dict:
     }
 
 
-def update_identity(contact, ref: ContactRef):
+def update_identity(contact: Contact, ref: ContactRef) -> None:
     changes = identity_changes(contact, ref)
     if changes:
         for name, value in changes.items():
@@ -113,7 +114,7 @@ def update_identity(contact, ref: ContactRef):
         contact.save(update_fields=[*changes, "updated_at"])
 
 
-def change_contact_ids(contact, *, wa_id="", user_id=""):
+def change_contact_ids(contact: Contact, *, wa_id: str = "", user_id: str = "") -> None:
     """Apply a number or BSUID change Meta reported for `contact`.
 
     If another contact already holds the new id, that record is this person too (WhatsApp
@@ -135,7 +136,7 @@ def change_contact_ids(contact, *, wa_id="", user_id=""):
 
 
 @transaction.atomic
-def merge_contacts(keep, other):
+def merge_contacts(keep: Contact, other: Contact) -> None:
     """Fold `other` into `keep`, one person's two records becoming one: conversations move
     (two with the same business number become one), and so does every other row that
     refers to `other` (raw-event links, deletion requests, ...); then `other` is deleted,
@@ -167,7 +168,7 @@ def merge_contacts(keep, other):
 
 
 @transaction.atomic
-def merge_conversations(keep, other):
+def merge_conversations(keep: Conversation, other: Conversation) -> None:
     """Fold conversation `other` into `keep` (same business number, same person): messages,
     notes, labels (each once), priority (the higher), automatic-reply claims, alerts and
     notifications move; counters combine as if it had been one conversation all along."""
@@ -194,7 +195,7 @@ def merge_conversations(keep, other):
     announce(keep.pk)
 
 
-def move_dependents(model, keep, other):
+def move_dependents(model: type[Model], keep: Model, other: Model) -> None:
     """Point every row of any model that refers to `other` (a `model` instance) at `keep`.
 
     Found through `model`'s reverse relations, so a table added later is moved too rather
@@ -205,7 +206,7 @@ def move_dependents(model, keep, other):
     for relation in model._meta.get_fields(include_hidden=True):
         # Many-to-many relations are moved through their link tables, which are relations
         # of their own here (hidden ones for automatic link tables).
-        if not relation.auto_created or relation.concrete or relation.many_to_many:
+        if not isinstance(relation, ForeignObjectRel) or relation.many_to_many:
             continue
         related, name = relation.related_model, relation.field.name
         rows = related._base_manager.filter(**{name: other})
@@ -224,11 +225,12 @@ def move_dependents(model, keep, other):
         rows.update(**{name: keep})
 
 
-def _unique_field_sets(model, name):
+def _unique_field_sets(model: type[Model], name: str) -> list[tuple[str, ...]]:
     """The sets of field names of `model` that must be unique together and include `name`
     (conditions of partial constraints are ignored: deduplicating a little more is safe)."""
     meta = model._meta
-    sets = [(name,)] if meta.get_field(name).unique else []
+    field = meta.get_field(name)
+    sets: list[tuple[str, ...]] = [(name,)] if isinstance(field, Field) and field.unique else []
     sets += [tuple(fields) for fields in meta.unique_together]
     sets += [
         tuple(constraint.fields)
@@ -238,7 +240,7 @@ def _unique_field_sets(model, name):
     return [fields for fields in sets if name in fields]
 
 
-def _assignee(keep, other):
+def _assignee(keep: Conversation, other: Conversation) -> int | None:
     """Whoever was assigned; if both were, the assignee of the conversation the person
     wrote in last (who is answering them now)."""
     assigned = [conversation for conversation in (keep, other) if conversation.assignee_id]
@@ -247,6 +249,6 @@ def _assignee(keep, other):
     return max(assigned, key=lambda c: c.last_message_at or c.created_at).assignee_id
 
 
-def _latest(*values):
+def _latest(*values: datetime | None) -> datetime | None:
     present = [value for value in values if value is not None]
     return max(present) if present else None

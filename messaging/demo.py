@@ -1,7 +1,9 @@
 """Demo conversations for `make run`, delivered through the real ingestion path."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
+from django.contrib.auth.models import User
 from django.db.models import Q
 from django.utils import timezone
 
@@ -14,20 +16,20 @@ DEMO_NUMBER_NAME = "Al Qalam Support"
 FIRST_DEMO_WAMID = "wamid.DEMO-amina-1"
 
 
-def seed_conversations(agent, now=None):
+def seed_conversations(agent: User, now: datetime | None = None) -> int:
     """Deliver a handful of realistic webhook bodies, once, and a few replies by `agent`
     whose statuses arrive by webhook too; returns how many bodies were delivered."""
     if Message.objects.filter(wamid=FIRST_DEMO_WAMID).exists():
         return 0
     now = now or timezone.now()
 
-    def ago(**delta):
+    def ago(**delta: float) -> datetime:
         return now - timedelta(**delta)
 
-    amina = {"sender": "966501234567"}
-    john = {"sender": "447700900123"}
+    amina: dict[str, Any] = {"sender": "966501234567"}
+    john: dict[str, Any] = {"sender": "447700900123"}
     noor_bsuid = "SA.4417730098812244"
-    omar = {"sender": "201001234567"}
+    omar: dict[str, Any] = {"sender": "201001234567"}
     bodies = [
         p.value(
             contacts=[p.contact(wa_id=amina["sender"], name="أمينة خالد")],
@@ -118,12 +120,13 @@ def seed_conversations(agent, now=None):
         conversation = Conversation.objects.get(
             Q(contact__wa_id=recipient) | Q(contact__user_id=recipient)
         )
+        wamid = f"wamid.DEMO-reply-{number}"
         message = Message.objects.create(
             conversation=conversation,
             direction=Message.Direction.OUTBOUND,
             type="text",
             text=text,
-            wamid=f"wamid.DEMO-reply-{number}",
+            wamid=wamid,
             timestamp=sent_at,
             status=Message.Status.PENDING,
             sent_by=agent,
@@ -131,7 +134,7 @@ def seed_conversations(agent, now=None):
         Conversation.record_activity([message])
         updates = [
             p.status(
-                message.wamid,
+                wamid,
                 status,
                 timestamp=sent_at + timedelta(seconds=step + 1),
                 recipient=recipient,

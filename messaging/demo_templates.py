@@ -1,11 +1,13 @@
 """Demo message templates for `make run`: approved rows as `sync_templates` would store them,
 so the composer can offer templates without a Meta account."""
 
+from typing import Any
+
 from django.utils import timezone
 
 from messaging.models import MessageTemplate
 
-DEMO_TEMPLATES = [
+DEMO_TEMPLATES: list[dict[str, Any]] = [
     {
         "template_id": "900000000000001",
         "name": "order_update",
@@ -63,7 +65,7 @@ DEMO_TEMPLATES = [
 ]  # fmt: skip
 
 
-def seed_templates(waba_id):
+def seed_templates(waba_id: str) -> int:
     """Create the demo templates for `waba_id` unless the account already has templates;
     returns how many were created."""
     if MessageTemplate.objects.filter(waba_id=waba_id).exists():

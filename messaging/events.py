@@ -7,6 +7,7 @@ carries `path`, the JSON path of the item it came from (e.g.
 All timestamps are Meta's, as aware UTC datetimes.
 """
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -119,7 +120,8 @@ class TemplateUpdate:
     language: str = ""
     event: str = ""
     reason: str = ""
-    data: dict = field(default_factory=dict)
+    # Qualified: type checkers take `field` in this class body for the attribute above.
+    data: dict = dataclasses.field(default_factory=dict)
     path: str = ""
 
 

@@ -24,10 +24,10 @@ class RedeliveryGuard(Protocol):
 
 
 class _LetEverythingThrough:
-    def split(self, items, payload):
+    def split(self, items: list, payload: Any) -> tuple[list, Any]:
         return items, None
 
-    def scrub(self, event, withheld):
+    def scrub(self, event: Any, withheld: Any) -> str:
         return "kept"
 
 

@@ -14,15 +14,15 @@ from django.db import connection
 ERASURE_LOCK_KEY = 0x77415141  # "wAQA"
 
 
-def hold_for_applying():
+def hold_for_applying() -> None:
     _lock("pg_advisory_xact_lock_shared")
 
 
-def hold_for_erasing():
+def hold_for_erasing() -> None:
     _lock("pg_advisory_xact_lock")
 
 
-def _lock(function):
+def _lock(function: str) -> None:
     if connection.vendor != "postgresql":
         return
     if not connection.in_atomic_block:

@@ -10,6 +10,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
+from django.db.models import QuerySet
 from django.tasks import TaskResultStatus, task
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -19,13 +20,13 @@ from messaging.hooks import maintenance_jobs
 logger = logging.getLogger(__name__)
 
 
-def waiting_runs():
+def waiting_runs() -> QuerySet[DBTaskResult]:
     return DBTaskResult.objects.filter(
         task_path=f"{run_maintenance.module_path}", status=TaskResultStatus.READY
     )
 
 
-def ensure_scheduled(delay=None):
+def ensure_scheduled(delay: timedelta | None = None) -> bool:
     """Queue a maintenance run unless one is already waiting."""
     if waiting_runs().exists():
         return False
@@ -37,7 +38,7 @@ def ensure_scheduled(delay=None):
 
 
 @task
-def run_maintenance():
+def run_maintenance() -> None:
     try:
         for job in maintenance_jobs():
             job()

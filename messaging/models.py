@@ -76,7 +76,7 @@ class BusinessNumber(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name or self.display_phone_number or self.phone_number_id
 
 
@@ -122,18 +122,19 @@ class Contact(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.display_name
 
     @property
-    def display_name(self):
+    def display_name(self) -> str:
         if self.profile_name:
             return self.profile_name
         if self.username:
             return f"@{self.username.removeprefix('@')}"
         if self.wa_id:
             return format_phone(self.wa_id)  # "+966 50 123 4567"
-        return self.user_id
+        # Never empty once stored (contact_has_an_id); "" only for an unsaved contact.
+        return self.user_id or ""
 
 
 class Conversation(models.Model):
@@ -199,19 +200,19 @@ class Conversation(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.contact} ↔ {self.business_number}"
 
-    def window_closes_at(self):
+    def window_closes_at(self) -> datetime | None:
         """End of WhatsApp's 24-hour customer-service window, or None if it never opened."""
         if self.last_inbound_at is None:
             return None
         return self.last_inbound_at + CUSTOMER_SERVICE_WINDOW
 
-    def window_remaining(self, now=None):
+    def window_remaining(self, now: datetime | None = None) -> timedelta | None:
         return window_remaining(self.last_inbound_at, now)
 
-    def window_is_open(self, now=None):
+    def window_is_open(self, now: datetime | None = None) -> bool:
         return self.window_remaining(now) is not None
 
     @classmethod
@@ -371,7 +372,7 @@ class Message(models.Model):
             # for the inbox search (messaging/migrations/0006_inbox_indexes.py).
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.get_direction_display()} {self.type} {self.wamid or self.pk}"
 
     @classmethod
@@ -397,13 +398,13 @@ class Message(models.Model):
         return self.direction == self.Direction.INBOUND and self.type not in self.NOT_WRITTEN_TYPES
 
     @property
-    def lost_its_file(self):
+    def lost_its_file(self) -> bool:
         """An attachment that was never uploaded and whose file is gone (deleted when its
         send failed for good): sending it again needs the file attached again."""
         data = self.data or {}
         return self.type in self.MEDIA_TYPES and not data.get("media_id") and not data.get("upload")
 
-    def may_send_again(self, now=None):
+    def may_send_again(self, now: datetime | None = None) -> bool:
         """Whether staff may send this unconfirmed message again (risking a duplicate)."""
         if self.status != self.Status.UNKNOWN:
             return False
@@ -484,7 +485,7 @@ class StatusEvent(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.wamid} {self.status}"
 
     @classmethod
@@ -549,7 +550,7 @@ class WebhookEvent(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"webhook {self.pk} ({self.state})"
 
 
@@ -570,7 +571,7 @@ class InboxChange(models.Model):
         verbose_name = _("inbox change")
         verbose_name_plural = _("inbox changes")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"change {self.pk}"
 
 
@@ -604,7 +605,7 @@ class SendAttempt(models.Model):
             models.UniqueConstraint(fields=["message", "number"], name="send_attempt_unique"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.message_id} #{self.number} {self.outcome}"
 
 
@@ -645,5 +646,5 @@ class MessageTemplate(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.name} ({self.language})"

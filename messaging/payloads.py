@@ -27,6 +27,7 @@ import json
 import secrets
 import time
 from datetime import datetime
+from typing import Any
 
 from messaging.signature import sign  # noqa: F401 - part of this module's API
 
@@ -58,7 +59,7 @@ def new_media_id() -> str:
 # The envelope: {"object", "entry": [{"id", "changes": [{"field", "value"}]}]}.
 
 
-def envelope(*parts, waba_id: str = WABA_ID) -> dict:
+def envelope(*parts: dict, waba_id: str = WABA_ID) -> dict:
     """A whole webhook body. Each part is an entry (from `entry()`), a change (from
     `change()`), or a bare "messages" value (from `value()`); loose changes and values are
     gathered, in order, into one entry for `waba_id`."""
@@ -93,7 +94,7 @@ def value(
     errors: list | None = None,
 ) -> dict:
     """The value of a "messages" change; lists left as None are omitted, as Meta does."""
-    result = {
+    result: dict[str, Any] = {
         "messaging_product": "whatsapp",
         "metadata": {
             "display_phone_number": display_phone_number,
@@ -117,7 +118,7 @@ def contact(
         raise ValueError("a contact needs a wa_id, a user_id, or both")
     profile = {"name": name, "username": username}
     ids = {"wa_id": wa_id, "user_id": user_id, "parent_user_id": parent_user_id}
-    result = {}
+    result: dict[str, Any] = {}
     if any(profile.values()):
         result["profile"] = {key: text for key, text in profile.items() if text}
     return result | {key: id_ for key, id_ in ids.items() if id_}
@@ -128,7 +129,7 @@ def contact(
 
 def message(
     kind: str,
-    content=None,
+    content: Any = None,
     *,
     wamid: str | None = None,
     sender: str | None = USER_WA_ID,
@@ -143,8 +144,8 @@ def message(
     it out); `sender_user_id` the `from_user_id`. `timestamp` defaults to now. `reply_to` is
     the wamid replied to; `forwarded` marks it forwarded.
     """
-    item = {}
-    context = {}
+    item: dict[str, Any] = {}
+    context: dict[str, Any] = {}
     if reply_to:
         context |= {"from": DISPLAY_PHONE_NUMBER, "id": reply_to}
     if forwarded:
@@ -161,7 +162,7 @@ def message(
     return item
 
 
-def text_message(body: str, **options) -> dict:
+def text_message(body: str, **options: Any) -> dict:
     return message("text", {"body": body}, **options)
 
 
@@ -176,7 +177,7 @@ def media_message(
     url: str | None = None,
     voice: bool | None = None,
     animated: bool | None = None,
-    **options,
+    **options: Any,
 ) -> dict:
     """An image, video, audio, document or sticker message. `voice` is for audio (a voice
     note), `animated` for stickers, `filename` for documents; None leaves a key out."""
@@ -205,15 +206,15 @@ def location_message(
     name: str | None = None,
     address: str | None = None,
     url: str | None = None,
-    **options,
+    **options: Any,
 ) -> dict:
-    location = {"latitude": latitude, "longitude": longitude}
+    location: dict[str, float | str] = {"latitude": latitude, "longitude": longitude}
     details = {"name": name, "address": address, "url": url}
     location |= {key: text for key, text in details.items() if text is not None}
     return message("location", location, **options)
 
 
-def reaction_message(target: str, emoji: str | None, **options) -> dict:
+def reaction_message(target: str, emoji: str | None, **options: Any) -> dict:
     """A reaction to message `target`. An un-reaction: emoji "" (or None: no emoji key)."""
     reaction = {"message_id": target}
     if emoji is not None:
@@ -227,7 +228,7 @@ def interactive_reply(
     *,
     description: str | None = None,
     kind: str = "button_reply",
-    **options,
+    **options: Any,
 ) -> dict:
     """A tap on a reply button (kind "button_reply") or a list row ("list_reply")."""
     reply = {"id": reply_id, "title": title}
@@ -243,7 +244,7 @@ def system_number_change(
     name: str = "",
     new_user_id: str | None = None,
     previous_user_id: str | None = None,
-    **options,
+    **options: Any,
 ) -> dict:
     """Meta's notice that a user changed their phone number (it comes from the old number;
     system messages have no contacts[] entry). A number change also regenerates the BSUID:
@@ -276,7 +277,7 @@ def status(
 ) -> dict:
     """A delivery status ("sent", "delivered", "read", "played", "failed") of message
     `wamid` that the business sent to `recipient` (a phone number or a BSUID)."""
-    item = {"id": wamid, "status": status, "timestamp": unix_time(timestamp)}
+    item: dict[str, Any] = {"id": wamid, "status": status, "timestamp": unix_time(timestamp)}
     if recipient is not None:
         item["recipient_id"] = recipient
     if recipient_user_id is not None:
@@ -307,7 +308,7 @@ def unix_time(timestamp: int | str | datetime | None = None) -> str:
 # The wire: bytes and signature.
 
 
-def encode(payload) -> bytes:
+def encode(payload: Any) -> bytes:
     """The body bytes as Meta sends them: compact JSON, non-ASCII escaped as \\uXXXX and "/"
     as "\\/". ("/" only ever occurs inside JSON strings, so escaping every one is safe.)"""
     text = json.dumps(payload, separators=(",", ":"), ensure_ascii=True)

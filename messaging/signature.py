@@ -1,5 +1,6 @@
 import hashlib
 import hmac
+from collections.abc import Sequence
 
 PREFIX = "sha256="
 # "sha256=" and 64 hex digits; anything longer is refused before any work is done.
@@ -11,7 +12,7 @@ def sign(body: bytes, secret: str) -> str:
     return PREFIX + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def signature_is_valid(body: bytes, header: str | None, secrets) -> bool:
+def signature_is_valid(body: bytes, header: str | None, secrets: Sequence[str]) -> bool:
     """Check Meta's HMAC-SHA256 of the raw body bytes against every configured app secret.
 
     The body is never decoded or re-serialised (Meta escapes unicode and "/", so JSON that

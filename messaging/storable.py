@@ -1,4 +1,7 @@
-def storable(value):
+from typing import Any
+
+
+def storable(value: Any) -> Any:
     """`value` with every string made storable in any database: PostgreSQL's text and jsonb
     refuse NUL characters and lone UTF-16 surrogates, which valid JSON can still carry."""
     if isinstance(value, str):

@@ -4,7 +4,7 @@ import logging
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.db import DatabaseError
-from django.http import HttpResponse, HttpResponseForbidden, HttpResponseNotAllowed
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, HttpResponseNotAllowed
 from django.views.decorators.csrf import csrf_exempt
 
 from messaging.ingest import accept
@@ -19,7 +19,7 @@ MAX_BODY_BYTES = 3 * 1024 * 1024
 
 @csrf_exempt
 @login_not_required
-def whatsapp_webhook(request):
+def whatsapp_webhook(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         return verify_subscription(request)
     if request.method == "POST":
@@ -27,7 +27,7 @@ def whatsapp_webhook(request):
     return HttpResponseNotAllowed(["GET", "POST"])
 
 
-def verify_subscription(request):
+def verify_subscription(request: HttpRequest) -> HttpResponse:
     """Meta's one-time handshake when the webhook URL is configured: echo the challenge."""
     token = settings.WHATSAPP_VERIFY_TOKEN
     given = request.GET.get("hub.verify_token", "")
@@ -41,7 +41,7 @@ def verify_subscription(request):
     return HttpResponseForbidden("verification failed", content_type="text/plain")
 
 
-def receive_events(request):
+def receive_events(request: HttpRequest) -> HttpResponse:
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:

@@ -2,21 +2,26 @@
 the export of a contact's data from messaging's contact list."""
 
 from datetime import timedelta
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import Http404
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
 
 from messaging import admin as messaging_admin
 from messaging.models import Contact
@@ -25,6 +30,13 @@ from privacy.erasure import erase_contact, find_person, kind_rows, preview_erasu
 from privacy.export import export_response
 from privacy.models import AuditEvent, DeletionRequest
 from privacy.scrub import normalise_id
+
+
+class StaffRequest(HttpRequest):
+    """A request to the admin's own views: admin_site.admin_view lets only a signed-in staff
+    account through."""
+
+    user: User
 
 
 @admin.register(AuditEvent)
@@ -42,18 +54,18 @@ class AuditEventAdmin(admin.ModelAdmin):
     list_select_related = False
     show_full_result_count = False  # a count over the whole log on every page is wasted work
 
-    def has_view_permission(self, request, obj=None):
+    def has_view_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
         # Only the view permission: Django would also let change_auditevent read the log,
         # and that permission means nothing here.
         return request.user.has_perm("privacy.view_auditevent")
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
         return False
 
 
@@ -64,7 +76,9 @@ class ReceivedFilter(admin.SimpleListFilter):
     title = _("received")
     parameter_name = "age"
 
-    def lookups(self, request, model_admin):
+    def lookups(
+        self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]
+    ) -> list[tuple[str, StrOrPromise]]:
         return [
             ("7", _("In the last 7 days")),
             ("30", _("In the last 30 days")),
@@ -72,7 +86,9 @@ class ReceivedFilter(admin.SimpleListFilter):
             ("overdue", _("Open and past the deadline")),
         ]
 
-    def queryset(self, request, queryset):
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[DeletionRequest]
+    ) -> QuerySet[DeletionRequest]:
         now = timezone.now()
         match self.value():
             case "7":
@@ -95,24 +111,25 @@ class DeletionRequestForm(forms.ModelForm):
         model = DeletionRequest
         fields = ["phone", "user_id", "contact", "channel", "received_at", "status", "notes"]
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if "status" in self.fields:
             # Completed and rejected are reached only through "Erase data" and "Reject".
-            self.fields["status"].choices = [
+            cast(forms.ChoiceField, self.fields["status"]).choices = [
                 (value, label)
                 for value, label in DeletionRequest.Status.choices
                 if value in OPEN_STATES
             ]
 
-    def clean_phone(self):
+    def clean_phone(self) -> str:
         return normalise_id(self.cleaned_data.get("phone", ""))
 
-    def clean_user_id(self):
+    def clean_user_id(self) -> str:
         return normalise_id(self.cleaned_data.get("user_id", ""))
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         if not (cleaned.get("phone") or cleaned.get("user_id") or cleaned.get("contact")):
             raise forms.ValidationError(
                 _("Give the requester's phone number, business-scoped user id, or contact.")
@@ -148,16 +165,18 @@ class DeletionRequestAdmin(admin.ModelAdmin):
 
     # Permissions
 
-    def has_erase_permission(self, request):
+    def has_erase_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("privacy.erase_contact")
 
-    def has_export_permission(self, request):
+    def has_export_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("privacy.export_contact")
 
-    def has_reject_permission(self, request):
+    def has_reject_permission(self, request: HttpRequest) -> bool:
         return self.has_change_permission(request)
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(
+        self, request: HttpRequest, obj: DeletionRequest | None = None
+    ) -> bool:
         # The record that a request was handled is kept, by hand at least: retention
         # deletes it RETENTION_DELETION_REQUESTS_DAYS after it was closed.
         return False
@@ -165,15 +184,15 @@ class DeletionRequestAdmin(admin.ModelAdmin):
     # Columns and fields
 
     @admin.display(description=_("requester"))
-    def requester(self, obj):
+    def requester(self, obj: DeletionRequest) -> str:
         return obj.phone or obj.user_id or (obj.contact.display_name if obj.contact else "—")
 
     @admin.display(description=_("handled by"), ordering="handled_by_name")
-    def handler(self, obj):
+    def handler(self, obj: DeletionRequest) -> User | str:
         return obj.handled_by or obj.handled_by_name or "—"
 
     @admin.display(description=_("deadline"), ordering="received_at")
-    def deadline_display(self, obj):
+    def deadline_display(self, obj: DeletionRequest) -> SafeString:
         when = date_format(timezone.localtime(obj.deadline), "SHORT_DATE_FORMAT")
         if obj.is_overdue:
             return format_html(
@@ -186,17 +205,19 @@ class DeletionRequestAdmin(admin.ModelAdmin):
         return format_html('<span class="deadline">{}</span>', when)
 
     @admin.display(description=_("erased"))
-    def erased_counts(self, obj):
+    def erased_counts(self, obj: DeletionRequest) -> str:
         if not obj.erased:
             return "—"
         return format_html_join("", '<div class="erased-count">{}: {}</div>', kind_rows(obj.erased))
 
     @admin.display(description=_("record deleted after"))
-    def deleted_after_display(self, obj):
+    def deleted_after_display(self, obj: DeletionRequest) -> str:
         when = obj.deleted_after
         return date_format(timezone.localtime(when), "SHORT_DATE_FORMAT") if when else "—"
 
-    def get_readonly_fields(self, request, obj=None):
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: DeletionRequest | None = None
+    ) -> list[str]:
         closed = [
             "handled_by", "handled_by_name", "completed_at", "erased_counts", "rejection_reason",
         ]  # fmt: skip
@@ -204,14 +225,18 @@ class DeletionRequestAdmin(admin.ModelAdmin):
             return [*DeletionRequestForm.Meta.fields, *closed, "deleted_after_display"]
         return closed
 
-    def get_search_results(self, request, queryset, search_term):
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[DeletionRequest], search_term: str
+    ) -> tuple[QuerySet[DeletionRequest], bool]:
         # "+966 50-123 4567" finds the request stored as 966501234567.
         normalised = normalise_id(search_term)
         if normalised and normalised != search_term.strip():
             search_term = normalised
         return super().get_search_results(request, queryset, search_term)
 
-    def save_model(self, request, obj, form, change):
+    def save_model(
+        self, request: HttpRequest, obj: DeletionRequest, form: forms.ModelForm, change: bool
+    ) -> None:
         if obj.contact is None and (obj.phone or obj.user_id):
             contacts, _ids = find_person(phone=obj.phone, user_id=obj.user_id)
             obj.contact = contacts[0] if contacts else None
@@ -220,7 +245,15 @@ class DeletionRequestAdmin(admin.ModelAdmin):
             obj.user_id = obj.contact.user_id or ""
         super().save_model(request, obj, form, change)
 
-    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: DeletionRequest | None = None,
+    ) -> HttpResponse:
         context |= {
             "original_is_open": obj is not None and obj.status in OPEN_STATES,
             "can_erase": self.has_erase_permission(request),
@@ -230,7 +263,7 @@ class DeletionRequestAdmin(admin.ModelAdmin):
 
     # Erase and reject: a page each, reached from the change form or the list's actions.
 
-    def get_urls(self):
+    def get_urls(self) -> list[URLPattern]:
         info = self.opts.app_label, self.opts.model_name
         return [
             path(
@@ -246,7 +279,9 @@ class DeletionRequestAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    def _open_request(self, request, object_id):
+    def _open_request(
+        self, request: HttpRequest, object_id: str
+    ) -> tuple[DeletionRequest, HttpResponseRedirect | None]:
         obj = self.get_object(request, unquote(object_id))
         if obj is None:
             raise Http404(_("No deletion request with this id."))
@@ -260,10 +295,10 @@ class DeletionRequestAdmin(admin.ModelAdmin):
             return obj, self._change_redirect(obj)
         return obj, None
 
-    def _change_redirect(self, obj):
+    def _change_redirect(self, obj: DeletionRequest) -> HttpResponseRedirect:
         return redirect(reverse("admin:privacy_deletionrequest_change", args=[obj.pk]))
 
-    def erase_view(self, request, object_id):
+    def erase_view(self, request: StaffRequest, object_id: str) -> HttpResponse:
         if not self.has_erase_permission(request):
             raise PermissionDenied
         obj, done = self._open_request(request, object_id)
@@ -299,7 +334,7 @@ class DeletionRequestAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "privacy/admin/erase_confirmation.html", context)
 
-    def reject_view(self, request, object_id):
+    def reject_view(self, request: StaffRequest, object_id: str) -> HttpResponse:
         if not self.has_reject_permission(request):
             raise PermissionDenied
         obj, done = self._open_request(request, object_id)
@@ -332,7 +367,9 @@ class DeletionRequestAdmin(admin.ModelAdmin):
 
     # List actions: erase and reject go to the request's own page (one at a time, on purpose).
 
-    def _single(self, request, queryset):
+    def _single(
+        self, request: HttpRequest, queryset: QuerySet[DeletionRequest]
+    ) -> DeletionRequest | None:
         if queryset.count() != 1:
             self.message_user(
                 request, _("Choose exactly one deletion request for this."), messages.WARNING
@@ -341,21 +378,27 @@ class DeletionRequestAdmin(admin.ModelAdmin):
         return queryset.get()
 
     @admin.action(description=_("Erase data…"), permissions=["erase"])
-    def erase_data(self, request, queryset):
+    def erase_data(
+        self, request: HttpRequest, queryset: QuerySet[DeletionRequest]
+    ) -> HttpResponseRedirect | None:
         obj = self._single(request, queryset)
         if obj is not None:
             return redirect(reverse("admin:privacy_deletionrequest_erase", args=[obj.pk]))
         return None
 
     @admin.action(description=_("Reject…"), permissions=["reject"])
-    def reject(self, request, queryset):
+    def reject(
+        self, request: HttpRequest, queryset: QuerySet[DeletionRequest]
+    ) -> HttpResponseRedirect | None:
         obj = self._single(request, queryset)
         if obj is not None:
             return redirect(reverse("admin:privacy_deletionrequest_reject", args=[obj.pk]))
         return None
 
     @admin.action(description=_("Export the requester's data (JSON)"), permissions=["export"])
-    def export_data(self, request, queryset):
+    def export_data(
+        self, request: HttpRequest, queryset: QuerySet[DeletionRequest]
+    ) -> HttpResponse | None:
         obj = self._single(request, queryset)
         if obj is None:
             return None
@@ -363,7 +406,7 @@ class DeletionRequestAdmin(admin.ModelAdmin):
         return export_response(request, contacts, phone=obj.phone, user_id=obj.user_id, subject=obj)
 
 
-def erased_message(obj, counts):
+def erased_message(obj: DeletionRequest, counts: dict[str, int]) -> str:
     done = [f"{label}: {count}" for label, count in kind_rows(counts) if count]
     return _("Deletion request #%(pk)s completed. Erased: %(what)s.") % {
         "pk": obj.pk,
@@ -380,11 +423,11 @@ admin.site.unregister(Contact)
 class ContactAdmin(messaging_admin.ContactAdmin):
     actions = ["export_data"]
 
-    def has_export_permission(self, request):
+    def has_export_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("privacy.export_contact")
 
     @admin.action(description=_("Export all their data (JSON)"), permissions=["export"])
-    def export_data(self, request, queryset):
+    def export_data(self, request: HttpRequest, queryset: QuerySet[Contact]) -> HttpResponse:
         contacts = list(queryset.order_by("pk"))
         subject = contacts[0] if len(contacts) == 1 else None
         return export_response(request, contacts, subject=subject)

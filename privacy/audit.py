@@ -12,8 +12,15 @@ data in the admin (messaging.signals, sent inside the transaction that does it),
 sign-in, failed sign-in and sign-out.
 """
 
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import AnonymousUser, User
+from django.db.models import Model
+from django.http import HttpRequest
 from django.utils import timezone
 
+from messaging.models import Conversation, Message
 from privacy.models import AuditEvent
 
 Action = AuditEvent.Action
@@ -23,7 +30,15 @@ _TYPE_LENGTH = AuditEvent._meta.get_field("object_type").max_length
 _ID_LENGTH = AuditEvent._meta.get_field("object_id").max_length
 
 
-def record(action, *, actor=None, actor_name="", obj=None, details=None, at=None):
+def record(
+    action: str,
+    *,
+    actor: User | AnonymousUser | None = None,
+    actor_name: str = "",
+    obj: Model | tuple[str, object] | None = None,
+    details: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> AuditEvent:
     """Append one audit event and return it.
 
     - `action`: an `AuditEvent.Action` (or its value, e.g. "view").
@@ -36,7 +51,7 @@ def record(action, *, actor=None, actor_name="", obj=None, details=None, at=None
     """
     if action not in Action.values:
         raise ValueError(f"unknown audit action {action!r}")
-    if actor is not None and not getattr(actor, "is_authenticated", False):
+    if actor is not None and not actor.is_authenticated:
         actor = None  # AnonymousUser
     if actor is not None and not actor_name:
         actor_name = actor.get_username()
@@ -52,7 +67,7 @@ def record(action, *, actor=None, actor_name="", obj=None, details=None, at=None
     )
 
 
-def _describe(obj):
+def _describe(obj: Model | tuple[str, object] | None) -> tuple[str, str]:
     if obj is None:
         return "", ""
     if isinstance(obj, tuple):
@@ -64,18 +79,20 @@ def _describe(obj):
 # Sign-in receivers (connected in privacy.apps.PrivacyConfig.ready).
 
 
-def on_login(sender, request, user, **kwargs):
+def on_login(sender: object, request: HttpRequest, user: User, **kwargs: Any) -> None:
     record(Action.LOGIN, actor=user)
 
 
-def on_login_failed(sender, credentials, request=None, **kwargs):
+def on_login_failed(
+    sender: object, credentials: object, request: HttpRequest | None = None, **kwargs: Any
+) -> None:
     # Only the username as typed: Django already masks the password in `credentials`, and
     # nothing else of them is kept.
     username = credentials.get("username") if isinstance(credentials, dict) else ""
     record(Action.LOGIN_FAILED, actor_name=str(username or ""))
 
 
-def on_logout(sender, request, user, **kwargs):
+def on_logout(sender: object, request: HttpRequest, user: User | None, **kwargs: Any) -> None:
     if user is not None:
         record(Action.LOGOUT, actor=user)
 
@@ -83,7 +100,9 @@ def on_logout(sender, request, user, **kwargs):
 # Receivers of messaging.signals (connected in privacy.apps.PrivacyConfig.ready).
 
 
-def on_reply_queued(sender, message, conversation, user, **kwargs):
+def on_reply_queued(
+    sender: object, message: Message, conversation: Conversation, user: User, **kwargs: Any
+) -> None:
     """Every staff reply (text, template, media, reaction): who, where, what kind. Never the
     text."""
     record(
@@ -94,7 +113,7 @@ def on_reply_queued(sender, message, conversation, user, **kwargs):
     )
 
 
-def on_send_retried(sender, message, user, **kwargs):
+def on_send_retried(sender: object, message: Message, user: User, **kwargs: Any) -> None:
     record(
         Action.RETRY,
         actor=user,
@@ -103,5 +122,7 @@ def on_send_retried(sender, message, user, **kwargs):
     )
 
 
-def on_personal_data_viewed(sender, user, obj, via, **kwargs):
+def on_personal_data_viewed(
+    sender: object, user: User, obj: Model | tuple[str, None], via: str, **kwargs: Any
+) -> None:
     record(Action.VIEW_CONVERSATION, actor=user, obj=obj, details={"via": via})

@@ -2,6 +2,10 @@
 config/settings.py's own validation (a settings module of one's own, an override), and a
 deployment check on the tombstone key."""
 
+from collections.abc import Sequence
+from typing import Any
+
+from django.apps import AppConfig
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
@@ -9,7 +13,7 @@ from privacy.retention import PERIOD_SETTINGS
 
 
 @register()
-def check_retention_periods(app_configs, **kwargs):
+def check_retention_periods(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[Error]:
     problems = []
     for name in PERIOD_SETTINGS:
         value = getattr(settings, name, None)
@@ -58,7 +62,7 @@ MIN_HASH_KEY_LENGTH = 32
 
 
 @register(Tags.security, deploy=True)
-def check_erasure_hash_key(app_configs, **kwargs):
+def check_erasure_hash_key(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[Warning]:
     key = settings.ERASURE_HASH_KEY
     if getattr(settings, "ERASURE_HASH_KEY_DERIVED", False):
         return [

@@ -23,13 +23,18 @@ inbox streams it from Meta: inbox.views_media), so there is no media cache to cl
 """
 
 import hashlib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
+from typing import Any, cast
 
+from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
 from django_tasks_db.models import DBTaskResult
 
 from automation.models import (
@@ -94,12 +99,12 @@ KINDS = {
 BODY_CHUNK = 50
 
 
-def kind_rows(counts):
+def kind_rows(counts: Mapping[str, int]) -> list[tuple[StrOrPromise, int]]:
     """(label, count) pairs in KINDS order, for templates and messages."""
     return [(label, counts.get(key, 0)) for key, label in KINDS.items()]
 
 
-def split_identifier(value):
+def split_identifier(value: str) -> tuple[str, str]:
     """A phone number or BSUID typed by a person → (phone, user_id), normalised."""
     normalised = normalise_id(value)
     return ("", normalised) if is_bsuid(normalised) else (normalised, "")
@@ -109,18 +114,20 @@ def split_identifier(value):
 class ErasurePlan:
     """Who is to be erased and what of theirs exists, computed before anything is deleted."""
 
-    ids: set  # their phone numbers and BSUIDs, normalised: what the tombstones hash
-    contacts: list
+    ids: set[str]  # their phone numbers and BSUIDs, normalised: what the tombstones hash
+    contacts: list[Contact]
     person: Person  # ids (with parent BSUIDs) and wamids: finds them in raw bodies
-    bodies: list = field(default_factory=list)  # (pk, "delete" | "rewrite", new bytes | None)
-    task_result_ids: list = field(default_factory=list)
-    mentions: list = field(default_factory=list)  # (pk, text, data) of others' messages
+    # (pk, "delete" | "rewrite", new bytes | None)
+    bodies: list[tuple[int, str, bytes | None]] = field(default_factory=list)
+    task_result_ids: list[Any] = field(default_factory=list)
+    # (pk, text, data) of others' messages
+    mentions: list[tuple[int, str, Any]] = field(default_factory=list)
 
     @property
-    def contact_pks(self):
+    def contact_pks(self) -> list[int]:
         return [contact.pk for contact in self.contacts]
 
-    def querysets(self):
+    def querysets(self) -> list[tuple[str, QuerySet[Any]]]:
         """(kind, queryset) in the order rows are deleted (children first)."""
         conversations = Conversation.objects.filter(contact__in=self.contact_pks)
         messages = Message.objects.filter(conversation__in=conversations)
@@ -149,7 +156,7 @@ class ErasurePlan:
             ("contacts", Contact.objects.filter(pk__in=self.contact_pks)),
         ]
 
-    def counts(self):
+    def counts(self) -> dict[str, int]:
         counts = dict.fromkeys(KINDS, 0)
         querysets = dict(self.querysets())
         for kind, queryset in querysets.items():
@@ -164,14 +171,15 @@ class ErasurePlan:
         return counts
 
 
-def find_person(contact=None, *, phone="", user_id=""):
+def find_person(
+    contact: Contact | None = None, *, phone: str = "", user_id: str = ""
+) -> tuple[list[Contact], set[str]]:
     """(contacts, ids): every contact record holding one of the given ids (or `contact`),
     and all their ids (phone numbers and BSUIDs, normalised)."""
-    ids = {normalise_id(phone), normalise_id(user_id)}
+    ids = {normalise_id(phone), normalise_id(user_id)} - {""}
     if contact is not None:
-        ids |= {contact.wa_id, contact.user_id}
-    ids -= {"", None}
-    contacts = []
+        ids |= {value for value in (contact.wa_id, contact.user_id) if value}
+    contacts: list[Contact] = []
     if ids:
         contacts = list(
             Contact.objects.filter(Q(wa_id__in=ids) | Q(user_id__in=ids)).order_by("pk")
@@ -179,11 +187,13 @@ def find_person(contact=None, *, phone="", user_id=""):
     if contact is not None and contact.pk and all(c.pk != contact.pk for c in contacts):
         contacts += list(Contact.objects.filter(pk=contact.pk))
     for found in contacts:
-        ids |= {found.wa_id, found.user_id} - {"", None}
+        ids |= {value for value in (found.wa_id, found.user_id) if value}
     return contacts, ids
 
 
-def plan_erasure(contact=None, *, phone="", user_id="", lock=False) -> ErasurePlan:
+def plan_erasure(
+    contact: Contact | None = None, *, phone: str = "", user_id: str = "", lock: bool = False
+) -> ErasurePlan:
     """Find the person and everything of theirs: the shared first half of a dry run and of
     the real erasure. `lock` (inside a transaction) locks their contact rows."""
     contacts, ids = find_person(contact, phone=phone, user_id=user_id)
@@ -195,7 +205,8 @@ def plan_erasure(contact=None, *, phone="", user_id="", lock=False) -> ErasurePl
         .values_list("wamid", flat=True)
     )
     parents = {c.parent_user_id for c in contacts} - {""}
-    plan = ErasurePlan(ids=ids, contacts=contacts, person=Person(ids=ids | parents, wamids=wamids))
+    person = Person(ids=ids | parents, wamids=cast(set[str], wamids))  # no None: excluded
+    plan = ErasurePlan(ids=ids, contacts=contacts, person=person)
     if plan.person:
         plan.bodies = list(_body_changes(plan))
         plan.task_result_ids = _task_results(plan.person)
@@ -203,7 +214,7 @@ def plan_erasure(contact=None, *, phone="", user_id="", lock=False) -> ErasurePl
     return plan
 
 
-def _mentions(plan):
+def _mentions(plan: ErasurePlan) -> list[tuple[int, str, Any]]:
     """Other people's messages that name the person (privacy.mentions): (pk, text, data)
     as they become. The database narrows them down (contact cards, and texts holding one of
     their numbers or user ids); each is then checked and rewritten here."""
@@ -229,7 +240,7 @@ def _mentions(plan):
     return changes
 
 
-def _body_changes(plan):
+def _body_changes(plan: ErasurePlan) -> Iterator[tuple[int, str, bytes | None]]:
     """Each stored webhook body that names the person: (pk, "delete"|"rewrite", new bytes).
 
     Every stored body is decoded and searched, those linked to them by WebhookEvent.contacts
@@ -246,8 +257,8 @@ def _body_changes(plan):
             changes.append((pk, action, new_body))
     affected = {pk for pk, _action, _body in changes}
     digests = {}
-    for pk, action, new_body in changes:
-        if action == "rewrite":
+    for pk, _action, new_body in changes:
+        if new_body is not None:  # a rewrite
             digests[pk] = hashlib.sha256(new_body).hexdigest()
     taken = set(
         WebhookEvent.objects.filter(body_sha256__in=set(digests.values()))
@@ -262,7 +273,7 @@ def _body_changes(plan):
         yield pk, action, new_body
 
 
-def _scrub(body, person):
+def _scrub(body: bytes | memoryview, person: Person) -> tuple[str, bytes | None]:
     """privacy.scrub.scrub_body, with the person also taken out of other people's messages
     in the body (privacy.mentions), as they are taken out of the message rows."""
     payload = decode_body(body)
@@ -277,7 +288,7 @@ def _scrub(body, person):
     return "rewrite", encode(result)
 
 
-def _task_results(person):
+def _task_results(person: Person) -> list[Any]:
     """Background task records that name the person (one of their ids or message ids) in
     their arguments, their result or the traceback of their failure (e.g. a simulated status
     for their number, an error quoting it): found by a text search, confirmed on the decoded
@@ -304,15 +315,23 @@ def _task_results(person):
     ]
 
 
-def preview_erasure(contact=None, *, phone="", user_id="") -> dict:
+def preview_erasure(
+    contact: Contact | None = None, *, phone: str = "", user_id: str = ""
+) -> dict[str, int]:
     """What `erase_contact()` with the same arguments would delete, as counts per kind.
     Deletes nothing."""
     return plan_erasure(contact, phone=phone, user_id=user_id).counts()
 
 
 def erase_contact(
-    contact=None, *, phone="", user_id="", deletion_request=None, actor=None, actor_name=""
-):
+    contact: Contact | None = None,
+    *,
+    phone: str = "",
+    user_id: str = "",
+    deletion_request: DeletionRequest | None = None,
+    actor: User | None = None,
+    actor_name: str = "",
+) -> dict[str, int]:
     """Erase everything held about a person, in one transaction; return counts per kind.
 
     The person: `contact` and/or a phone number and/or a BSUID (any is enough). Leaves one
@@ -355,14 +374,14 @@ def erase_contact(
     return counts
 
 
-def _delete(plan: ErasurePlan):
+def _delete(plan: ErasurePlan) -> None:
     uploads = list(
         Message.objects.filter(conversation__contact__in=plan.contact_pks, data__has_key="upload")
         .only("pk", "data")
         .order_by("pk")
     )
-    for pk, action, new_body in plan.bodies:
-        if action == "delete":
+    for pk, _action, new_body in plan.bodies:
+        if new_body is None:  # a deletion
             WebhookEvent.objects.filter(pk=pk).delete()
         else:
             WebhookEvent.objects.filter(pk=pk).update(
@@ -382,15 +401,21 @@ def _delete(plan: ErasurePlan):
 class Handler:
     """Who handled a deletion request: a staff account and/or a name."""
 
-    user: object
+    user: User | None
     name: str
 
-    def mark(self, request):
+    def mark(self, request: DeletionRequest) -> None:
         request.handled_by = self.user
         request.handled_by_name = self.name
 
 
-def _close_requests(plan, deletion_request, handler, counts, now):
+def _close_requests(
+    plan: ErasurePlan,
+    deletion_request: DeletionRequest | None,
+    handler: Handler,
+    counts: dict[str, int],
+    now: datetime,
+) -> None:
     """Leave every deletion request of the person a neutral record: their ids and the free
     text about them (notes, a rejection's reason: staff write names and numbers there) go;
     dates, channel, handler, status and counts stay. Open requests are completed with this
@@ -425,6 +450,6 @@ def _close_requests(plan, deletion_request, handler, counts, now):
         deletion_request.save()
 
 
-def _forget_requester(request):
+def _forget_requester(request: DeletionRequest) -> None:
     request.phone = request.user_id = request.notes = ""
     request.contact = None

@@ -12,10 +12,13 @@ privacy.export_contact permission.
 """
 
 import json
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import Prefetch, Q
-from django.http import HttpResponse
+from django.db.models import Model, Prefetch, Q, QuerySet
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 
@@ -28,7 +31,7 @@ from automation.models import (
     StaffNotification,
     WaitAlert,
 )
-from messaging.models import Conversation, Message, StatusEvent, WebhookEvent
+from messaging.models import Contact, Conversation, Message, StatusEvent, WebhookEvent
 from privacy import audit
 from privacy.erasure import BODY_CHUNK, find_person
 from privacy.mentions import redact_payload
@@ -53,14 +56,18 @@ REQUEST_FIELDS = [
 ]  # fmt: skip
 
 
-def _fields(obj, names):
+def _fields(obj: Model, names: Iterable[str]) -> dict[str, Any]:
     return {name: getattr(obj, name) for name in names}
 
 
-def export_data(contacts=(), *, phone="", user_id="") -> dict:
+def export_data(
+    contacts: Sequence[Contact] = (), *, phone: str = "", user_id: str = ""
+) -> dict[str, Any]:
     """Everything held about the person who is `contacts` and/or has these ids."""
-    found, ids = [], set()
-    for contact in contacts or [None]:
+    found: list[Contact] = []
+    ids: set[str] = set()
+    given: Sequence[Contact | None] = contacts or [None]
+    for contact in given:
         people, person_ids = find_person(contact, phone=phone, user_id=user_id)
         found += [c for c in people if all(c.pk != other.pk for other in found)]
         ids |= person_ids
@@ -87,12 +94,13 @@ def export_data(contacts=(), *, phone="", user_id="") -> dict:
         .order_by("pk")
     )
     automation = _automation_records(conversations)
-    wamids = set()
+    wamids: set[str] = set()
     exported_conversations = []
     for conversation in conversations:
         exported_messages = []
         for message in conversation.messages.all():
-            wamids.add(message.wamid)
+            if message.wamid is not None:
+                wamids.add(message.wamid)
             data = {key: value for key, value in message.data.items() if key != "upload"}
             exported_messages.append(
                 _fields(message, MESSAGE_FIELDS)
@@ -140,7 +148,6 @@ def export_data(contacts=(), *, phone="", user_id="") -> dict:
                 "messages": exported_messages,
             }
         )
-    wamids.discard(None)
     unlinked = StatusEvent.objects.filter(message__isnull=True).filter(
         Q(recipient_id__in=ids) | Q(wamid__in=wamids)
     )
@@ -171,12 +178,14 @@ def export_data(contacts=(), *, phone="", user_id="") -> dict:
 AUTOMATION_KEYS = ("automation_runs", "staff_notifications", "waiting_alerts")
 
 
-def _automation_records(conversations):
+def _automation_records(
+    conversations: QuerySet[Conversation],
+) -> dict[int | None, dict[str, list[dict[str, Any]]]]:
     """{conversation pk: automation's records about it} (models without a reverse accessor),
     three queries whatever the number of conversations."""
-    records = {}
+    records: dict[int | None, dict[str, list[dict[str, Any]]]] = {}
 
-    def add(pk, key, item):
+    def add(pk: int | None, key: str, item: dict[str, Any]) -> None:
         records.setdefault(pk, {k: [] for k in AUTOMATION_KEYS})[key].append(item)
 
     for run in (
@@ -211,11 +220,11 @@ def _automation_records(conversations):
     return records
 
 
-def _username(user):
+def _username(user: AbstractBaseUser | None) -> str | None:
     return user.get_username() if user is not None else None
 
 
-def _priority(conversation):
+def _priority(conversation: Conversation) -> str:
     try:
         level = conversation.priority.level
     except ConversationPriority.DoesNotExist:
@@ -223,7 +232,7 @@ def _priority(conversation):
     return str(ConversationPriority.Level(level).label)
 
 
-def _bodies(person):
+def _bodies(person: Person) -> Iterator[dict[str, Any]]:
     """The raw webhook bodies that mention the person, decoded, with only their items."""
     rows = WebhookEvent.objects.order_by("pk").values_list("pk", "received_at", "body")
     for pk, received_at, body in rows.iterator(BODY_CHUNK):
@@ -237,11 +246,18 @@ def _bodies(person):
             yield {"id": pk, "received_at": received_at, "body": mine}
 
 
-def count_messages(data) -> int:
+def count_messages(data: dict[str, Any]) -> int:
     return sum(len(conversation["messages"]) for conversation in data["conversations"])
 
 
-def export_response(request, contacts=(), *, phone="", user_id="", subject=None):
+def export_response(
+    request: HttpRequest,
+    contacts: Sequence[Contact] = (),
+    *,
+    phone: str = "",
+    user_id: str = "",
+    subject: Model | None = None,
+) -> HttpResponse:
     """A JSON download of `export_data()`, recorded in the audit log (counts, no content).
 
     `subject`: what the audit entry names (a contact or deletion request instance)."""

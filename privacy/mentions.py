@@ -18,6 +18,7 @@ from them, statuses to them, their profile) are removed whole by privacy.scrub.
 """
 
 import re
+from typing import Any
 
 from messaging.parser import is_bsuid
 from privacy.scrub import IDENTITY_KEYS, Person, normalise_id
@@ -28,14 +29,14 @@ REMOVED = "[removed]"
 _SEPARATORS = r"[ ().-]*"
 
 
-def _phone_pattern(digits):
+def _phone_pattern(digits: str) -> str:
     return r"(?:\+|00)?" + _SEPARATORS.join(digits)
 
 
 class Mentions:
     """What identifies one person in other people's messages, and how to remove it."""
 
-    def __init__(self, person: Person):
+    def __init__(self, person: Person) -> None:
         self.person = person
         phones = sorted(value for value in person.ids if value.isdigit())
         self.bsuids = sorted(value for value in person.ids if is_bsuid(value))
@@ -52,15 +53,15 @@ class Mentions:
         # For the database's first, rough pass (PostgreSQL and SQLite regex alike).
         self.phone_regexes = [_phone_pattern(phone) for phone in phones]
 
-    def __bool__(self):
+    def __bool__(self) -> bool:
         return self._pattern is not None
 
-    def redact_text(self, text):
-        if not self or not isinstance(text, str):
+    def redact_text(self, text: Any) -> Any:
+        if self._pattern is None or not isinstance(text, str):
             return text
         return self._pattern.sub(REMOVED, text)
 
-    def redact(self, node):
+    def redact(self, node: Any) -> Any:
         """`node` (a message's data, or a message item of a webhook body) without this person:
         the same object when nothing in it names them."""
         if isinstance(node, str):
@@ -71,7 +72,7 @@ class Mentions:
         if not isinstance(node, dict):
             return node
         changed = False
-        result = {}
+        result: dict[Any, Any] = {}
         for key, value in node.items():
             if key == "contacts" and isinstance(value, list):
                 new = self._redact_cards(value)
@@ -81,14 +82,14 @@ class Mentions:
             result[key] = new
         return result if changed else node
 
-    def _redact_cards(self, cards):
+    def _redact_cards(self, cards: list[Any]) -> list[Any]:
         new = [
             ERASED_CARD if isinstance(card, dict) and self.person.is_mentioned_in(card) else card
             for card in cards
         ]
         return cards if all(a is b for a, b in zip(new, cards, strict=True)) else new
 
-    def redact_message(self, text, data):
+    def redact_message(self, text: str, data: Any) -> tuple[str, Any] | None:
         """(text, data) of someone else's message without this person, or None when
         neither names them."""
         new_text, new_data = self.redact_text(text), self.redact(data)
@@ -97,7 +98,7 @@ class Mentions:
         return new_text, new_data
 
 
-def is_theirs(item, person: Person) -> bool:
+def is_theirs(item: Any, person: Person) -> bool:
     """Whether a message item of a webhook body is the person's own (from them, by one of
     their message ids), rather than someone else's that may name them."""
     if not isinstance(item, dict):
@@ -107,7 +108,7 @@ def is_theirs(item, person: Person) -> bool:
     return any(normalise_id(item.get(key)) in person.ids for key in IDENTITY_KEYS)
 
 
-def redact_payload(payload, person: Person):
+def redact_payload(payload: Any, person: Person) -> Any:
     """A decoded webhook body with the person removed from other people's messages (the
     same object when none names them). Their own items are left for privacy.scrub."""
     person = person.expanded_by(payload)
@@ -115,7 +116,7 @@ def redact_payload(payload, person: Person):
     if not mentions or not isinstance(payload, dict) or not isinstance(payload.get("entry"), list):
         return payload
 
-    def messages(value):
+    def messages(value: dict[str, Any]) -> dict[str, Any]:
         items = value.get("messages")
         if not isinstance(items, list):
             return value
@@ -124,14 +125,14 @@ def redact_payload(payload, person: Person):
             return value
         return {**value, "messages": new}
 
-    def change(node):
+    def change(node: Any) -> Any:
         value = node.get("value") if isinstance(node, dict) else None
         if not isinstance(value, dict):
             return node
         new = messages(value)
         return node if new is value else {**node, "value": new}
 
-    def entry(node):
+    def entry(node: Any) -> Any:
         changes = node.get("changes") if isinstance(node, dict) else None
         if not isinstance(changes, list):
             return node

@@ -1,21 +1,27 @@
 """What the privacy policy promises, as data: deletion requests, erasure tombstones, and the
 audit trail of staff actions that touch personal data."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Self
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from messaging.models import Contact
 
-class DeletionRequestQuerySet(models.QuerySet):
-    def open(self):
+
+class DeletionRequestQuerySet(models.QuerySet["DeletionRequest"]):
+    def open(self) -> Self:
         return self.filter(status__in=self.model.OPEN_STATES)
 
-    def record_from_inbox(self, contact, by):
+    def record_from_inbox(
+        self, contact: Contact, by: AbstractBaseUser
+    ) -> tuple["DeletionRequest", bool]:
         """The customer asked a member of staff (`by`) on WhatsApp: a request for a privacy
         officer to handle. One open request per contact: returns (the open one, False) when
         there is one already, else (the new one, True)."""
@@ -103,15 +109,15 @@ class DeletionRequest(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"#{self.pk} ({self.get_status_display()})"
 
     @property
-    def deadline(self):
+    def deadline(self) -> datetime:
         return self.received_at + timedelta(days=settings.DELETION_REQUEST_DEADLINE_DAYS)
 
     @property
-    def deleted_after(self):
+    def deleted_after(self) -> datetime | None:
         """When retention deletes this record (None while the request is open)."""
         if self.status in {self.Status.RECEIVED, self.Status.IN_PROGRESS}:
             return None
@@ -119,7 +125,7 @@ class DeletionRequest(models.Model):
         return closed + timedelta(days=settings.RETENTION_DELETION_REQUESTS_DAYS)
 
     @property
-    def is_overdue(self):
+    def is_overdue(self) -> bool:
         open_states = {self.Status.RECEIVED, self.Status.IN_PROGRESS}
         return self.status in open_states and timezone.now() > self.deadline
 
@@ -144,7 +150,7 @@ class ErasureTombstone(models.Model):
         verbose_name = _("erasure tombstone")
         verbose_name_plural = _("erasure tombstones")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"tombstone {self.id_hash[:12]}…"
 
 
@@ -180,7 +186,7 @@ class AuditEvent(models.Model):
         verbose_name_plural = _("audit log")
         ordering = ["-at"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.action}"
 
 
@@ -198,5 +204,5 @@ class RetentionSchedule(models.Model):
         verbose_name = _("retention schedule")
         verbose_name_plural = _("retention schedule")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"retention next due {self.next_run_at:%Y-%m-%d %H:%M}"

@@ -37,15 +37,17 @@ registered with messaging.hooks), or from cron with `manage.py purge_expired`.
 
 import logging
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.apps import apps
 from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.tasks import TaskResultStatus
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult, get_date_max
@@ -147,7 +149,7 @@ class Periods:
     abandoned_tasks: int = ABANDONED_TASK_DAYS
 
 
-def periods():
+def periods() -> Periods:
     return Periods(
         content=settings.RETENTION_CONTENT_DAYS,
         notes=settings.RETENTION_CONTENT_DAYS,
@@ -161,11 +163,20 @@ def periods():
     )
 
 
-def _no_progress(step, done):
+# Told (step, rows done so far) after each batch.
+Progress = Callable[[str, int], object]
+
+
+def _no_progress(step: str, done: int) -> None:
     pass
 
 
-def purge_expired(now=None, *, progress=None, batch_size=BATCH_SIZE):
+def purge_expired(
+    now: datetime | None = None,
+    *,
+    progress: Progress | None = None,
+    batch_size: int = BATCH_SIZE,
+) -> dict[str, int]:
     """Apply every retention period as of `now` (default: the current time) and return the
     counts of what was redacted or deleted, by kind. Records one audit event.
 
@@ -176,8 +187,7 @@ def purge_expired(now=None, *, progress=None, batch_size=BATCH_SIZE):
     progress = progress or _no_progress
     days = periods()
     counts = Counter(dict.fromkeys(["content_redacted", *dict.fromkeys(COUNT_KEYS.values())], 0))
-    steps = [
-        ("messages", _expired_messages(now - timedelta(days=days.metadata))),
+    steps: list[tuple[str, QuerySet[Any] | None]] = [
         ("status_events", _unlinked_status_events(now - timedelta(days=days.metadata))),
         ("conversations", _empty_conversations(now - timedelta(days=days.metadata))),
         ("contacts", _lone_contacts(now - timedelta(days=days.metadata))),
@@ -202,23 +212,24 @@ def purge_expired(now=None, *, progress=None, batch_size=BATCH_SIZE):
         ("inbox_changes", _inbox_changes(now - timedelta(days=days.inbox_changes))),
     ]
     # Messages past the metadata period go first: no point redacting what is deleted next.
-    delete_in_batches(steps[0][1], counts, "messages", progress, batch_size)
+    messages = _expired_messages(now - timedelta(days=days.metadata))
+    delete_in_batches(messages, counts, "messages", progress, batch_size)
     counts["content_redacted"] = redact_content(now, days.content, progress, batch_size)
-    for step, queryset in steps[1:]:
+    for step, queryset in steps:
         if queryset is not None:
             delete_in_batches(queryset, counts, step, progress, batch_size)
     counts["uploads"] = _stale_uploads(now - timedelta(days=days.stale_uploads))
     progress("uploads", counts["uploads"])
-    counts = dict(counts)
-    record(Action.RETENTION, details=counts, at=now)
-    logger.info("retention run: %s", ", ".join(f"{key} {value}" for key, value in counts.items()))
-    return counts
+    totals = dict(counts)
+    record(Action.RETENTION, details=totals, at=now)
+    logger.info("retention run: %s", ", ".join(f"{key} {value}" for key, value in totals.items()))
+    return totals
 
 
 # Content.
 
 
-def redacted_data(data):
+def redacted_data(data: Any) -> dict[str, Any]:
     """What a message's `data` becomes when its content is removed."""
     data = data if isinstance(data, dict) else {}
     kept = {key: data[key] for key in KEPT_DATA_KEYS if key in data}
@@ -228,7 +239,12 @@ def redacted_data(data):
     return {**kept, "redacted": True}
 
 
-def redact_content(now, content_days, progress=_no_progress, batch_size=BATCH_SIZE):
+def redact_content(
+    now: datetime,
+    content_days: int,
+    progress: Progress = _no_progress,
+    batch_size: int = BATCH_SIZE,
+) -> int:
     """Remove the content of messages older than `content_days`; returns how many.
 
     Outbound messages still waiting to be sent keep theirs until they are sent or fail.
@@ -246,7 +262,7 @@ def redact_content(now, content_days, progress=_no_progress, batch_size=BATCH_SI
             break
         # Rows whose data reduce to the same thing are updated together: a batch costs a
         # handful of UPDATEs (one per kind of media, template, ...), not one per row.
-        groups = {}
+        groups: dict[str, tuple[dict[str, Any], list[int]]] = {}
         for pk, data in rows:
             new = redacted_data(data)
             groups.setdefault(repr(sorted(new.items())), (new, []))[1].append(pk)
@@ -266,7 +282,13 @@ def redact_content(now, content_days, progress=_no_progress, batch_size=BATCH_SI
 # Rows.
 
 
-def delete_in_batches(queryset, counts, step, progress=_no_progress, batch_size=BATCH_SIZE):
+def delete_in_batches(
+    queryset: QuerySet[Any],
+    counts: Counter[str],
+    step: str,
+    progress: Progress = _no_progress,
+    batch_size: int = BATCH_SIZE,
+) -> None:
     """Delete what `queryset` matches, `batch_size` rows per transaction, adding what was
     deleted (cascades included) to `counts`.
 
@@ -295,19 +317,19 @@ def delete_in_batches(queryset, counts, step, progress=_no_progress, batch_size=
             return
 
 
-def _expired_messages(cutoff):
+def _expired_messages(cutoff: datetime) -> QuerySet[Message]:
 
     # Served by message_timestamp_idx.
     return Message.objects.filter(timestamp__lt=cutoff)
 
 
-def _unlinked_status_events(cutoff):
+def _unlinked_status_events(cutoff: datetime) -> QuerySet[StatusEvent]:
     """Statuses that never found their message (it was never ours, or is gone)."""
 
     return StatusEvent.objects.filter(message__isnull=True, timestamp__lt=cutoff)
 
 
-def _empty_conversations(cutoff):
+def _empty_conversations(cutoff: datetime) -> QuerySet[Conversation]:
 
     return Conversation.objects.filter(
         ~Exists(Message.objects.filter(conversation=OuterRef("pk"))),
@@ -316,7 +338,7 @@ def _empty_conversations(cutoff):
     )
 
 
-def _lone_contacts(cutoff):
+def _lone_contacts(cutoff: datetime) -> QuerySet[Contact]:
 
     open_request = DeletionRequest.objects.open().filter(contact=OuterRef("pk"))
     return Contact.objects.filter(
@@ -326,30 +348,30 @@ def _lone_contacts(cutoff):
     )
 
 
-def _notes(cutoff):
+def _notes(cutoff: datetime) -> QuerySet[Note]:
 
     # Served by note_created_idx.
     return Note.objects.filter(created_at__lt=cutoff)
 
 
-def _staff_notifications(cutoff):
+def _staff_notifications(cutoff: datetime) -> QuerySet[StaffNotification]:
 
     return StaffNotification.objects.filter(created_at__lt=cutoff)
 
 
-def _wait_alerts(now):
+def _wait_alerts(now: datetime) -> QuerySet[WaitAlert]:
     """Alerts for waits that began before automation stops looking (a day's margin): no
     alert can be due for them again, so the record that one was sent has done its job."""
 
     return WaitAlert.objects.filter(waiting_since__lt=now - WAIT_HORIZON - timedelta(days=1))
 
 
-def _webhook_events(cutoff):
+def _webhook_events(cutoff: datetime) -> QuerySet[WebhookEvent]:
 
     return WebhookEvent.objects.filter(received_at__lt=cutoff)
 
 
-def _task_results(finished_cutoff, abandoned_cutoff):
+def _task_results(finished_cutoff: datetime, abandoned_cutoff: datetime) -> QuerySet[DBTaskResult]:
 
     finished = Q(
         status__in=[TaskResultStatus.SUCCESSFUL, TaskResultStatus.FAILED],
@@ -367,12 +389,12 @@ def _task_results(finished_cutoff, abandoned_cutoff):
     return DBTaskResult.objects.filter(finished | died_running | never_picked_up)
 
 
-def _audit_events(cutoff):
+def _audit_events(cutoff: datetime) -> QuerySet[AuditEvent]:
 
     return AuditEvent.objects.filter(at__lt=cutoff)
 
 
-def _closed_requests(cutoff):
+def _closed_requests(cutoff: datetime) -> QuerySet[DeletionRequest]:
 
     closed = [DeletionRequest.Status.COMPLETED, DeletionRequest.Status.REJECTED]
     return DeletionRequest.objects.filter(status__in=closed).filter(
@@ -381,12 +403,12 @@ def _closed_requests(cutoff):
     )
 
 
-def _tombstones(cutoff):
+def _tombstones(cutoff: datetime) -> QuerySet[ErasureTombstone]:
 
     return ErasureTombstone.objects.filter(erased_at__lt=cutoff)
 
 
-def _login_records(cutoff):
+def _login_records(cutoff: datetime) -> list[QuerySet[Any]]:
 
     return [
         model.objects.filter(attempt_time__lt=cutoff)
@@ -394,7 +416,7 @@ def _login_records(cutoff):
     ]
 
 
-def _expired_sessions(now):
+def _expired_sessions(now: datetime) -> QuerySet[Session] | None:
 
     if not apps.is_installed("django.contrib.sessions"):
         return None
@@ -407,12 +429,12 @@ def _expired_sessions(now):
     return Session.objects.filter(expire_date__lt=now)
 
 
-def _inbox_changes(cutoff):
+def _inbox_changes(cutoff: datetime) -> QuerySet[InboxChange]:
 
     return InboxChange.objects.filter(created_at__lt=cutoff)
 
 
-def _stale_uploads(cutoff):
+def _stale_uploads(cutoff: datetime) -> int:
 
     # delete_stale_uploads measures its age from the real clock: the age that puts its
     # cutoff at ours keeps `now` the run's only clock.
@@ -422,7 +444,7 @@ def _stale_uploads(cutoff):
 # The daily run inside db_worker.
 
 
-def claim_daily_run(now):
+def claim_daily_run(now: datetime) -> bool:
     """Whether this caller should run today's retention: exactly one caller per day gets True,
     however many workers ask (a conditional UPDATE on the one schedule row)."""
 
@@ -433,7 +455,7 @@ def claim_daily_run(now):
     return claimed == 1
 
 
-def daily_retention(now=None):
+def daily_retention(now: datetime | None = None) -> dict[str, int] | None:
     """Maintenance job (messaging.maintenance): purge once a day. Called every
     MAINTENANCE_INTERVAL_SECONDS; does nothing until a day has passed since the last run.
     Returns the counts when it ran, else None."""

@@ -18,13 +18,23 @@ import hashlib
 import hmac
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 
-from messaging.events import ContactChange, IgnoredField, InboundMessage, StatusUpdate
+from messaging.events import (
+    ContactChange,
+    ContactRef,
+    Event,
+    IgnoredField,
+    InboundMessage,
+    StatusUpdate,
+)
 from messaging.models import Contact, Message, WebhookEvent
 from messaging.parser import is_bsuid
 from messaging.payloads import encode
@@ -40,7 +50,7 @@ IDENTITY_KEYS = (
 )  # fmt: skip
 
 
-def normalise_id(value) -> str:
+def normalise_id(value: object) -> str:
     """A phone number as digits only ("+966 50 123" → "96650123"); a BSUID as it is."""
     value = str(value or "").strip()
     if not value or is_bsuid(value):
@@ -50,7 +60,7 @@ def normalise_id(value) -> str:
     return value
 
 
-def id_hash(value) -> str:
+def id_hash(value: object) -> str:
     """The keyed hash a tombstone keeps of one id (phone or BSUID); "" for no id."""
     normalised = normalise_id(value)
     if not normalised:
@@ -62,7 +72,7 @@ def id_hash(value) -> str:
 # Tombstones, as ingestion sees them.
 
 
-def event_ids(item, payload=None) -> set[str]:
+def event_ids(item: Event, payload: Any = None) -> set[str]:
     """The ids (phones, BSUIDs) of the person a normalised webhook event is about: a
     message's sender, a status's recipient, the user whose ids changed (as they were), and
     any id in the raw item of a field we ignore (calls, …; found in `payload`, the decoded
@@ -79,7 +89,7 @@ def event_ids(item, payload=None) -> set[str]:
     return {value for value in (ref.wa_id, ref.user_id) if value}
 
 
-def split_redeliveries(items, payload) -> tuple[list, "Person"]:
+def split_redeliveries(items: list[Event], payload: Any) -> tuple[list[Event], "Person"]:
     """The events of a body to apply, and who is to be scrubbed from its raw copy.
 
     An event about an erased person (a tombstone holds one of its ids) is dropped when it
@@ -114,7 +124,7 @@ def split_redeliveries(items, payload) -> tuple[list, "Person"]:
     return live, Person(ids=dropped_ids, wamids=dropped_wamids)
 
 
-def _erased_at(ids) -> dict[str, object]:
+def _erased_at(ids: set[str]) -> dict[str, datetime]:
     """{id: when it was last erased} for those of `ids` that have a tombstone (one query)."""
     hashes = {id_hash(value): value for value in ids}
     hashes.pop("", None)
@@ -133,11 +143,14 @@ class _Facts:
     """What deciding about an erased person's events needs from the database, each looked
     up once per body and only if asked."""
 
-    def __init__(self, items, ids, erased):
+    def __init__(
+        self, items: list[Event], ids: dict[int, set[str]], erased: dict[str, datetime]
+    ) -> None:
         self.items, self.ids, self.erased = items, ids, erased
-        self._ours = self._held = None
+        self._ours: set[object] | None = None
+        self._held: set[str] | None = None
 
-    def brings_back(self, item, erased_at) -> bool:
+    def brings_back(self, item: Event, erased_at: datetime) -> bool:
         match item:
             case InboundMessage():
                 return item.timestamp < erased_at
@@ -150,7 +163,7 @@ class _Facts:
                 return not any(value in self.held() for value in self.ids[id(item)])
         return False
 
-    def is_ours(self, status) -> bool:
+    def is_ours(self, status: StatusUpdate) -> bool:
         """Whether a status is about a message we hold (by wamid, or by the id we sent)."""
         if self._ours is None:
             statuses = [
@@ -166,7 +179,7 @@ class _Facts:
             self._ours = {value for row in rows for value in row}
         return status.wamid in self._ours or status.our_message_id in self._ours
 
-    def has_come_back(self, ref) -> bool:
+    def has_come_back(self, ref: ContactRef) -> bool:
         return any(value in self.held() for value in (ref.wa_id, ref.user_id) if value)
 
     def held(self) -> set[str]:
@@ -180,7 +193,7 @@ class _Facts:
         return self._held
 
 
-def _node_at(payload, path: str):
+def _node_at(payload: Any, path: str) -> Any:
     """The part of a decoded body at an event's path ("entry[0].changes[1].value.calls"),
     or None."""
     node = payload
@@ -195,7 +208,7 @@ def _node_at(payload, path: str):
     return node
 
 
-def _id_like_strings(node) -> set[str]:
+def _id_like_strings(node: Any) -> set[str]:
     """Every value inside `node` that could be a phone number or a BSUID, normalised."""
     found, stack = set(), [node]
     while stack:
@@ -220,17 +233,17 @@ class Person:
     BSUIDs, parent BSUIDs, compared after normalisation) and the ids of their messages
     (wamids; a status carries the wamid of the message it is about)."""
 
-    ids: set = field(default_factory=set)
-    wamids: set = field(default_factory=set)
+    ids: set[str] = field(default_factory=set)
+    wamids: set[str] = field(default_factory=set)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self.ids = {normalise_id(value) for value in self.ids} - {""}
         self.wamids = set(self.wamids) - {""}
 
-    def __bool__(self):
+    def __bool__(self) -> bool:
         return bool(self.ids or self.wamids)
 
-    def expanded_by(self, payload) -> "Person":
+    def expanded_by(self, payload: Any) -> "Person":
         """This person with the ids their own messages and statuses in `payload` carry
         (found by wamid): a body from before a number change names their old number."""
         extra = set()
@@ -251,7 +264,7 @@ class Person:
             and _NON_DIGITS.sub("", text) in self.ids
         )
 
-    def is_mentioned_in(self, node) -> bool:
+    def is_mentioned_in(self, node: Any) -> bool:
         """Whether any string (key or value) anywhere inside `node` names this person."""
         stack = [node]
         while stack:
@@ -269,7 +282,7 @@ class Person:
         return False
 
 
-def _items(payload):
+def _items(payload: Any) -> Iterator[Any]:
     """Every element of every list in every change value of a webhook body."""
     entries = payload.get("entry") if isinstance(payload, dict) else None
     for entry in entries if isinstance(entries, list) else []:
@@ -281,7 +294,7 @@ def _items(payload):
                     yield from part
 
 
-def scrub_payload(payload, person: Person, *, keep_person=False):
+def scrub_payload(payload: Any, person: Person, *, keep_person: bool = False) -> Any:
     """A decoded webhook body without `person`'s items — or, with keep_person=True, with
     only their items (an access export must not disclose other people).
 
@@ -317,7 +330,7 @@ def scrub_payload(payload, person: Person, *, keep_person=False):
     return result
 
 
-def _scrub_entry(entry, person, keep_person):
+def _scrub_entry(entry: Any, person: Person, keep_person: bool) -> Any:
     if not isinstance(entry, dict) or not isinstance(entry.get("changes"), list):
         return _whole(entry, person, keep_person)
     changed = False
@@ -332,7 +345,7 @@ def _scrub_entry(entry, person, keep_person):
     return {**entry, "changes": changes} if changes else None
 
 
-def _scrub_change(change, person, keep_person):
+def _scrub_change(change: Any, person: Person, keep_person: bool) -> Any:
     value = change.get("value") if isinstance(change, dict) else None
     if not isinstance(value, dict):
         return _whole(change, person, keep_person)
@@ -361,7 +374,7 @@ def _scrub_change(change, person, keep_person):
     return {**change, "value": new_value} if items_left else None
 
 
-def _whole(node, person, keep_person):
+def _whole(node: Any, person: Person, keep_person: bool) -> Any:
     """Something we cannot look inside: kept or dropped as a whole."""
     mentioned = person.is_mentioned_in(node)
     if keep_person:
@@ -369,7 +382,7 @@ def _whole(node, person, keep_person):
     return None if mentioned else node
 
 
-def decode_body(body: bytes):
+def decode_body(body: bytes | memoryview) -> Any:
     """A stored body as JSON, or None when it is not JSON."""
     try:
         return json.loads(bytes(body))
@@ -377,7 +390,7 @@ def decode_body(body: bytes):
         return None
 
 
-def scrub_body(body: bytes, person: Person):
+def scrub_body(body: bytes | memoryview, person: Person) -> tuple[str, bytes | None]:
     """What to do with a raw body for erasure: ("keep", None), ("rewrite", new bytes) or
     ("delete", None). Rewritten bodies are encoded as Meta encodes them."""
     payload = decode_body(body)
@@ -404,7 +417,7 @@ def scrub_webhook_event(event: WebhookEvent, person: Person) -> str:
     action, new_body = scrub_body(event.body, person)
     if action == "keep":
         return "kept"
-    if action == "rewrite":
+    if new_body is not None:  # "rewrite"
         digest = hashlib.sha256(new_body).hexdigest()
         if not WebhookEvent.objects.filter(body_sha256=digest).exclude(pk=event.pk).exists():
             try:
@@ -425,7 +438,7 @@ class ErasedPeopleGuard:
     """messaging.hooks' redelivery guard: erased people's items are withheld from a webhook
     body (`split_redeliveries`) and scrubbed from its stored raw copy."""
 
-    def split(self, items, payload) -> tuple[list, Person]:
+    def split(self, items: list[Event], payload: Any) -> tuple[list[Event], Person]:
         return split_redeliveries(items, payload)
 
     def scrub(self, event: WebhookEvent, withheld: Person) -> str:

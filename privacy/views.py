@@ -3,6 +3,7 @@ Meta (and anyone who messages the organisation) must be able to read it."""
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import translation
 from django.views.decorators.http import require_safe
@@ -20,7 +21,7 @@ FALLBACK_LANGUAGE = "en"
 @open_to_internet
 @login_not_required
 @require_safe
-def policy(request):
+def policy(request: HttpRequest) -> HttpResponse:
     """The policy in the visitor's language (their browser's, a signed-in user's choice, or
     ?lang=ar / ?lang=en), with the configured retention periods and contact filled in."""
     language = request.GET.get("lang", "")

@@ -6,9 +6,12 @@ dotted path.
 """
 
 from functools import cache
+from typing import Any
 
 from django.conf import settings
 from django.utils.module_loading import import_string
+
+from messaging.backends.base import BaseBackend
 
 SHORT_NAMES = {
     "cloud": "messaging.backends.cloud.CloudBackend",
@@ -17,16 +20,16 @@ SHORT_NAMES = {
 }
 
 
-def backend_path(name):
+def backend_path(name: str) -> str:
     return SHORT_NAMES.get(name, name)
 
 
 @cache
-def _load(path, options):
+def _load(path: str, options: tuple[tuple[str, Any], ...]) -> BaseBackend:
     return import_string(path)(**dict(options))
 
 
-def get_backend():
+def get_backend() -> BaseBackend:
     """The configured transport (one instance per process: it may hold a connection pool)."""
-    config = settings.WHATSAPP_TRANSPORT
+    config: dict[str, Any] = settings.WHATSAPP_TRANSPORT
     return _load(backend_path(config["BACKEND"]), tuple(sorted(config.get("OPTIONS", {}).items())))

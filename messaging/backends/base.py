@@ -1,4 +1,6 @@
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -18,16 +20,16 @@ class SendError(Exception):
 
     def __init__(
         self,
-        title,
+        title: str,
         *,
-        code=None,
-        subcode=None,
-        details="",
-        retryable=False,
-        ambiguous=False,
-        stop_sending=False,
-        fbtrace_id="",
-    ):
+        code: int | None = None,
+        subcode: int | None = None,
+        details: str = "",
+        retryable: bool = False,
+        ambiguous: bool = False,
+        stop_sending: bool = False,
+        fbtrace_id: str = "",
+    ) -> None:
         super().__init__(title)
         self.title = title
         self.code = code
@@ -39,7 +41,7 @@ class SendError(Exception):
         self.fbtrace_id = fbtrace_id
 
     @property
-    def permanent(self):
+    def permanent(self) -> bool:
         return not (self.retryable or self.ambiguous)
 
 
@@ -56,11 +58,13 @@ class MediaInfo:
 class BaseBackend:
     """One transport to the Graph API. Every method raises SendError on failure."""
 
-    def send(self, phone_number_id: str, payload: dict) -> SendResult:
+    def send(self, phone_number_id: str, payload: dict[str, Any]) -> SendResult:
         """POST `payload` to /{phone_number_id}/messages."""
         raise NotImplementedError
 
-    def upload_media(self, phone_number_id: str, filename: str, content: bytes, mime_type: str):
+    def upload_media(
+        self, phone_number_id: str, filename: str, content: bytes, mime_type: str
+    ) -> str:
         """POST the file to /{phone_number_id}/media; return Meta's media id."""
         raise NotImplementedError
 
@@ -68,11 +72,11 @@ class BaseBackend:
         """GET /{media_id}. Inbound media ids expire after 7 days (SendError, permanent)."""
         raise NotImplementedError
 
-    def download_media(self, url: str, max_bytes: int):
+    def download_media(self, url: str, max_bytes: int) -> Iterator[bytes]:
         """Yield the bytes behind a media URL (it needs the token); raise SendError when it
         is gone or larger than `max_bytes`."""
         raise NotImplementedError
 
-    def list_templates(self, waba_id: str):
+    def list_templates(self, waba_id: str) -> Iterator[dict[str, Any]]:
         """Yield every message template of the account, following Meta's paging."""
         raise NotImplementedError

@@ -1,6 +1,8 @@
 """The real transport: Meta's Graph API (WhatsApp Business Cloud API)."""
 
 import re
+from collections.abc import Iterator
+from typing import Any
 
 import requests
 from django.conf import settings
@@ -31,16 +33,16 @@ TEMPLATE_FIELDS = [
 
 
 class CloudBackend(BaseBackend):
-    def __init__(self, timeout=(5, 20)):
+    def __init__(self, timeout: tuple[float, float] = (5, 20)) -> None:
         # (connect, read) seconds. A connect timeout means Meta never saw the request (safe
         # to retry); a read timeout means it may have sent the message (ambiguous).
         self.timeout = timeout
         self.session = requests.Session()
 
-    def url(self, path):
+    def url(self, path: str) -> str:
         return f"{settings.WHATSAPP_GRAPH_URL}/{settings.WHATSAPP_API_VERSION}/{path}"
 
-    def send(self, phone_number_id, payload):
+    def send(self, phone_number_id: str, payload: dict[str, Any]) -> SendResult:
         data = self.post(f"{phone_number_id}/messages", json=payload)
         try:
             return SendResult(wamid=data["messages"][0]["id"])
@@ -49,7 +51,9 @@ class CloudBackend(BaseBackend):
                 "Meta accepted the request but returned no message id", ambiguous=True
             ) from None
 
-    def upload_media(self, phone_number_id, filename, content, mime_type):
+    def upload_media(
+        self, phone_number_id: str, filename: str, content: bytes, mime_type: str
+    ) -> str:
         data = self.post(
             f"{phone_number_id}/media",
             data={"messaging_product": "whatsapp", "type": mime_type},
@@ -59,7 +63,7 @@ class CloudBackend(BaseBackend):
             raise SendError("Meta accepted the upload but returned no media id", ambiguous=True)
         return data["id"]
 
-    def media_info(self, media_id):
+    def media_info(self, media_id: str) -> MediaInfo:
         data = self.request("GET", media_id)
         try:
             size = int(data["file_size"]) if data.get("file_size") else None
@@ -70,7 +74,7 @@ class CloudBackend(BaseBackend):
         except (KeyError, ValueError):
             raise SendError("The Graph API returned no media URL", code=100) from None
 
-    def download_media(self, url, max_bytes):
+    def download_media(self, url: str, max_bytes: int) -> Iterator[bytes]:
         if not is_safe_url(url):
             # The token goes with this request: only to where nobody can read it on the way.
             raise SendError("The Graph API gave a media URL that is not https")
@@ -105,8 +109,8 @@ class CloudBackend(BaseBackend):
                     raise SendError("Media is larger than allowed")
                 yield chunk
 
-    def list_templates(self, waba_id):
-        params = {
+    def list_templates(self, waba_id: str) -> Iterator[dict[str, Any]]:
+        params: dict[str, str | int] = {
             "limit": 100,
             "fields": ",".join(TEMPLATE_FIELDS),
         }
@@ -120,10 +124,10 @@ class CloudBackend(BaseBackend):
                 break
             params = {**params, "after": after}
 
-    def post(self, path, **kwargs):
+    def post(self, path: str, **kwargs: Any) -> Any:
         return self.request("POST", path, **kwargs)
 
-    def request(self, method, path, **kwargs):
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
         headers = {"Authorization": f"Bearer {settings.WHATSAPP_ACCESS_TOKEN}"}
         try:
             # The Graph API does not redirect; following one would re-send a message
@@ -153,7 +157,7 @@ class CloudBackend(BaseBackend):
         raise graph_error(response)
 
 
-def transport_error(exc, title):
+def transport_error(exc: requests.RequestException, title: str) -> SendError:
     """One SendError for a failure of `requests`, classified by whether Meta may have
     received the request: only a request that never left may be sent again."""
     if isinstance(exc, requests.ReadTimeout):
@@ -169,7 +173,7 @@ def transport_error(exc, title):
     )
 
 
-def never_connected(exc):
+def never_connected(exc: requests.RequestException) -> bool:
     """Whether a requests ConnectionError failed while opening the connection (refused, no
     route, unknown host), before anything was sent."""
     if not isinstance(exc, requests.ConnectionError):
@@ -180,7 +184,7 @@ def never_connected(exc):
     return isinstance(cause, NewConnectionError | ConnectTimeoutError)
 
 
-def graph_error(response):
+def graph_error(response: requests.Response) -> SendError:
     """One SendError from Meta's error object, classified by code rather than HTTP status."""
     try:
         error = response.json().get("error") or {}

@@ -3,12 +3,15 @@
 import json
 import secrets
 import sys
+from collections.abc import Iterable, Iterator
 from datetime import timedelta
+from functools import partial
+from typing import Any, TextIO
 
 from django.db import transaction
 from django.utils import timezone
 
-from messaging.backends.base import BaseBackend, SendError, SendResult
+from messaging.backends.base import BaseBackend, MediaInfo, SendError, SendResult
 from messaging.tasks import simulate_status
 
 # Seconds after acceptance at which the simulated sent, delivered and read statuses arrive.
@@ -16,11 +19,13 @@ STATUS_DELAYS = (1, 3, 6)
 
 
 class ConsoleBackend(BaseBackend):
-    def __init__(self, stream=None, status_delays=STATUS_DELAYS):
+    def __init__(
+        self, stream: TextIO | None = None, status_delays: Iterable[int] = STATUS_DELAYS
+    ) -> None:
         self.stream = stream or sys.stdout
         self.status_delays = tuple(status_delays)
 
-    def send(self, phone_number_id, payload):
+    def send(self, phone_number_id: str, payload: dict[str, Any]) -> SendResult:
         wamid = "wamid.CONSOLE" + secrets.token_hex(12).upper()
         self.stream.write(
             f"[whatsapp console] POST /{phone_number_id}/messages → {wamid}\n"
@@ -33,19 +38,19 @@ class ConsoleBackend(BaseBackend):
             )
         return SendResult(wamid=wamid)
 
-    def simulate_statuses(self, phone_number_id, wamid, recipient):
+    def simulate_statuses(self, phone_number_id: str, wamid: str, recipient: str) -> None:
         """Make the demo's ticks move: sent, delivered and read arrive as real status
         webhooks would, a few seconds apart, through the same ingestion path."""
         now = timezone.now()
         for delay, status in zip(self.status_delays, ("sent", "delivered", "read"), strict=True):
-            when = now + timedelta(seconds=delay)
+            deferred = simulate_status.using(run_after=now + timedelta(seconds=delay))
             transaction.on_commit(
-                lambda when=when, status=status: simulate_status.using(run_after=when).enqueue(
-                    phone_number_id, wamid, recipient, status
-                )
+                partial(deferred.enqueue, phone_number_id, wamid, recipient, status)
             )
 
-    def upload_media(self, phone_number_id, filename, content, mime_type):
+    def upload_media(
+        self, phone_number_id: str, filename: str, content: bytes, mime_type: str
+    ) -> str:
         media_id = "CONSOLE" + secrets.token_hex(8)
         self.stream.write(
             f"[whatsapp console] POST /{phone_number_id}/media {mime_type} "
@@ -53,11 +58,11 @@ class ConsoleBackend(BaseBackend):
         )
         return media_id
 
-    def media_info(self, media_id):
+    def media_info(self, media_id: str) -> MediaInfo:
         raise SendError("The console transport has no media to download", code=100)
 
-    def download_media(self, url, max_bytes):
+    def download_media(self, url: str, max_bytes: int) -> Iterator[bytes]:
         raise SendError("The console transport has no media to download", code=100)
 
-    def list_templates(self, waba_id):
+    def list_templates(self, waba_id: str) -> Iterator[dict[str, Any]]:
         return iter(())

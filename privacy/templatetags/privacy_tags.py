@@ -1,24 +1,26 @@
 """What the admin index and /privacy/ show about retention: the configured periods, the contact
 for data requests, and when the retention run last ran and runs next."""
 
+from typing import Any
+
 from django import template
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.translation import ngettext
 
-from privacy.retention import periods
+from privacy.retention import Periods, periods
 
 register = template.Library()
 
 
 @register.simple_tag
-def retention_periods():
+def retention_periods() -> Periods:
     return periods()
 
 
 @register.simple_tag
-def retention_status():
+def retention_status() -> dict[str, Any]:
     """The latest retention run (an AuditEvent) and the next scheduled one (a datetime)."""
     from privacy.models import AuditEvent, RetentionSchedule
 
@@ -28,7 +30,7 @@ def retention_status():
 
 
 @register.filter
-def is_email(value):
+def is_email(value: object) -> bool:
     try:
         validate_email(str(value or ""))
     except ValidationError:
@@ -37,12 +39,12 @@ def is_email(value):
 
 
 @register.simple_tag
-def privacy_contact():
+def privacy_contact() -> str:
     return settings.PRIVACY_CONTACT
 
 
 @register.filter
-def days(value):
+def days(value: Any) -> str:
     """A number of days for people: "1 day", "90 days" (plural forms of the language)."""
     number = int(value)
     return ngettext("%(days)d day", "%(days)d days", number) % {"days": number}

@@ -1,4 +1,6 @@
+from argparse import ArgumentParser
 from datetime import timedelta
+from typing import Any
 
 from django_tasks_db.management.commands.db_worker import Command as DatabaseWorkerCommand
 
@@ -12,10 +14,10 @@ class Command(DatabaseWorkerCommand):
         "worker that skipped the webhooks queue would leave received messages unapplied."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: ArgumentParser) -> None:
         super().add_arguments(parser)
         parser.set_defaults(queue_name="*")
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         ensure_scheduled(delay=timedelta(0))  # a first run right away
         return super().handle(*args, **options)

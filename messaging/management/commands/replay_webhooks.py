@@ -1,6 +1,7 @@
 from datetime import datetime
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -8,7 +9,7 @@ from messaging.ingest import apply_stored
 from messaging.models import WebhookEvent
 
 
-def moment(value):
+def moment(value: str) -> datetime:
     parsed = parse_datetime(value)
     if parsed is None:
         try:
@@ -24,7 +25,7 @@ class Command(BaseCommand):
         "duplicated). By default every failed one; or pick by id, time range and state."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("ids", nargs="*", type=int, help="Webhook event ids.")
         parser.add_argument("--since", type=moment, help="Received at or after (ISO date/time).")
         parser.add_argument("--until", type=moment, help="Received before (ISO date/time).")
@@ -35,7 +36,15 @@ class Command(BaseCommand):
             help="Only events in this state (default: failed, or any when ids are given).",
         )
 
-    def handle(self, *args, ids, since, until, state, **options):
+    def handle(
+        self,
+        *args: Any,
+        ids: list[int],
+        since: datetime | None,
+        until: datetime | None,
+        state: str | None,
+        **options: Any,
+    ) -> None:
         events = WebhookEvent.objects.order_by("pk")
         if ids:
             events = events.filter(pk__in=ids)

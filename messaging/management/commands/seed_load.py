@@ -31,10 +31,12 @@ import json
 import random
 import struct
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any, cast
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 from django.db import connection, models, transaction
 from django.utils import timezone
 
@@ -158,9 +160,13 @@ SENT_PRICING = {"billable": False, "pricing_model": "PMP", "category": "service"
 
 # Plan entries: one small list per message, indexed by these positions.
 TS, OUT, TYPE, REPLY, TARGET, EMOJI, ID = range(7)
+Entry = list[Any]
+# A planned person, and a row to write (attname → value).
+Person = dict[str, Any]
+Row = dict[str, Any]
 
 
-def _weighted(pairs):
+def _weighted(pairs: Sequence[tuple[str, int]]) -> tuple[list[str], list[int]]:
     names = [name for name, _weight in pairs]
     cumulative, total = [], 0
     for _name, weight in pairs:
@@ -172,19 +178,19 @@ def _weighted(pairs):
 class Progress:
     """A one-line progress bar on stdout, redrawn in place with \\r (plain text, no library)."""
 
-    def __init__(self, out, label, total, width=30):
+    def __init__(self, out: OutputWrapper, label: str, total: int, width: int = 30) -> None:
         self.out, self.label, self.total, self.width = out, label, max(total, 1), width
         self.started = self.shown = time.monotonic()
         self.done = self.drawn = 0
 
-    def advance(self, count):
+    def advance(self, count: int) -> None:
         self.done += count
         now = time.monotonic()
         if now - self.shown >= 0.2 or self.done >= self.total:
             self.shown = now
             self.draw(now)
 
-    def draw(self, now):
+    def draw(self, now: float) -> None:
         self.drawn = self.done
         share = min(self.done / self.total, 1)
         filled = int(share * self.width)
@@ -196,7 +202,7 @@ class Progress:
         )
         self.out.flush()
 
-    def finish(self):
+    def finish(self) -> None:
         if self.drawn != self.done or not self.done:
             self.draw(time.monotonic())
         self.out.write("")
@@ -209,7 +215,7 @@ class Command(BaseCommand):
         "conversations. PostgreSQL COPY when available. Deterministic for a given --seed."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--contacts", type=int, default=10_000)
         parser.add_argument("--messages", type=int, default=1_000_000)
         parser.add_argument("--numbers", type=int, default=2, help="Business numbers.")
@@ -227,7 +233,7 @@ class Command(BaseCommand):
             help="ISO date-time the data ends at (default: now); with --seed, repeatable.",
         )
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         started = self.started = time.monotonic()
         self.options = options
         self.seed = options["seed"]
@@ -287,15 +293,15 @@ class Command(BaseCommand):
 
     # Setting up.
 
-    def phase(self, name):
+    def phase(self, name: str) -> None:
         if self.options["verbosity"] > 1:
             self.out(f"  {name} after {time.monotonic() - self.started:.1f} s")
 
-    def out(self, text):
+    def out(self, text: str) -> None:
         self.stdout.write(text)
         self.stdout.flush()
 
-    def parse_now(self, value):
+    def parse_now(self, value: str | None) -> int:
         if not value:
             return int(timezone.now().timestamp())
         try:
@@ -306,7 +312,7 @@ class Command(BaseCommand):
             moment = moment.replace(tzinfo=UTC)
         return int(moment.timestamp())
 
-    def lock_tables(self):
+    def lock_tables(self) -> None:
         """Keep other writers out while ids are reserved and rows written (reads go on)."""
         if not self.postgres:
             return  # SQLite: the IMMEDIATE transaction already holds the write lock
@@ -314,7 +320,7 @@ class Command(BaseCommand):
         with connection.cursor() as cursor:
             cursor.execute(f"LOCK TABLE {tables} IN SHARE ROW EXCLUSIVE MODE")
 
-    def drop_indexes_for_bulk_load(self, messages):
+    def drop_indexes_for_bulk_load(self, messages: int) -> list[str]:
         """PostgreSQL's advice for populating a database: build indexes and check foreign keys
         once, after the rows are in, rather than row by row. Only for the two big tables, and
         only when the load is larger than what they hold already (a fresh benchmark
@@ -364,7 +370,7 @@ class Command(BaseCommand):
                     restore.append(definition)
         return restore
 
-    def rebuild(self, statements):
+    def rebuild(self, statements: list[str]) -> None:
         if not statements:
             return
         progress = Progress(self.stdout, "Indexes", len(statements))
@@ -375,10 +381,10 @@ class Command(BaseCommand):
                 progress.advance(1)
         progress.finish()
 
-    def wa_id(self, index, country_code):
+    def wa_id(self, index: int, country_code: str) -> str:
         return f"{country_code}5{self.seed:04d}{index:07d}"
 
-    def check_seed_unused(self):
+    def check_seed_unused(self) -> None:
         probe = [self.wa_id(0, code) for code, _name, _weight in COUNTRIES]
         if (
             Contact.objects.filter(wa_id__in=probe).exists()
@@ -389,7 +395,7 @@ class Command(BaseCommand):
                 "a fresh database."
             )
 
-    def business_numbers(self, count):
+    def business_numbers(self, count: int) -> list[int]:
         numbers = []
         for k in range(count):
             number, _created = BusinessNumber.objects.get_or_create(
@@ -403,7 +409,7 @@ class Command(BaseCommand):
             numbers.append(number.pk)
         return numbers
 
-    def staff_senders(self):
+    def staff_senders(self) -> list[int]:
         users = []
         for i in range(1, 6):
             user, created = get_user_model().objects.get_or_create(
@@ -416,7 +422,7 @@ class Command(BaseCommand):
             users.append(user.pk)
         return users
 
-    def reserve_ids(self, model, count):
+    def reserve_ids(self, model: type[models.Model], count: int) -> int:
         """The first of `count` primary keys reserved for `model` (rows get explicit ids)."""
         table = model._meta.db_table
         if self.postgres:
@@ -428,15 +434,15 @@ class Command(BaseCommand):
                     f"FROM {sequence})) FROM {table}"
                 )
                 return cursor.fetchone()[0] + 1
-        latest = model.objects.aggregate(latest=models.Max("pk"))["latest"] or 0
+        latest = model._default_manager.aggregate(latest=models.Max("pk"))["latest"] or 0
         return latest + 1
 
-    def sequence(self, model):
+    def sequence(self, model: type[models.Model]) -> str:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [model._meta.db_table])
             return cursor.fetchone()[0]
 
-    def fix_sequences(self):
+    def fix_sequences(self) -> None:
         if not self.postgres:
             return  # SQLite's AUTOINCREMENT follows explicit ids by itself
         with connection.cursor() as cursor:
@@ -450,7 +456,7 @@ class Command(BaseCommand):
     # Planning: who the contacts are, and each conversation's messages (time, direction,
     # type, what they reply or react to), before anything is written.
 
-    def plan_contacts(self, count):
+    def plan_contacts(self, count: int) -> list[Person]:
         rng = self.rng
         codes, weights = _weighted([(c, w) for c, _n, w in COUNTRIES])
         letters = {c: n for c, n, _w in COUNTRIES}
@@ -483,7 +489,7 @@ class Command(BaseCommand):
             )
         return people
 
-    def message_counts(self, conversations, messages):
+    def message_counts(self, conversations: int, messages: int) -> list[int]:
         rng = self.rng
         big = min(self.options["big_conversations"], conversations)
         big_size = self.options["big_size"]
@@ -515,7 +521,7 @@ class Command(BaseCommand):
             position += 1
         return counts
 
-    def plan_conversations(self, people, messages):
+    def plan_conversations(self, people: list[Person], messages: int) -> list[list[Entry]]:
         rng = self.rng
         days = self.options["days"]
         earliest = self.now - days * DAY
@@ -537,12 +543,12 @@ class Command(BaseCommand):
             plans.append(self.plan_messages(count, start, end))
         return plans
 
-    def plan_messages(self, count, start, end):
+    def plan_messages(self, count: int, start: int, end: int) -> list[Entry]:
         rng = self.rng
         times = sorted(rng.randint(start, end) for _ in range(count - 1)) if count else []
         if count:
             times.append(end)
-        entries = []
+        entries: list[Entry] = []
         last_outbound = -1
         outbound = False
         in_names, in_weights = self.inbound_types
@@ -570,7 +576,7 @@ class Command(BaseCommand):
             entries.append(entry)
         return entries
 
-    def assign_message_ids(self, plans):
+    def assign_message_ids(self, plans: list[list[Entry]]) -> list[int]:
         """Ids in global time order, as production inserts rows; returns that order."""
         keys = [
             (entry[TS] << (_CONV_BITS + _SEQ_BITS)) | (conv << _SEQ_BITS) | seq
@@ -588,16 +594,16 @@ class Command(BaseCommand):
 
     # Writing.
 
-    def wamid(self, ordinal):
+    def wamid(self, ordinal: int) -> str:
         """Meta-shaped ("wamid." and base64), unique: the seed and ordinal are inside it."""
         digest = hashlib.blake2b(struct.pack(">HI", self.seed, ordinal), digest_size=24).digest()
         raw = b"\x0b\x15" + struct.pack(">HI", self.seed, ordinal) + digest
         return "wamid.HBgL" + base64.b64encode(raw).decode("ascii")
 
-    def moment(self, seconds):
+    def moment(self, seconds: float) -> datetime:
         return datetime.fromtimestamp(seconds, tz=UTC)
 
-    def write_contacts(self, people):
+    def write_contacts(self, people: list[Person]) -> None:
         first = self.ids["contact"]
         rows = []
         for i, person in enumerate(people):
@@ -616,7 +622,7 @@ class Command(BaseCommand):
             )
         self.insert(Contact, rows, Progress(self.stdout, "Contacts", len(rows)))
 
-    def write_conversations(self, people, plans):
+    def write_conversations(self, people: list[Person], plans: list[list[Entry]]) -> None:
         rng = self.rng
         rows = []
         for i, entries in enumerate(plans):
@@ -649,14 +655,16 @@ class Command(BaseCommand):
             )
         self.insert(Conversation, rows, Progress(self.stdout, "Conversations", len(rows)))
 
-    def write_messages(self, people, plans, order):
+    def write_messages(
+        self, people: list[Person], plans: list[list[Entry]], order: list[int]
+    ) -> int:
         progress = Progress(self.stdout, "Messages", len(order))
         conv_mask, seq_mask = 2**_CONV_BITS - 1, 2**_SEQ_BITS - 1
         first_conversation = self.ids["conversation"]
         first_message = self.ids["message"]
         messages, statuses = [], []
         status_total = 0
-        self.next_status_id = None
+        self.next_status_id: int | None = None
         for key in order:
             conv = (key >> _SEQ_BITS) & conv_mask
             entries = plans[conv]
@@ -674,7 +682,7 @@ class Command(BaseCommand):
         progress.finish()
         return status_total
 
-    def flush(self, messages, statuses, progress):
+    def flush(self, messages: list[Row], statuses: list[Row], progress: Progress) -> int:
         count = len(messages)
         written = len(statuses)
         if messages:
@@ -691,14 +699,16 @@ class Command(BaseCommand):
         progress.advance(count)
         return written
 
-    def message_row(self, entry, entries, person, conversation_id):
+    def message_row(
+        self, entry: Entry, entries: list[Entry], person: Person, conversation_id: int
+    ) -> tuple[Row, Sequence[Row]]:
         rng = self.rng
         moment = entry[TS]
         kind = entry[TYPE]
         outbound = entry[OUT]
         arabic = person["arabic"] if rng.random() < 0.9 else not person["arabic"]
         order = f"#{rng.randint(1000, 99999)}"
-        data = {}
+        data: dict[str, Any] = {}
         text = ""
         target_wamid = reply_wamid = ""
         if kind == "text":
@@ -768,7 +778,7 @@ class Command(BaseCommand):
         row["attempts"] = 1
         return row, self.statuses(row, entry, person)
 
-    def statuses(self, row, entry, person):
+    def statuses(self, row: Row, entry: Entry, person: Person) -> list[Row]:
         """The delivery statuses Meta reported for an outbound message, oldest first; the
         message's status is the last of them (or failed)."""
         rng = self.rng
@@ -815,7 +825,9 @@ class Command(BaseCommand):
         row["status_at"] = events[-1]["timestamp"]
         return events
 
-    def insert(self, model, rows, progress=None):
+    def insert(
+        self, model: type[models.Model], rows: list[Row], progress: Progress | None = None
+    ) -> None:
         """Write rows (dicts of attname → value) with COPY on PostgreSQL, else bulk_create.
 
         Fields a row leaves out get their model default (fields added to the models later
@@ -843,19 +855,30 @@ class Command(BaseCommand):
             for row in rows:
                 batch.append(model(**row, **defaults))
                 if len(batch) >= 2000:
-                    model.objects.bulk_create(batch)
+                    model._default_manager.bulk_create(batch)
                     if progress:
                         progress.advance(len(batch))
                     batch = []
-            model.objects.bulk_create(batch)
+            model._default_manager.bulk_create(batch)
             if progress:
                 progress.advance(len(batch))
         if progress:
             progress.finish()
 
-    def copy(self, model, fields, given, defaults, rows, progress):
+    def copy(
+        self,
+        model: type[models.Model],
+        fields: dict[str, models.Field],
+        given: list[str],
+        defaults: dict[str, Any],
+        rows: list[Row],
+        progress: Progress | None,
+    ) -> None:
         names = given + list(defaults)
-        columns = ", ".join(connection.ops.quote_name(fields[name].column) for name in names)
+        # Concrete fields always have a column.
+        columns = ", ".join(
+            connection.ops.quote_name(cast(str, fields[name].column)) for name in names
+        )
         json_columns = {
             i for i, name in enumerate(names) if isinstance(fields[name], models.JSONField)
         }

@@ -1,8 +1,9 @@
 import random
+from typing import Any
 
 import requests
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from messaging import payloads as p
 from messaging.signature import sign
@@ -26,7 +27,7 @@ class Command(BaseCommand):
         "testing. Signs with the first WHATSAPP_APP_SECRET unless --secret is given."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--url", default="http://127.0.0.1:8000/webhooks/whatsapp/")
         parser.add_argument("--type", choices=TYPES, default="text", dest="kind")
         parser.add_argument("--text", help="Message text (default: a sample sentence).")
@@ -56,7 +57,7 @@ class Command(BaseCommand):
         parser.add_argument("--display-number", default=p.DISPLAY_PHONE_NUMBER)
         parser.add_argument("--secret", help="App secret to sign with.")
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         secret = options["secret"] or next(iter(settings.WHATSAPP_APP_SECRETS), None)
         if not secret:
             raise CommandError("No app secret: set WHATSAPP_APP_SECRET or pass --secret.")
@@ -83,7 +84,7 @@ class Command(BaseCommand):
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS(f"Sent {options['posts']} signed webhook(s)."))
 
-    def build(self, options):
+    def build(self, options: dict[str, Any]) -> dict:
         metadata = {
             "phone_number_id": options["phone_number_id"],
             "display_phone_number": options["display_number"],
@@ -100,7 +101,7 @@ class Command(BaseCommand):
         bsuid = options["bsuid"] or ("US." + str(random.randrange(10**17, 10**18)))  # noqa: S311
         if options["bsuid_only"]:
             contact = p.contact(user_id=bsuid, username=options["username"], name=options["name"])
-            sender = {"sender": bsuid}
+            sender: dict[str, Any] = {"sender": bsuid}
         else:
             contact = p.contact(
                 wa_id=options["sender"], user_id=options["bsuid"], name=options["name"]
@@ -109,7 +110,7 @@ class Command(BaseCommand):
         messages = [self.message(options, sender) for _ in range(options["batch"])]
         return p.envelope(p.value(contacts=[contact], messages=messages, **metadata))
 
-    def message(self, options, sender):
+    def message(self, options: dict[str, Any], sender: dict[str, Any]) -> dict:
         kind = options["kind"]
         text = options["text"] or random.choice(  # noqa: S311
             ARABIC_TEXTS if options["arabic"] else ENGLISH_TEXTS
@@ -117,7 +118,7 @@ class Command(BaseCommand):
         if kind == "text":
             return p.text_message(text, **sender)
         if kind in p.MEDIA_MIME_TYPES:
-            extra = {"filename": "invoice.pdf"} if kind == "document" else {}
+            extra: dict[str, Any] = {"filename": "invoice.pdf"} if kind == "document" else {}
             extra |= {"voice": True} if kind == "audio" else {}
             caption = text if kind in {"image", "video", "document"} else None
             return p.media_message(kind, caption=caption, **extra, **sender)

@@ -1,5 +1,7 @@
+from typing import Any
+
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from messaging.message_templates.sync import TemplateSyncError, sync_templates
 
@@ -11,14 +13,14 @@ class Command(BaseCommand):
         "updated, and ones Meta no longer lists removed."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--waba-id",
             default=None,
             help="WhatsApp Business Account id (default: the WHATSAPP_WABA_ID setting).",
         )
 
-    def handle(self, *args, waba_id, **options):
+    def handle(self, *args: Any, waba_id: str | None, **options: Any) -> None:
         waba_id = waba_id or settings.WHATSAPP_WABA_ID
         if not waba_id:
             raise CommandError(
@@ -28,7 +30,7 @@ class Command(BaseCommand):
 
         fetched = [0]
 
-        def progress(count):
+        def progress(count: int) -> None:
             fetched[0] = count
             if count % 100 == 0:  # Meta's page size
                 self.stdout.write(f"  {count} templates fetched", ending="\r")

@@ -1,7 +1,8 @@
 import getpass
+from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
@@ -16,7 +17,7 @@ class Command(BaseCommand):
         "Shows what will be deleted and asks first, unless --no-input."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "identifier", help='Phone number (any format, e.g. "+966 50 123 4567") or BSUID.'
         )
@@ -42,7 +43,15 @@ class Command(BaseCommand):
             ),
         )
 
-    def handle(self, *args, identifier, interactive, channel, handled_by, **options):
+    def handle(
+        self,
+        *args: Any,
+        identifier: str,
+        interactive: bool,
+        channel: str,
+        handled_by: str | None,
+        **options: Any,
+    ) -> None:
         phone, user_id = split_identifier(identifier)
         if not (phone or user_id):
             raise CommandError("Give a phone number or a business-scoped user id.")
@@ -92,12 +101,12 @@ class Command(BaseCommand):
             )
         )
 
-    def _write_counts(self, counts):
+    def _write_counts(self, counts: dict[str, int]) -> None:
         for label, count in kind_rows(counts):
             self.stdout.write(f"  {label}: {count}")
 
 
-def command_line_actor():
+def command_line_actor() -> str:
     """Who ran the command, as the audit log and the request record it without an account."""
     try:
         user = getpass.getuser()

@@ -1,4 +1,6 @@
-from django.core.management.base import BaseCommand, CommandError
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from privacy.retention import BATCH_SIZE, periods, purge_expired
 
@@ -13,7 +15,7 @@ class Command(BaseCommand):
         "this once a day by itself; run this from cron if no worker runs."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--batch-size",
             type=int,
@@ -21,7 +23,7 @@ class Command(BaseCommand):
             help=f"Rows per transaction (default {BATCH_SIZE}).",
         )
 
-    def handle(self, *args, batch_size, verbosity, **options):
+    def handle(self, *args: Any, batch_size: int, verbosity: int, **options: Any) -> None:
         if batch_size < 1:
             raise CommandError("--batch-size must be at least 1.")
         days = periods()
@@ -33,7 +35,7 @@ class Command(BaseCommand):
                 f"handled deletion requests and tombstones {days.closed_requests} d."
             )
 
-        def progress(step, done):
+        def progress(step: str, done: int) -> None:
             if verbosity > 1 or (verbosity and done):
                 self.stdout.write(f"  {step.replace('_', ' ')}: {done}")
 
