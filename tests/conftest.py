@@ -4,6 +4,15 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.test import override_settings
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hasher():
+    """Every create_user and sign-in would pay PBKDF2 at full strength (about half a second a
+    hash); no test is about the hash's strength, so tests hash with MD5."""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
 
 
 @pytest.fixture(scope="session", autouse=True)
