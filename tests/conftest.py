@@ -7,6 +7,17 @@ from django.core.management import call_command
 from django.test import override_settings
 
 
+def pytest_sessionstart(session):
+    """Tests run with DEBUG off, so pages link hashed files from WhiteNoise's manifest: build it.
+
+    Once, in the one process that is not an xdist worker (the controller starts the workers
+    after this hook), so that parallel workers never write STATIC_ROOT at the same time. Doing
+    it here rather than in the Makefile keeps a bare `pytest` run working too.
+    """
+    if not hasattr(session.config, "workerinput"):
+        call_command("collectstatic", interactive=False, verbosity=0)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _fast_password_hasher():
     """Every create_user and sign-in would pay PBKDF2 at full strength (about half a second a
@@ -15,13 +26,11 @@ def _fast_password_hasher():
         yield
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _collected_static_files():
-    """Tests run with DEBUG off, so pages link hashed files from WhiteNoise's manifest: build it.
-
-    Doing it here rather than in the Makefile keeps a bare `pytest` run working too.
-    """
-    call_command("collectstatic", interactive=False, verbosity=0)
+@pytest.fixture(autouse=True)
+def _private_media_root(settings, tmp_path):
+    """Files the code under test writes land in the test's own folder: never in the checkout,
+    never in one that another test, or a parallel worker, also uses."""
+    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 @pytest.fixture
