@@ -13,7 +13,7 @@ from inbox import jinja
 from inbox.formatting import order_summary, unread_label
 from messaging.models import Message
 
-PARTIALS = sorted((Path(__file__).resolve().parent.parent / "inbox" / "jinja2").rglob("*.html"))
+PARTIALS = sorted((Path(__file__).resolve().parents[2] / "inbox" / "jinja2").rglob("*.html"))
 # A label as the partials write it: _("…") or _('…') with a literal.
 LABEL = re.compile(r"""_\((?:"([^"]*)"|'([^']*)')\)""")
 

@@ -4,7 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "ci_database.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "ci_database.py"
 
 
 def test_an_unreachable_server_is_one_clear_line_not_a_traceback():

@@ -11,7 +11,7 @@ from tests.template_helpers import HELLO_WORLD, make_template
 
 pytestmark = pytest.mark.django_db
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "whatsapp-corpus"
+CORPUS = Path(__file__).resolve().parents[3] / "shared" / "whatsapp-corpus"
 
 
 def template_change(field, **value):

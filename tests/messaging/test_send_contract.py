@@ -8,7 +8,7 @@ import pytest
 from messaging.models import BusinessNumber, Contact, Conversation, Message
 from messaging.sending import graph_payload, read_receipt_payload
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "whatsapp-corpus"
+CORPUS = Path(__file__).resolve().parents[3] / "shared" / "whatsapp-corpus"
 pytestmark = [
     pytest.mark.django_db,
     pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/whatsapp-corpus is not present"),

@@ -26,7 +26,7 @@ from messaging.models import (
     WebhookEvent,
 )
 from messaging.tasks import record_acceptance
-from tests.test_ingest_queries import ONE_MESSAGE_QUERIES
+from tests.messaging.test_ingest_queries import ONE_MESSAGE_QUERIES
 
 pytestmark = pytest.mark.django_db
 
@@ -600,7 +600,7 @@ def test_applying_a_one_message_payload_takes_a_bounded_number_of_queries(
 ):
     deliver(inbound(p.text_message("warm-up", wamid="wamid.0")))  # number and contact exist
 
-    # What each of them is for: tests/test_ingest_queries.py.
+    # What each of them is for: tests/messaging/test_ingest_queries.py.
     with django_assert_max_num_queries(ONE_MESSAGE_QUERIES):
         deliver(inbound(p.text_message("hello", wamid="wamid.1")))
 

@@ -325,7 +325,8 @@ def test_staff_who_may_not_read_conversations_cannot_post_to_them_or_the_admin(
         if key in extras or any(
             key.startswith(f"admin:{m.replace('.', '_')}_") for m in ADMIN[kind]
         ):
-            continue  # their own admin pages: forms that work (tests/test_deletion_admin.py)
+            # Their own admin pages: forms that work (tests/privacy/test_deletion_admin.py).
+            continue
         if key == "admin:app_list":
             expected = APP_LIST.get(kind, 404)
         else:
@@ -350,7 +351,7 @@ def csrf_failure(request, reason=""):
 
 @pytest.fixture
 def superuser_client(django_user_model, settings):
-    settings.CSRF_FAILURE_VIEW = "tests.test_url_access.csrf_failure"
+    settings.CSRF_FAILURE_VIEW = "tests.config.test_url_access.csrf_failure"
     client = Client(enforce_csrf_checks=True)
     client.force_login(django_user_model.objects.create_superuser("root", password=None))
     return client

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "find-python"
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "find-python"
 
 
 def fake_python(directory, name, works=True):

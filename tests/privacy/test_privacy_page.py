@@ -11,8 +11,8 @@ from django.urls import reverse
 pytestmark = pytest.mark.django_db
 
 # The organisation's policy as it wrote it (a copy of the workspace's seed/privacy-policy.txt).
-POLICY = Path(__file__).resolve().parents[1] / "docs" / "privacy-policy.txt"
-SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "privacy-policy.txt"
+POLICY = Path(__file__).resolve().parents[2] / "docs" / "privacy-policy.txt"
+SEED = Path(__file__).resolve().parents[3] / "shared" / "seed" / "privacy-policy.txt"
 
 
 def page(client, **headers):

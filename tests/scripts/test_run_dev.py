@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "run_dev.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "run_dev.py"
 
 
 @pytest.fixture(scope="module")

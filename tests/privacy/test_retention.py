@@ -576,7 +576,7 @@ def test_the_media_of_a_redacted_message_is_gone(client, staff_user, now):
 
 # Settings.
 
-SETTINGS_FILE = Path(__file__).resolve().parent.parent / "config" / "settings.py"
+SETTINGS_FILE = Path(__file__).resolve().parents[2] / "config" / "settings.py"
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from messaging.sending import graph_payload
 from messaging.templates import queue_template_message
 from tests.template_helpers import make_template
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "whatsapp-corpus"
+CORPUS = Path(__file__).resolve().parents[3] / "shared" / "whatsapp-corpus"
 pytestmark = [
     pytest.mark.django_db,
     pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/whatsapp-corpus is not present"),

@@ -11,7 +11,7 @@ from django.utils import timezone
 from messaging.models import BusinessNumber, Contact, Conversation, Message
 from messaging.sending import graph_payload
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "whatsapp-corpus"
+CORPUS = Path(__file__).resolve().parents[3] / "shared" / "whatsapp-corpus"
 EXAMPLES = CORPUS / "meta-openapi" / "send_message_requests.json"
 
 if not EXAMPLES.is_file():

@@ -16,7 +16,7 @@ from config.checks import check_credential_strength, check_proxy_addresses
 from messaging import payloads as p
 from messaging.models import Message, WebhookEvent
 from messaging.tasks import send_message
-from tests.test_settings import SETTINGS_FILE, VARIABLES, production_env
+from tests.config.test_settings import SETTINGS_FILE, VARIABLES, production_env
 from tests.url_walk import walk
 
 pytestmark = pytest.mark.django_db

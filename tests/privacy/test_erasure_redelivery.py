@@ -165,7 +165,7 @@ def test_other_peoples_webhooks_cost_one_query_more_at_most(erased, django_asser
         messages=[p.text_message("warm-up", sender=OMAR_PHONE)],
     ))))  # fmt: skip
 
-    # As in tests/test_ingest.py's bound, plus the one tombstone lookup per body.
+    # As in tests/messaging/test_ingest.py's bound, plus the one tombstone lookup per body.
     with django_assert_max_num_queries(20):
         receive(p.encode(p.envelope(p.value(
             contacts=[p.contact(wa_id=OMAR_PHONE)],

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 pytestmark = pytest.mark.django_db
 
-SETTINGS_FILE = Path(__file__).resolve().parent.parent / "config" / "settings.py"
+SETTINGS_FILE = Path(__file__).resolve().parents[2] / "config" / "settings.py"
 
 
 def csp_directives(response):
@@ -121,7 +121,7 @@ def test_pages_have_no_inline_scripts_or_styles(staff_client, staff_user, path):
 
 
 def test_no_project_template_contains_inline_code():
-    base = Path(__file__).resolve().parent.parent
+    base = Path(__file__).resolve().parents[2]
     templates = [*base.glob("templates/**/*.html"), *base.glob("*/templates/**/*.html")]
 
     assert templates
