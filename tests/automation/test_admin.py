@@ -19,17 +19,10 @@ from automation.models import (
 from automation.rules import check_regex
 from automation.text import fill, script_language
 from messaging.models import BusinessNumber, Contact
-from tests.conftest import grant
+from tests.staff_support import grant
 from tests.teamwork_support import deliver
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def admin_client(client, django_user_model):
-    user = django_user_model.objects.create_superuser("root", "root@example.org", "x" * 20)
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

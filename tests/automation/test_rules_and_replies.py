@@ -29,11 +29,10 @@ from automation.models import (
 )
 from inbox.models import StaffProfile
 from messaging import payloads as p
-from messaging.backends import locmem
 from messaging.ingest import receive
 from messaging.models import BusinessNumber, Contact, Conversation, Message
 from messaging.sending import queue_text_reply
-from tests.conftest import grant
+from tests.staff_support import grant
 from tests.teamwork_support import (
     AMINA,
     JOHN,
@@ -47,13 +46,6 @@ from tests.teamwork_support import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _empty_outbox():
-    locmem.reset()
-    yield
-    locmem.reset()
 
 
 def quick_reply(shortcut="hours", **texts):

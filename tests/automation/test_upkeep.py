@@ -17,7 +17,7 @@ from inbox.models import StaffProfile
 from messaging.maintenance import maintenance_jobs
 from messaging.models import Conversation, Message
 from messaging.sending import queue_text_reply
-from tests.conftest import grant
+from tests.staff_support import grant
 from tests.teamwork_support import NOTIFICATION_TASK, deliver, queued, run_queued
 
 pytestmark = pytest.mark.django_db

@@ -5,11 +5,6 @@ import pytest
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def superuser(django_user_model, password):
-    return django_user_model.objects.create_superuser("root", "root@example.org", password)
-
-
 @pytest.mark.parametrize(
     "path", ["/admin/", "/admin/auth/user/", "/admin/auth/user/add/", "/admin/auth/user/1/change/"]
 )

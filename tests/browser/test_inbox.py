@@ -33,13 +33,6 @@ JOHN = "447700900123"
 OMAR = "201001234567"
 
 
-@pytest.fixture(autouse=True)
-def _empty_outbox():
-    locmem.reset()
-    yield
-    locmem.reset()
-
-
 @pytest.fixture
 def phone_page(browser, live_server, page_errors, live_settings, serialised_live_server):
     """Like `page`, on a 360 x 740 touch screen."""

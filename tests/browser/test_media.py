@@ -23,12 +23,8 @@ AMINA = "966501234567"
 
 
 @pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
+def _media(settings):
     settings.WHATSAPP_TRANSPORT = {"BACKEND": "locmem", "OPTIONS": {}}
-    locmem.reset()
-    yield
-    locmem.reset()
 
 
 def deliver(live_server, item):

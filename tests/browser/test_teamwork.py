@@ -12,8 +12,8 @@ from automation.models import Label, Note, QuickReply, QuickReplyText
 from messaging import payloads as p
 from messaging.backends import locmem
 from messaging.models import Message
-from tests.conftest import grant
 from tests.live_support import database, post_webhook_over_http
+from tests.staff_support import grant
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -22,13 +22,6 @@ SLOW = 10_000
 
 AMINA = "966501234567"
 JOHN = "447700900123"
-
-
-@pytest.fixture(autouse=True)
-def _empty_outboxes():
-    locmem.reset()
-    yield
-    locmem.reset()
 
 
 @pytest.fixture

@@ -25,13 +25,6 @@ SLOW = 10_000
 AMINA = "966501234567"
 
 
-@pytest.fixture(autouse=True)
-def _empty_outbox():
-    locmem.reset()
-    yield
-    locmem.reset()
-
-
 def deliver_old_text(live_server, text, hours_ago):
     post_webhook_over_http(
         live_server,

@@ -5,7 +5,6 @@ from datetime import timedelta
 
 import pytest
 import requests
-import responses
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.urls import reverse
@@ -21,21 +20,6 @@ pytestmark = pytest.mark.django_db
 
 GRAPH = "https://graph.facebook.com/v23.0"
 MEDIA_URL = "https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=1234&ext=1&hash=abc"
-
-
-@pytest.fixture(autouse=True)
-def _empty_media():
-    locmem.reset()
-    yield
-    locmem.reset()
-
-
-@pytest.fixture
-def cloud(settings):
-    settings.WHATSAPP_TRANSPORT = {"BACKEND": "cloud", "OPTIONS": {}}
-    settings.WHATSAPP_ACCESS_TOKEN = "test-token"
-    with responses.RequestsMock() as mock:
-        yield mock
 
 
 def deliver_media(kind, *, media_id=None, content=None, meta_mime=None, **options):

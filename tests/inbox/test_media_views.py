@@ -13,24 +13,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from messaging import payloads as p
-from messaging.backends import locmem
 from messaging.ingest import receive
 from messaging.media import OUTBOX_DIR
 from messaging.models import Conversation, Message
 from tests import media_files as f
-from tests.conftest import grant
+from tests.staff_support import grant
 
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HX-Request": "true"}
-
-
-@pytest.fixture(autouse=True)
-def _private_media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    locmem.reset()
-    yield
-    locmem.reset()
 
 
 def deliver(*items, hours_ago=0.1):

@@ -29,20 +29,13 @@ from messaging.models import (
     InboxChange,
     Message,
 )
-from tests.conftest import grant
+from tests.staff_support import grant
 from tests.template_helpers import make_template
 
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HX-Request": "true"}
 _serial = itertools.count(1)
-
-
-@pytest.fixture(autouse=True)
-def _empty_outbox():
-    locmem.reset()
-    yield
-    locmem.reset()
 
 
 @pytest.fixture

@@ -27,17 +27,10 @@ from inbox.models import StaffProfile
 from messaging.backends import locmem
 from messaging.models import Conversation, InboxChange, Message
 from messaging.sending import queue_text_reply
-from tests.conftest import grant
+from tests.staff_support import grant
 from tests.teamwork_support import AMINA, NOTIFICATION_TASK, deliver, queued, run_queued
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _empty_outbox():
-    locmem.reset()
-    yield
-    locmem.reset()
 
 
 @pytest.fixture

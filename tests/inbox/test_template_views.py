@@ -7,9 +7,8 @@ import pytest
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 
-from messaging.backends import locmem
 from messaging.models import Message
-from tests.conftest import grant
+from tests.staff_support import grant
 from tests.template_helpers import (
     HELLO_WORLD,
     ORDER_UPDATE,
@@ -21,13 +20,6 @@ from tests.template_helpers import (
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HX-Request": "true"}
-
-
-@pytest.fixture(autouse=True)
-def _empty_outbox():
-    locmem.reset()
-    yield
-    locmem.reset()
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from messaging import payloads as p
 from messaging.backends import locmem
 from messaging.ingest import receive
 from messaging.models import BusinessNumber, Conversation, InboxChange, Message
-from tests.conftest import grant
+from tests.staff_support import grant
 
 pytestmark = pytest.mark.django_db
 
@@ -86,13 +86,6 @@ def inbound(conversation, kind, *, text="", data=None, minutes_ago=1, **fields):
         status="received",
         **fields,
     )
-
-
-@pytest.fixture(autouse=True)
-def _empty_outbox():
-    locmem.reset()
-    yield
-    locmem.reset()
 
 
 # The list

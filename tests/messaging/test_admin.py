@@ -7,17 +7,9 @@ from messaging import payloads as p
 from messaging.ingest import receive
 from messaging.models import Conversation, Message, StatusEvent, WebhookEvent
 from privacy.models import AuditEvent
-from tests.conftest import grant
+from tests.staff_support import grant
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def admin_client(client, django_user_model):
-    # No password: hashing one is the slowest part of a test, and force_login needs none.
-    user = django_user_model.objects.create_superuser("root", "root@example.org", None)
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

@@ -38,14 +38,6 @@ MB = 1024 * 1024
 GRAPH = "https://graph.facebook.com/v23.0"
 
 
-@pytest.fixture(autouse=True)
-def _private_media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    locmem.reset()
-    yield
-    locmem.reset()
-
-
 def conversation(*, hours_ago=0.1, sender=p.USER_WA_ID):
     body = p.envelope(
         p.value(

@@ -3,7 +3,6 @@
 import json
 
 import pytest
-import responses
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from responses import matchers
 
@@ -44,22 +43,10 @@ TEMPLATES_URL = f"{GRAPH}/{WABA}/message_templates"
 FIRST_PAGE = {"limit": "100", "fields": ",".join(TEMPLATE_FIELDS)}
 
 
-@pytest.fixture(autouse=True)
-def _empty_outbox():
-    locmem.reset()
-    yield
-    locmem.reset()
-
-
 @pytest.fixture
-def cloud(settings):
-    """The real Graph API transport, talking to `responses` instead of Meta."""
-    settings.WHATSAPP_TRANSPORT = {"BACKEND": "cloud", "OPTIONS": {}}
-    settings.WHATSAPP_ACCESS_TOKEN = "test-token"
-    settings.WHATSAPP_GRAPH_URL = "https://graph.facebook.com"
-    settings.WHATSAPP_WABA_ID = WABA
-    with responses.RequestsMock() as mocked:
-        yield mocked
+def cloud(cloud, waba):
+    """The real transport, for the account whose templates these are."""
+    return cloud
 
 
 @pytest.fixture

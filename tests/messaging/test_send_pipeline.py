@@ -26,7 +26,6 @@ from messaging.media import queue_media_message
 from messaging.models import (
     UNCONFIRMED_SEND_AGAIN_AFTER,
     BusinessNumber,
-    Conversation,
     InboxChange,
     Message,
     SendAttempt,
@@ -50,38 +49,6 @@ pytestmark = pytest.mark.django_db
 
 GRAPH = "https://graph.facebook.com/v23.0"
 MESSAGES_URL = f"{GRAPH}/{p.PHONE_NUMBER_ID}/messages"
-
-
-@pytest.fixture(autouse=True)
-def _empty_outbox():
-    locmem.reset()
-    yield
-    locmem.reset()
-
-
-@pytest.fixture
-def cloud(settings):
-    """The real Graph API transport, talking to `responses` instead of Meta."""
-    settings.WHATSAPP_TRANSPORT = {"BACKEND": "cloud", "OPTIONS": {}}
-    settings.WHATSAPP_ACCESS_TOKEN = "test-token"
-    settings.WHATSAPP_GRAPH_URL = "https://graph.facebook.com"
-    with responses.RequestsMock() as mocked:
-        yield mocked
-
-
-@pytest.fixture
-def conversation():
-    receive(
-        p.encode(
-            p.envelope(
-                p.value(
-                    contacts=[p.contact(wa_id=p.USER_WA_ID, name="Amina")],
-                    messages=[p.text_message("Hello?", wamid="wamid.IN")],
-                )
-            )
-        )
-    )
-    return Conversation.objects.get()
 
 
 @pytest.fixture

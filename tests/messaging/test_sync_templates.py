@@ -15,13 +15,6 @@ pytestmark = pytest.mark.django_db
 WABA = "102290129340398"
 
 
-@pytest.fixture(autouse=True)
-def _empty_outbox():
-    locmem.reset()
-    yield
-    locmem.reset()
-
-
 def sync(*args):
     out = io.StringIO()
     call_command("sync_templates", *args, stdout=out)

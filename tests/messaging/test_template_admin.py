@@ -5,7 +5,7 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 
 from messaging.backends import locmem
 from messaging.models import MessageTemplate
-from tests.conftest import grant
+from tests.staff_support import grant
 from tests.template_helpers import HELLO_WORLD, make_template, meta_template
 
 pytestmark = pytest.mark.django_db
@@ -15,18 +15,8 @@ CHANGELIST = "/admin/messaging/messagetemplate/"
 
 
 @pytest.fixture(autouse=True)
-def _empty_outbox(settings):
+def _waba_id(settings):
     settings.WHATSAPP_WABA_ID = WABA
-    locmem.reset()
-    yield
-    locmem.reset()
-
-
-@pytest.fixture
-def admin_client(client, django_user_model):
-    user = django_user_model.objects.create_superuser("root", "root@example.org", "x" * 20)
-    client.force_login(user)
-    return client
 
 
 def test_the_list_shows_name_language_category_and_status(admin_client):

@@ -7,25 +7,16 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from messaging.backends import locmem
 from messaging.media import queue_media_message
 from messaging.sending import queue_reaction, queue_text_reply
 from messaging.templates import queue_template_message
 from privacy.audit import Action, record
 from privacy.models import AuditEvent
 from tests import media_files
-from tests.conftest import grant
+from tests.staff_support import grant
 from tests.template_helpers import HELLO_WORLD, deliver_text, make_template
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _isolated(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    locmem.reset()
-    yield
-    locmem.reset()
 
 
 def events(action):

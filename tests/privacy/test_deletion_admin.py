@@ -13,7 +13,6 @@ from django.utils.formats import date_format
 from messaging.models import Contact, Conversation, Message
 from privacy.erasure import kind_rows, preview_erasure
 from privacy.models import AuditEvent, DeletionRequest, ErasureTombstone
-from tests.conftest import grant
 from tests.erasure_support import (
     OMAR_PHONE,
     ZAINAB_BSUID,
@@ -23,15 +22,11 @@ from tests.erasure_support import (
     traces,
     zainab_needles,
 )
+from tests.staff_support import grant
 
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = "/admin/privacy/deletionrequest/"
-
-
-@pytest.fixture(autouse=True)
-def _private_media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 @pytest.fixture

@@ -12,22 +12,11 @@ from tests.erasure_support import (
     OMAR_PHONE,
     ZAINAB_BSUID,
     ZAINAB_PHONE,
-    populate,
     traces,
     zainab_needles,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _private_media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture
-def world(staff_user):
-    return populate(staff_user)
 
 
 def run(*args):

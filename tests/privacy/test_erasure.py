@@ -27,7 +27,6 @@ from tests.erasure_support import (
     ZAINAB_TEXTS,
     file_requests,
     omar_contact,
-    populate,
     rows_pointing_at,
     stored_uploads,
     traces,
@@ -38,14 +37,8 @@ from tests.erasure_support import (
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _private_media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
 @pytest.fixture
-def world(staff_user):
-    world = populate(staff_user)
+def world(world, staff_user):
     file_requests(staff_user)
     return world
 

@@ -30,11 +30,6 @@ from tests.erasure_support import (
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _private_media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
 @pytest.fixture
 def erased(staff_user):
     """Everything populated, then Zainab erased: the raw bodies as Meta first sent them."""

@@ -8,7 +8,6 @@ from automation.models import ConversationPriority, Note, WaitAlert
 from messaging.models import BusinessNumber, Contact, Conversation, Message
 from privacy.export import export_data
 from privacy.models import AuditEvent, DeletionRequest
-from tests.conftest import grant
 from tests.erasure_support import (
     OMAR_NAME,
     OMAR_NOTE,
@@ -18,23 +17,13 @@ from tests.erasure_support import (
     ZAINAB_NAME,
     ZAINAB_PHONE,
     ZAINAB_TEXTS,
-    populate,
 )
+from tests.staff_support import grant
 
 pytestmark = pytest.mark.django_db
 
 CONTACTS = "/admin/messaging/contact/"
 REQUESTS = "/admin/privacy/deletionrequest/"
-
-
-@pytest.fixture(autouse=True)
-def _private_media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture
-def world(staff_user):
-    return populate(staff_user)
 
 
 @pytest.fixture

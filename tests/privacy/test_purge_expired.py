@@ -17,11 +17,6 @@ from privacy.models import AuditEvent, RetentionSchedule
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _private_media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
 def old_texts(count, days):
     when = timezone.now() - timedelta(days=days)
     receive(

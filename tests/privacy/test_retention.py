@@ -53,8 +53,7 @@ LATER = timedelta(days=M + 5)
 
 
 @pytest.fixture(autouse=True)
-def _periods(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"  # stale attachment files are purged from here
+def _periods(settings):
     settings.RETENTION_CONTENT_DAYS = N
     settings.RETENTION_METADATA_DAYS = M
     settings.RETENTION_WEBHOOK_DAYS = K

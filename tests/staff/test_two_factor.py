@@ -12,10 +12,6 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from messaging import payloads as p
-from messaging.ingest import receive
-from messaging.models import Conversation
-
 pytestmark = pytest.mark.django_db
 
 LOGIN = "/accounts/login/"
@@ -61,13 +57,6 @@ def device(staff_user):
 
 
 @pytest.fixture
-def superuser(django_user_model, password):
-    return django_user_model.objects.create_superuser(
-        username="root", password=password, email="root@example.org"
-    )
-
-
-@pytest.fixture
 def superuser_device(superuser):
     return TOTPDevice.objects.create(user=superuser, name="Phone", confirmed=True)
 
@@ -75,21 +64,6 @@ def superuser_device(superuser):
 @pytest.fixture
 def required(settings):
     settings.REQUIRE_2FA_FOR_SUPERUSERS = True
-
-
-@pytest.fixture
-def conversation():
-    receive(
-        p.encode(
-            p.envelope(
-                p.value(
-                    contacts=[p.contact(wa_id=p.USER_WA_ID, name="Amina")],
-                    messages=[p.text_message("Hello?")],
-                )
-            )
-        )
-    )
-    return Conversation.objects.get()
 
 
 # Setting it up.
