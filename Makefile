@@ -14,7 +14,7 @@ run: $(INSTALLED)
 
 ## test: the full test suite on every core (SQLite unless DATABASE_URL says otherwise)
 test: $(INSTALLED)
-	$(PYTHON) -m pytest -n auto $(PYTEST_ARGS)
+	$(PYTHON) -m pytest -n auto --dist loadgroup $(PYTEST_ARGS)
 
 ## lint: ruff lint and format check, and no model change without its migration
 lint: $(INSTALLED)

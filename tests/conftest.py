@@ -1,5 +1,6 @@
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -21,8 +22,26 @@ def pytest_sessionstart(session):
     after this hook), so that parallel workers never write STATIC_ROOT at the same time. Doing
     it here rather than in the Makefile keeps a bare `pytest` run working too.
     """
-    if not hasattr(session.config, "workerinput"):
-        call_command("collectstatic", interactive=False, verbosity=0)
+    if hasattr(session.config, "workerinput"):
+        return
+    call_command("collectstatic", interactive=False, verbosity=0)
+    # What Django logged while starting was captured; the xdist controller runs no test to
+    # report it with, so pytest would print it after the closing "N passed" line: print it now.
+    capture = session.config.pluginmanager.get_plugin("capturemanager")
+    if capture is not None:  # None under -p no:capture, where nothing was held back
+        out, err = capture.read_global_capture()
+        with capture.global_and_fixture_disabled():
+            sys.stdout.write(out)
+            sys.stderr.write(err)
+
+
+def pytest_collection_modifyitems(items):
+    """Browser tests take turns on one xdist worker (make test distributes by group): each
+    drives a Chromium against a live server, and those that watch something on screen for a
+    moment (a highlight lasts 1.6 s) miss it when two browsers share the CPU."""
+    for item in items:
+        if item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.xdist_group("browser"))
 
 
 @pytest.fixture(scope="session", autouse=True)
