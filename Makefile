@@ -12,9 +12,9 @@ $(INSTALLED): requirements.lock scripts/bootstrap scripts/find-python
 run: $(INSTALLED)
 	@$(PYTHON) scripts/run_dev.py
 
-## test: the full test suite (SQLite unless DATABASE_URL says otherwise)
+## test: the full test suite on every core (SQLite unless DATABASE_URL says otherwise)
 test: $(INSTALLED)
-	$(PYTHON) -m pytest $(PYTEST_ARGS)
+	$(PYTHON) -m pytest -n auto --dist loadgroup $(PYTEST_ARGS)
 
 ## lint: ruff, the apps' layers, mypy on messaging and privacy, and no model change without its migration
 lint: $(INSTALLED)

@@ -1,30 +1,76 @@
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
+import responses
 from django.core.management import call_command
+from django.test import Client, override_settings
+
+from messaging import payloads as p
+from messaging.backends import locmem
+from messaging.ingest import receive
+from messaging.models import Conversation
+from tests.staff_support import grant
+
+
+def pytest_sessionstart(session):
+    """Tests run with DEBUG off, so pages link hashed files from WhiteNoise's manifest: build it.
+
+    Once, in the one process that is not an xdist worker (the controller starts the workers
+    after this hook), so that parallel workers never write STATIC_ROOT at the same time. Doing
+    it here rather than in the Makefile keeps a bare `pytest` run working too.
+    """
+    if hasattr(session.config, "workerinput"):
+        return
+    call_command("collectstatic", interactive=False, verbosity=0)
+    # What Django logged while starting was captured; the xdist controller runs no test to
+    # report it with, so pytest would print it after the closing "N passed" line: print it now.
+    capture = session.config.pluginmanager.get_plugin("capturemanager")
+    if capture is not None:  # None under -p no:capture, where nothing was held back
+        out, err = capture.read_global_capture()
+        with capture.global_and_fixture_disabled():
+            sys.stdout.write(out)
+            sys.stderr.write(err)
+
+
+def pytest_collection_modifyitems(items):
+    """Browser tests take turns on one xdist worker (make test distributes by group): each
+    drives a Chromium against a live server, and those that watch something on screen for a
+    moment (a highlight lasts 1.6 s) miss it when two browsers share the CPU."""
+    for item in items:
+        if item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.xdist_group("browser"))
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _collected_static_files():
-    """Tests run with DEBUG off, so pages link hashed files from WhiteNoise's manifest: build it.
+def _fast_password_hasher():
+    """Every create_user and sign-in would pay PBKDF2 at full strength (about half a second a
+    hash); no test is about the hash's strength, so tests hash with MD5."""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
 
-    Doing it here rather than in the Makefile keeps a bare `pytest` run working too.
-    """
-    call_command("collectstatic", interactive=False, verbosity=0)
+
+@pytest.fixture(autouse=True)
+def _private_media_root(settings, tmp_path):
+    """Files the code under test writes land in the test's own folder: never in the checkout,
+    never in one that another test, or a parallel worker, also uses."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def _empty_outbox():
+    """The locmem transport keeps what was sent in its module: each test starts and ends with
+    an empty outbox, no queued failures, no media and no template pages."""
+    locmem.reset()
+    yield
+    locmem.reset()
 
 
 @pytest.fixture
 def password():
     return "correct-horse-battery-staple"
-
-
-def grant(user, *codenames):
-    from django.contrib.auth.models import Permission
-
-    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
-    return type(user).objects.get(pk=user.pk)  # a fresh instance: permissions are cached
 
 
 @pytest.fixture
@@ -59,6 +105,45 @@ def non_staff_user(django_user_model, password):
 def staff_client(client, staff_user):
     client.force_login(staff_user)
     return client
+
+
+@pytest.fixture
+def superuser(django_user_model, password):
+    return django_user_model.objects.create_superuser("root", "root@example.org", password)
+
+
+@pytest.fixture
+def admin_client(django_user_model):
+    """A superuser named root, signed in on a client of its own (replaces pytest-django's)."""
+    admin = Client()
+    admin.force_login(django_user_model.objects.create_superuser("root", "root@example.org", None))
+    return admin
+
+
+@pytest.fixture
+def conversation():
+    """Amina's conversation, opened by her "Hello?" through the real ingestion."""
+    receive(
+        p.encode(
+            p.envelope(
+                p.value(
+                    contacts=[p.contact(wa_id=p.USER_WA_ID, name="Amina")],
+                    messages=[p.text_message("Hello?", wamid="wamid.IN")],
+                )
+            )
+        )
+    )
+    return Conversation.objects.get()
+
+
+@pytest.fixture
+def cloud(settings):
+    """The real Graph API transport, talking to `responses` instead of Meta."""
+    settings.WHATSAPP_TRANSPORT = {"BACKEND": "cloud", "OPTIONS": {}}
+    settings.WHATSAPP_ACCESS_TOKEN = "test-token"
+    settings.WHATSAPP_GRAPH_URL = "https://graph.facebook.com"
+    with responses.RequestsMock() as mocked:
+        yield mocked
 
 
 @pytest.fixture
@@ -196,53 +281,3 @@ def post_webhook(client, settings):
         return response
 
     return post
-
-
-class DatabaseFault:
-    """Switches a database fault on and off (removed at teardown in any case)."""
-
-    def __init__(self, run, create, drop):
-        self.run, self.create, self.drop = run, create, drop
-
-    def start(self):
-        self.run(self.create)
-
-    def stop(self):
-        self.run(self.drop)
-
-
-@pytest.fixture
-def message_insert_failure(django_db_blocker):
-    """Make the database refuse new message rows, like a crash while applying a webhook.
-
-    A trigger, not a mock: the real code path runs and hits a real database error.
-    Call .start() to break inserts and .stop() to mend them.
-    """
-    from django.db import connection
-
-    if connection.vendor == "postgresql":
-        create = [
-            "CREATE FUNCTION test_fail_insert() RETURNS trigger AS $$ "
-            "BEGIN RAISE EXCEPTION 'forced failure for a test'; END $$ LANGUAGE plpgsql",
-            "CREATE TRIGGER test_fail_message_insert BEFORE INSERT ON messaging_message "
-            "FOR EACH ROW EXECUTE FUNCTION test_fail_insert()",
-        ]
-        drop = [
-            "DROP TRIGGER IF EXISTS test_fail_message_insert ON messaging_message",
-            "DROP FUNCTION IF EXISTS test_fail_insert()",
-        ]
-    else:
-        create = [
-            "CREATE TRIGGER test_fail_message_insert BEFORE INSERT ON messaging_message "
-            "BEGIN SELECT RAISE(ABORT, 'forced failure for a test'); END"
-        ]
-        drop = ["DROP TRIGGER IF EXISTS test_fail_message_insert"]
-
-    def run(statements):
-        with django_db_blocker.unblock(), connection.cursor() as cursor:
-            for statement in statements:
-                cursor.execute(statement)
-
-    fault = DatabaseFault(run, create, drop)
-    yield fault
-    fault.stop()

@@ -1,0 +1,168 @@
+"""The change feed's cursor (inbox.services.changes_after): nothing committed late is skipped.
+
+PostgreSQL numbers a change when it is inserted, not when it commits, so a poll can see
+change 101 before change 100 exists. The cursor remembers such gaps and asks for them again
+until they fill or are older than any transaction takes.
+"""
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection, connections, transaction
+from django.utils import timezone
+
+from inbox import services
+from inbox.services import ChangeCursor, Gap
+from messaging.changes import announce
+from messaging.models import InboxChange
+
+pytestmark = pytest.mark.django_db
+
+NOW = timezone.now()
+
+
+@pytest.fixture
+def conversation(conversation):
+    # Only the changes a test makes itself: on PostgreSQL the one just announced took the
+    # next value of a sequence that earlier tests advanced, anywhere above their ids.
+    InboxChange.objects.all().delete()
+    return conversation
+
+
+def change(conversation, pk, *, at=NOW):
+    """Change number `pk`, as if inserted at `at` (explicit ids stand for the order in which
+    a sequence handed them out)."""
+    InboxChange.objects.create(pk=pk, conversation=conversation)
+    InboxChange.objects.filter(pk=pk).update(created_at=at)
+
+
+def polled(cursor, now=NOW):
+    changes, cursor = services.changes_after(cursor, now=now)
+    return len(changes), cursor
+
+
+def test_it_remembers_ids_missing_below_the_newest_change_and_returns_them_once_committed(
+    conversation,
+):
+    change(conversation, 1000)
+    change(conversation, 1003)
+
+    count, cursor = polled(ChangeCursor(1000))
+
+    assert count == 1
+    assert cursor == ChangeCursor(
+        1003, (Gap(1001, 1002, int((NOW + timedelta(minutes=2)).timestamp())),)
+    )
+
+    change(conversation, 1002)  # committed late
+    count, cursor = polled(cursor)
+
+    assert count == 1
+    assert (cursor.after, [(gap.first, gap.last) for gap in cursor.gaps]) == (1003, [(1001, 1001)])
+
+
+def test_a_poll_with_nothing_new_and_open_gaps_finds_nothing_in_one_query(
+    conversation, django_assert_num_queries
+):
+    change(conversation, 1000)
+    change(conversation, 1003)
+    _, cursor = polled(ChangeCursor(999))
+
+    with django_assert_num_queries(1):
+        changes, after = services.changes_after(cursor, now=NOW)
+
+    assert (changes, after) == ([], cursor)
+
+
+def test_it_stops_waiting_for_a_gap_older_than_any_transaction(conversation):
+    change(conversation, 1000)
+    change(conversation, 1003, at=NOW - timedelta(minutes=3))  # 1001-1002: rolled back
+
+    _, cursor = polled(ChangeCursor(1000))
+
+    assert cursor == ChangeCursor(1003)
+
+
+def test_a_gap_expires_at_the_next_answer_after_its_time(conversation):
+    change(conversation, 1000)
+    change(conversation, 1002)
+    _, cursor = polled(ChangeCursor(1000))
+    assert cursor.gaps
+
+    change(conversation, 1004, at=NOW + timedelta(minutes=3))
+    _, cursor = polled(cursor, now=NOW + timedelta(minutes=3))
+
+    assert cursor.after == 1004
+    assert [(gap.first, gap.last) for gap in cursor.gaps] == [(1003, 1003)]
+
+
+def test_the_page_cursor_already_knows_the_gaps_below_the_newest_change(conversation):
+    InboxChange.objects.all().delete()
+    change(conversation, 1000)
+    change(conversation, 1002)
+
+    cursor = services.current_cursor(now=NOW)
+
+    assert (cursor.after, [(gap.first, gap.last) for gap in cursor.gaps]) == (1002, [(1001, 1001)])
+    change(conversation, 1001)
+    assert polled(cursor)[0] == 1
+
+
+def test_a_cursor_survives_its_round_trip_through_the_poll_url():
+    cursor = ChangeCursor(1003, (Gap(990, 995, 1_900_000_000), Gap(1001, 1001, 1_900_000_060)))
+
+    assert ChangeCursor.parse("1003", cursor.gaps_param) == cursor
+    assert ChangeCursor.parse("7") == ChangeCursor(7)
+
+
+@pytest.mark.parametrize(
+    ("since", "gaps"),
+    [
+        ("", ""),
+        ("yesterday", ""),
+        ("-1", ""),
+        (str(2**63), ""),
+        ("10", "5-6"),
+        ("10", "6-5@1"),
+        ("10", "5-11@1"),  # above the cursor: never missing
+        ("10", "0-1@1"),
+        ("10", ",".join(["1-1@1"] * 21)),
+    ],
+)
+def test_it_refuses_a_malformed_cursor(since, gaps):
+    with pytest.raises(ValueError, match="not a change cursor"):
+        ChangeCursor.parse(since, gaps)
+
+
+# The race itself, on PostgreSQL: a transaction holds the lower id while a later one commits.
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_change_committed_after_a_later_one_was_polled_still_reaches_the_page(conversation):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite commits one transaction at a time, in id order")
+    announce(conversation.pk)  # the page's own starting point
+    cursor = services.current_cursor()
+    inserted, release = threading.Event(), threading.Event()
+
+    def slow_transaction():
+        try:
+            with transaction.atomic():
+                announce(conversation.pk)  # takes the lower id...
+                inserted.set()
+                release.wait(timeout=10)  # ...and commits last
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=slow_transaction)
+    thread.start()
+    inserted.wait(timeout=10)
+    announce(conversation.pk)  # a higher id, committed at once
+    first, cursor = services.changes_after(cursor)
+    release.set()
+    thread.join()
+    second, cursor = services.changes_after(cursor)
+
+    assert (len(first), len(second)) == (1, 1)
+    assert cursor.gaps == ()
