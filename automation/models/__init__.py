@@ -1,0 +1,55 @@
+"""Teamwork and automation: labels, quick replies, internal notes, business hours, automatic
+replies, routing rules, staff notifications, and the rows that make automation run once.
+
+Supervisors configure everything here in the admin (model permissions `automation.add_…`,
+`change_…`, `delete_…`, `view_…`); agents use labels, notes and quick replies in the inbox
+(`automation.apply_label`, `automation.add_note`; quick replies need the reply permission).
+
+Code imports from this package.
+"""
+
+from automation.models.conversations import (
+    PATTERN_LIMIT,
+    AutomationRun,
+    AutoReply,
+    AutoReplyClaim,
+    BusinessHours,
+    ConversationLabel,
+    ConversationPriority,
+    Holiday,
+    Label,
+    Note,
+    OpeningPeriod,
+    QuickReply,
+    QuickReplyText,
+    ReplyNotSent,
+    RoundRobinState,
+    RoutingRule,
+    StaffNotification,
+    StaffPreferences,
+    WaitAlert,
+    validate_time_zone,
+)
+
+__all__ = [
+    "PATTERN_LIMIT",
+    "AutoReply",
+    "AutoReplyClaim",
+    "AutomationRun",
+    "BusinessHours",
+    "ConversationLabel",
+    "ConversationPriority",
+    "Holiday",
+    "Label",
+    "Note",
+    "OpeningPeriod",
+    "QuickReply",
+    "QuickReplyText",
+    "ReplyNotSent",
+    "RoundRobinState",
+    "RoutingRule",
+    "StaffNotification",
+    "StaffPreferences",
+    "WaitAlert",
+    "validate_time_zone",
+]
