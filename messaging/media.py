@@ -13,7 +13,7 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass
 from pathlib import PurePosixPath, PureWindowsPath
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from django.contrib.auth.models import User
@@ -182,7 +182,6 @@ def queue_media_message(
     if client_token and (existing := Message.objects.filter(client_token=client_token).first()):
         return existing
     attachment = check_attachment(uploaded_file)
-    assert uploaded_file is not None  # check_attachment refuses None
     caption = (caption or "").strip()
     if caption and attachment.message_type not in CAPTION_TYPES:
         raise AttachmentRefused(str(NO_CAPTION[attachment.message_type]))
@@ -190,7 +189,7 @@ def queue_media_message(
         raise AttachmentRefused(
             _("Captions can be at most %(limit)d characters.") % {"limit": MAX_CAPTION_LENGTH}
         )
-    path = store_upload(uploaded_file)
+    path = store_upload(cast(File, uploaded_file))  # check_attachment refused None
     data: dict[str, Any] = {
         "mime_type": attachment.mime_type,
         "filename": attachment.filename,
