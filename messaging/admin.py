@@ -1,9 +1,17 @@
 import json
+from collections.abc import Iterable
+from typing import Any, cast
 
 from django.contrib import admin, messages
+from django.db.models import Model, QuerySet
+from django.db.models.fields.related import RelatedField
+from django.http import HttpRequest, HttpResponse
+from django.urls import URLPattern
 from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from django_stubs_ext import StrOrPromise
 
 from messaging import signals
 from messaging.ingest import apply_stored
@@ -18,6 +26,12 @@ from messaging.models import (
     StatusEvent,
     WebhookEvent,
 )
+from messaging.querysets import (
+    BusinessNumberQuerySet,
+    ContactQuerySet,
+    NumberScopedQuerySet,
+    WebhookEventQuerySet,
+)
 from messaging.tasks import resume_sending
 from staff.models import StaffProfile
 
@@ -25,13 +39,13 @@ from staff.models import StaffProfile
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Rows that only the webhook (and erasure) may write: staff can look, not touch."""
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 
@@ -45,10 +59,21 @@ class PersonalDataAdmin(ReadOnlyAdmin):
     searched which kind of object. Never the search terms: they are phone numbers and names.
     """
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).visible_to(request.user)
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        # Each model admitted here has a manager built from a `visible_to` QuerySet.
+        queryset = cast(
+            NumberScopedQuerySet | ContactQuerySet | WebhookEventQuerySet,
+            super().get_queryset(request),
+        )
+        return queryset.visible_to(request.user)
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
         response = super().change_view(request, object_id, form_url, extra_context)
         shown = getattr(response, "context_data", None) or {}
         if shown.get("original") is not None:
@@ -57,7 +82,9 @@ class PersonalDataAdmin(ReadOnlyAdmin):
             )
         return response
 
-    def get_search_results(self, request, queryset, search_term):
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
         results = super().get_search_results(request, queryset, search_term)
         if search_term.strip():
             signals.personal_data_viewed.send(
@@ -72,13 +99,20 @@ class PersonalDataAdmin(ReadOnlyAdmin):
 class VisibleNumberFilter(admin.RelatedFieldListFilter):
     """Filter by business number, offering only the numbers the viewer may see."""
 
-    def field_choices(self, field, request, model_admin):
+    def field_choices(
+        self,
+        field: RelatedField[Any, Any],
+        request: HttpRequest,
+        model_admin: admin.ModelAdmin[Any],
+    ) -> list[tuple[str, StrOrPromise]]:
         scope = StaffProfile.objects.number_scope(request.user)
-        return field.get_choices(
+        choices = field.get_choices(
             include_blank=False,
             ordering=self.field_admin_ordering(field, request, model_admin),
             limit_choices_to=None if scope is None else {"pk__in": scope},
         )
+        # Without the blank choice get_choices returns a plain list of (pk, label) pairs.
+        return cast(list[tuple[str, StrOrPromise]], choices)
 
 
 @admin.register(BusinessNumber)
@@ -93,17 +127,18 @@ class BusinessNumberAdmin(admin.ModelAdmin):
     fields = ["name", *readonly_fields]
     actions = ["resume_sending"]
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).visible_to(request.user)
+    def get_queryset(self, request: HttpRequest) -> QuerySet[BusinessNumber]:
+        queryset = cast(BusinessNumberQuerySet, super().get_queryset(request))
+        return queryset.visible_to(request.user)
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # numbers register themselves from webhook metadata
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
     @admin.action(description=_("Resume sending (after replacing the access token)"))
-    def resume_sending(self, request, queryset):
+    def resume_sending(self, request: HttpRequest, queryset: QuerySet[BusinessNumber]) -> None:
         queued = sum(resume_sending(number) for number in queryset)
         self.message_user(
             request,
@@ -149,7 +184,7 @@ class SendAttemptInline(admin.TabularInline):
     )
     fields = readonly_fields
 
-    def has_add_permission(self, request, obj=None):
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 
@@ -183,17 +218,17 @@ class WebhookEventAdmin(PersonalDataAdmin):
     readonly_fields = ["pretty_body"]
 
     @admin.display(description=_("events"))
-    def event_counts(self, event):
+    def event_counts(self, event: WebhookEvent) -> str:
         return ", ".join(
             f"{kind} {count}" for kind, count in event.summary.get("events", {}).items()
         )
 
     @admin.display(description=_("error"))
-    def first_error(self, event):
+    def first_error(self, event: WebhookEvent) -> str:
         return event.error.splitlines()[0] if event.error else ""
 
     @admin.display(description=_("body"))
-    def pretty_body(self, event):
+    def pretty_body(self, event: WebhookEvent) -> SafeString:
         raw = bytes(event.body)
         try:
             text = json.dumps(json.loads(raw), indent=2, ensure_ascii=False)
@@ -202,7 +237,7 @@ class WebhookEventAdmin(PersonalDataAdmin):
         return format_html('<pre dir="auto">{}</pre>', text)
 
     @admin.action(description=_("Re-apply the selected webhook events"))
-    def reapply(self, request, queryset):
+    def reapply(self, request: HttpRequest, queryset: QuerySet[WebhookEvent]) -> None:
         # Locked one by one, as the worker locks them: a body being applied now is waited
         # for, not applied twice at once.
         applied = [
@@ -235,15 +270,15 @@ class MessageTemplateAdmin(ReadOnlyAdmin):
     actions = ["sync_from_meta"]
     change_list_template = "admin/messaging/messagetemplate/change_list.html"
 
-    def has_sync_permission(self, request):
+    def has_sync_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("messaging.change_messagetemplate")
 
     @admin.display(description=_("components"))
-    def pretty_components(self, template):
+    def pretty_components(self, template: MessageTemplate) -> SafeString:
         text = json.dumps(template.components, indent=2, ensure_ascii=False)
         return format_html('<pre dir="auto">{}</pre>', text)
 
-    def get_urls(self):
+    def get_urls(self) -> list[URLPattern]:
         from django.urls import path
 
         sync = path(
@@ -253,11 +288,13 @@ class MessageTemplateAdmin(ReadOnlyAdmin):
         )
         return [sync, *super().get_urls()]
 
-    def changelist_view(self, request, extra_context=None):
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         extra_context = {**(extra_context or {}), "can_sync": self.has_sync_permission(request)}
         return super().changelist_view(request, extra_context)
 
-    def sync_view(self, request):
+    def sync_view(self, request: HttpRequest) -> HttpResponse:
         from django.core.exceptions import PermissionDenied
         from django.http import HttpResponseNotAllowed
         from django.shortcuts import redirect
@@ -270,10 +307,10 @@ class MessageTemplateAdmin(ReadOnlyAdmin):
         return redirect("admin:messaging_messagetemplate_changelist")
 
     @admin.action(description=_("Sync templates from Meta"), permissions=["sync"])
-    def sync_from_meta(self, request, queryset):
+    def sync_from_meta(self, request: HttpRequest, queryset: QuerySet[MessageTemplate]) -> None:
         self.run_sync(request, sorted(set(queryset.values_list("waba_id", flat=True))))
 
-    def run_sync(self, request, waba_ids):
+    def run_sync(self, request: HttpRequest, waba_ids: Iterable[str | None]) -> None:
         for waba_id in waba_ids:
             try:
                 created, updated, removed = sync_templates(waba_id or None)

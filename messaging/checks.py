@@ -43,12 +43,15 @@ def check_webhook_credentials(
     return problems
 
 
-def sends_through_meta():
-    return backend_path(settings.WHATSAPP_TRANSPORT["BACKEND"]) == backend_path("cloud")
+def sends_through_meta() -> bool:
+    transport: dict[str, Any] = settings.WHATSAPP_TRANSPORT
+    return backend_path(transport["BACKEND"]) == backend_path("cloud")
 
 
 @register(Tags.security, deploy=True)
-def check_credential_strength(app_configs, **kwargs):
+def check_credential_strength(
+    app_configs: Sequence[AppConfig] | None, **kwargs: Any
+) -> list[Warning]:
     problems = []
     secrets = settings.WHATSAPP_APP_SECRETS
     for number, secret in enumerate(secrets, start=1):
@@ -95,19 +98,19 @@ def check_credential_strength(app_configs, **kwargs):
     return problems
 
 
-def weak_app_secret(secret):
+def weak_app_secret(secret: str) -> bool:
     return not APP_SECRET.fullmatch(secret)
 
 
-def weak_verify_token(token):
+def weak_verify_token(token: str) -> bool:
     return bool(token) and len(token) < MIN_VERIFY_TOKEN
 
 
-def weak_access_token(token):
+def weak_access_token(token: str) -> bool:
     return bool(token) and len(token) < MIN_ACCESS_TOKEN
 
 
-def credential_status():
+def credential_status() -> dict[str, int | bool]:
     """Whether each WhatsApp credential is set and looks strong, for the admin; never a value."""
     secrets = settings.WHATSAPP_APP_SECRETS
     verify, access = settings.WHATSAPP_VERIFY_TOKEN, settings.WHATSAPP_ACCESS_TOKEN

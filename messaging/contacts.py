@@ -2,6 +2,7 @@
 
 import logging
 from datetime import datetime
+from typing import Literal, overload
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Field, ForeignObjectRel, Model, Q, UniqueConstraint
@@ -30,6 +31,10 @@ def holders(ref: ContactRef) -> tuple[Contact | None, Contact | None]:
     return by_user_id, by_wa_id
 
 
+@overload
+def resolve_contact(ref: ContactRef, *, create: Literal[True] = True) -> Contact: ...
+@overload
+def resolve_contact(ref: ContactRef, *, create: bool) -> Contact | None: ...
 def resolve_contact(ref: ContactRef, *, create: bool = True) -> Contact | None:
     """The one contact `ref` describes, created if new (unless create=False, then maybe None).
 

@@ -9,11 +9,16 @@ instance's `_state` (what `save()` sets on a row it inserted). The ingest tests
 (tests/test_ingest*.py) fail loudly if a Django upgrade changes either.
 """
 
-from django.db import connections, router
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import connections, models, router
 from django.db.models.constants import OnConflict
 
 
-def insert_new(model, objs, *, returning=()):
+def insert_new[M: models.Model](
+    model: type[M], objs: Sequence[M], *, returning: Sequence[str] = ()
+) -> list[Any]:
     """INSERT … ON CONFLICT DO NOTHING RETURNING `returning`: the rows actually inserted.
 
     Rows that hit a unique constraint (a redelivery, or a concurrent request that inserted
@@ -29,9 +34,11 @@ def insert_new(model, objs, *, returning=()):
     fields = [field for field in meta.concrete_fields if field is not meta.pk]
     returning_fields = [meta.get_field(name) for name in returning]
     size = max(connections[using].ops.bulk_batch_size(fields, objs), 1)
-    rows = []
+    rows: list[Any] = []
+    # Any: django-stubs leaves out the private `_insert`.
+    queryset: Any = model._base_manager.using(using)
     for start in range(0, len(objs), size):
-        rows += model._base_manager.using(using)._insert(
+        rows += queryset._insert(
             objs[start : start + size],
             fields=fields,
             returning_fields=returning_fields,
@@ -42,7 +49,7 @@ def insert_new(model, objs, *, returning=()):
     return rows
 
 
-def mark_saved(obj, pk):
+def mark_saved(obj: models.Model, pk: int) -> None:
     """Make `obj` what `save()` leaves behind after inserting its row with primary key `pk`."""
     obj.pk = pk
     obj._state.adding = False

@@ -13,12 +13,16 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass
 from pathlib import PurePosixPath, PureWindowsPath
+from typing import Any, cast
+from uuid import UUID
 
+from django.contrib.auth.models import User
+from django.core.files import File
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from messaging.models import Message
+from messaging.models import Conversation, Message
 from messaging.sending import ReplyRefused, queue_outbound
 from messaging.uploads import CAPTION_TYPES, delete_file, store_upload
 
@@ -161,8 +165,13 @@ class Attachment:
 
 
 def queue_media_message(
-    conversation, user, uploaded_file, caption="", client_token=None, reply_to=None
-):
+    conversation: Conversation,
+    user: User | None,
+    uploaded_file: File | None,
+    caption: str = "",
+    client_token: UUID | None = None,
+    reply_to: Message | None = None,
+) -> Message:
     """Check `uploaded_file` (a Django UploadedFile, or any File with `.name`, `.size` and
     `.content_type`), keep it until the sending task uploads it, and queue a pending message.
 
@@ -180,8 +189,8 @@ def queue_media_message(
         raise AttachmentRefused(
             _("Captions can be at most %(limit)d characters.") % {"limit": MAX_CAPTION_LENGTH}
         )
-    path = store_upload(uploaded_file)
-    data = {
+    path = store_upload(cast(File, uploaded_file))  # check_attachment refused None
+    data: dict[str, Any] = {
         "mime_type": attachment.mime_type,
         "filename": attachment.filename,
         "file_size": attachment.size,
@@ -207,7 +216,7 @@ def queue_media_message(
     return message
 
 
-def check_attachment(uploaded_file):
+def check_attachment(uploaded_file: File | None) -> Attachment:
     """An Attachment for a file WhatsApp accepts; AttachmentRefused saying why otherwise."""
     if uploaded_file is None:
         raise AttachmentRefused(_("Choose a file to send."))
@@ -248,7 +257,7 @@ def check_attachment(uploaded_file):
     return Attachment(message_type, mime_type, filename, size, animated)
 
 
-def declared_type(content_type, filename):
+def declared_type(content_type: str | None, filename: str) -> str | None:
     """The supported MIME type the browser declared, else the one the extension suggests."""
     base = (content_type or "").split(";")[0].strip().lower()
     base = ALIASES.get(base, base)
@@ -260,7 +269,7 @@ def declared_type(content_type, filename):
     return None
 
 
-def clean_filename(name):
+def clean_filename(name: str) -> str:
     """The last path component, without control characters, at most 200 characters (keeping
     the extension): what the recipient sees as a document's name."""
     name = PureWindowsPath(PurePosixPath(name).name).name
@@ -274,14 +283,14 @@ def clean_filename(name):
     return name
 
 
-def _head(uploaded_file, size=HEAD_BYTES):
+def _head(uploaded_file: File, size: int = HEAD_BYTES) -> bytes:
     uploaded_file.seek(0)
     head = uploaded_file.read(size)
     uploaded_file.seek(0)
     return head
 
 
-def sniff(uploaded_file):
+def sniff(uploaded_file: File) -> str | None:
     """The kind of file its first bytes say it is ("jpeg", "iso-bmff", "docx", …), or None."""
     head = _head(uploaded_file)
     if head.startswith(b"\xff\xd8\xff"):
@@ -316,7 +325,7 @@ def sniff(uploaded_file):
     return None
 
 
-def _office_open_xml(uploaded_file):
+def _office_open_xml(uploaded_file: File) -> str | None:
     """The Office Open XML kind of a zip (docx, xlsx or pptx), or None for any other zip."""
     parts = {
         "word/document.xml": "docx",
@@ -341,13 +350,13 @@ def _office_open_xml(uploaded_file):
 _BINARY_BYTES = re.compile(rb"[\x00-\x08\x0e-\x19\x1c-\x1f]")
 
 
-def _looks_like_text(uploaded_file):
+def _looks_like_text(uploaded_file: File) -> bool:
     sample = _head(uploaded_file, TEXT_SAMPLE_BYTES)
     if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
         return True  # UTF-16 with a byte-order mark
     return bool(sample) and not _BINARY_BYTES.search(sample)
 
 
-def webp_is_animated(head):
+def webp_is_animated(head: bytes) -> bool:
     """True for an animated WebP (an extended VP8X header with the animation flag)."""
     return head[12:16] == b"VP8X" and len(head) > 20 and bool(head[20] & 0x02)

@@ -5,6 +5,7 @@ that keep their rows consistent (a conversation's counters, a message's kinds) l
 """
 
 from collections import Counter
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -13,6 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from messaging.events import InboundMessage, StatusUpdate
 from messaging.phones import format_phone
 from messaging.querysets import (
     BusinessNumberQuerySet,
@@ -216,7 +218,7 @@ class Conversation(models.Model):
         return self.window_remaining(now) is not None
 
     @classmethod
-    def record_activity(cls, messages):
+    def record_activity(cls, messages: Iterable["Message"]) -> None:
         """Move the counters of the conversations of new, saved `messages` forward, by Meta's
         timestamp (the one definition, for webhooks applied in bulk or one by one, and for
         staff's replies): the newest message becomes the last one, a later arrival with an
@@ -230,7 +232,9 @@ class Conversation(models.Model):
         are locked first, in id order: concurrent batches for the same conversations queue
         instead of deadlocking (an UPDATE locks its rows in no promised order).
         """
-        newest, written, unread = {}, {}, Counter()
+        newest: dict[int, Message] = {}
+        written: dict[int, datetime] = {}
+        unread: Counter[int] = Counter()
         for message in messages:
             key = message.conversation_id
             if message.type in Message.CHANGES_TO_OTHERS:
@@ -376,7 +380,7 @@ class Message(models.Model):
         return f"{self.get_direction_display()} {self.type} {self.wamid or self.pk}"
 
     @classmethod
-    def from_inbound(cls, item, conversation_id):
+    def from_inbound(cls, item: InboundMessage, conversation_id: int) -> "Message":
         """The unsaved row for an inbound message event (messaging.events.InboundMessage),
         its strings made storable."""
         return cls(
@@ -393,7 +397,7 @@ class Message(models.Model):
         )
 
     @property
-    def is_from_customer(self):
+    def is_from_customer(self) -> bool:
         """Whether the customer wrote this as new content (see NOT_WRITTEN_TYPES)."""
         return self.direction == self.Direction.INBOUND and self.type not in self.NOT_WRITTEN_TYPES
 
@@ -414,7 +418,7 @@ class Message(models.Model):
 
 # Order of the delivery statuses. A message's status only ever moves up this ladder; failed
 # is outside it: it replaces anything and nothing replaces it.
-STATUS_RANK = {
+STATUS_RANK: dict[str, int] = {
     Message.Status.PENDING: 0,
     Message.Status.UNKNOWN: 0,
     Message.Status.SENT: 1,
@@ -489,7 +493,7 @@ class StatusEvent(models.Model):
         return f"{self.wamid} {self.status}"
 
     @classmethod
-    def from_update(cls, item, message_id):
+    def from_update(cls, item: StatusUpdate, message_id: int | None) -> "StatusEvent":
         """The unsaved row for a status event (messaging.events.StatusUpdate) about message
         `message_id` (None: not known yet), its strings made storable."""
         return cls(

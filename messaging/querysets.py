@@ -7,18 +7,28 @@ number outside someone's scope is a 404 for them everywhere; in the admin, "does
 for an id nobody has.
 """
 
+from typing import TYPE_CHECKING, Self, cast
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
 from django.db import models
 
 from staff.models import StaffProfile
+
+if TYPE_CHECKING:
+    from messaging.models import Conversation
+
+# Whoever a query is narrowed for: the user a request carries, or a user looked up by a job.
+Viewer = AbstractBaseUser | AnonymousUser
 
 
 class NumberScopedQuerySet(models.QuerySet):
     """Rows that belong to one business number, reached through `number_field` (a lookup
     path to the number's id)."""
 
-    number_field = None
+    number_field: str
 
-    def visible_to(self, user):
+    def visible_to(self, user: Viewer) -> Self:
         scope = StaffProfile.objects.number_scope(user)
         return self if scope is None else self.filter(**{f"{self.number_field}__in": scope})
 
@@ -41,16 +51,17 @@ class StatusEventQuerySet(NumberScopedQuerySet):
 
 
 class ContactQuerySet(models.QuerySet):
-    def visible_to(self, user):
+    def visible_to(self, user: Viewer) -> Self:
         """People who wrote to a number `user` may see (with every number: every contact)."""
         if StaffProfile.objects.number_scope(user) is None:
             return self
-        conversations = self.model._meta.get_field("conversations").related_model
+        field = self.model._meta.get_field("conversations")
+        conversations = cast("type[Conversation]", field.related_model)
         return self.filter(pk__in=conversations.objects.visible_to(user).values("contact_id"))
 
 
 class WebhookEventQuerySet(models.QuerySet):
-    def visible_to(self, user):
+    def visible_to(self, user: Viewer) -> Self:
         """A raw body may speak for any number (a batch can mix them): only someone who may
         see every number may read raw bodies."""
         return self if StaffProfile.objects.number_scope(user) is None else self.none()

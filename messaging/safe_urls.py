@@ -8,7 +8,7 @@ import ipaddress
 from urllib.parse import urlsplit
 
 
-def is_safe_url(url):
+def is_safe_url(url: str) -> bool:
     """https, or plain http to this machine (a test server), as for WHATSAPP_GRAPH_URL."""
     parts = urlsplit(url)
     if not parts.hostname:
@@ -16,7 +16,7 @@ def is_safe_url(url):
     return parts.scheme == "https" or (parts.scheme == "http" and is_loopback(parts.hostname))
 
 
-def is_loopback(host):
+def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
     try:

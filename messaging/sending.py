@@ -5,6 +5,10 @@ Every kind of outbound message (text, reaction, media, template) is created by
 request body (messaging.outbound).
 """
 
+from typing import Any
+from uuid import UUID
+
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -23,8 +27,15 @@ class ReplyRefused(Exception):
 
 
 def queue_outbound(
-    conversation, user, *, type, text="", data=None, client_token=None, reply_to=None
-):
+    conversation: Conversation,
+    user: User | None,
+    *,
+    type: str,
+    text: str = "",
+    data: dict[str, Any] | None = None,
+    client_token: UUID | None = None,
+    reply_to: Message | None = None,
+) -> Message:
     """Record an outbound message as pending and send it once the transaction commits.
 
     A repeated `client_token` (a double submit) returns the message the first call created.
@@ -69,7 +80,14 @@ def queue_outbound(
     return message
 
 
-def queue_text_reply(conversation, user, text, *, client_token=None, reply_to=None):
+def queue_text_reply(
+    conversation: Conversation,
+    user: User | None,
+    text: str,
+    *,
+    client_token: UUID | None = None,
+    reply_to: Message | None = None,
+) -> Message:
     text = (text or "").strip()
     if not text:
         raise ReplyRefused(_("Write a message first."))
@@ -82,7 +100,14 @@ def queue_text_reply(conversation, user, text, *, client_token=None, reply_to=No
     )
 
 
-def queue_reaction(conversation, user, target, emoji, *, client_token=None):
+def queue_reaction(
+    conversation: Conversation,
+    user: User | None,
+    target: Message,
+    emoji: str,
+    *,
+    client_token: UUID | None = None,
+) -> Message:
     """React to `target` (a message with a wamid) with `emoji`; "" removes our reaction."""
     if not target.wamid or target.conversation_id != conversation.pk:
         raise ReplyRefused(_("This message cannot be reacted to."))

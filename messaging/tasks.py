@@ -10,11 +10,15 @@ import logging
 import random
 import time
 import traceback
-from datetime import timedelta
+from collections.abc import Collection
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Protocol
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import F, Max, Q
+from django.db.models import F, Max, Q, QuerySet
 from django.tasks import TaskResultStatus, task
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -41,14 +45,20 @@ logger = logging.getLogger(__name__)
 MAX_PACING_SLEEP = 2.0
 
 
-def backoff(attempt, rng=random):
+class Uniform(Protocol):
+    """The `random` module, or a seeded `random.Random` in tests."""
+
+    def uniform(self, a: float, b: float) -> float: ...
+
+
+def backoff(attempt: int, rng: Uniform = random) -> timedelta:
     """Exponential backoff with jitter: between half and all of 5 s, 10 s, 20 s, … (capped at
     15 minutes), so that messages refused together do not all come back together."""
     ceiling = min(settings.WHATSAPP_RETRY_BASE_SECONDS * 2 ** (attempt - 1), 15 * 60)
     return timedelta(seconds=rng.uniform(ceiling / 2, ceiling))
 
 
-def claim(message_id):
+def claim(message_id: int) -> Message | None:
     """Take a pending message for one attempt, or None if another worker has it, it is
     already sent, or its next attempt is not due yet."""
     now = timezone.now()
@@ -71,7 +81,7 @@ def claim(message_id):
 
 
 @task
-def send_message(message_id, requested_by=None):
+def send_message(message_id: int, requested_by: int | None = None) -> None:
     """Hand one pending outbound message to the transport."""
     message = claim(message_id)
     if message is None:
@@ -128,7 +138,9 @@ def send_message(message_id, requested_by=None):
     record_acceptance(message, attempt, result.wamid)
 
 
-def enqueue_send(message_id, run_after=None, requested_by=None):
+def enqueue_send(
+    message_id: int, run_after: datetime | None = None, requested_by: int | None = None
+) -> None:
     task = send_message.using(run_after=run_after) if run_after else send_message
     if requested_by:
         task.enqueue(message_id, requested_by=requested_by)
@@ -136,7 +148,7 @@ def enqueue_send(message_id, run_after=None, requested_by=None):
         task.enqueue(message_id)
 
 
-def log_fault(message, attempt, exc, stage):
+def log_fault(message: Message, attempt: SendAttempt, exc: Exception, stage: str) -> None:
     """Log an unexpected exception with where it happened, but not its text (it could quote
     the message)."""
     logger.error(
@@ -149,7 +161,7 @@ def log_fault(message, attempt, exc, stage):
     )
 
 
-def reserve_send_slot(number, now=None):
+def reserve_send_slot(number: BusinessNumber, now: datetime | None = None) -> float:
     """Take the next sending slot of this business number; return seconds to wait for it.
 
     Slots are 1/WHATSAPP_SEND_RATE_PER_SECOND apart and shared by every worker through the
@@ -169,7 +181,7 @@ def reserve_send_slot(number, now=None):
     return (slot - now).total_seconds()
 
 
-def record_acceptance(message, attempt, wamid):
+def record_acceptance(message: Message, attempt: SendAttempt, wamid: str) -> None:
     with transaction.atomic():
         Message.objects.filter(pk=message.pk).update(wamid=wamid, claimed_at=None)
         message.wamid = wamid
@@ -188,7 +200,7 @@ def record_acceptance(message, attempt, wamid):
     logger.info("message %s accepted (attempt %s)", message.pk, attempt.number)
 
 
-def record_failure(message, attempt, error):
+def record_failure(message: Message, attempt: SendAttempt, error: SendError) -> None:
     number = message.conversation.business_number
     logger.warning(
         "message %s attempt %s failed: code %s%s",
@@ -229,19 +241,19 @@ def record_failure(message, attempt, error):
         announce(message.conversation_id, message.pk)
 
 
-def attempts_this_round(message):
+def attempts_this_round(message: Message) -> int:
     """Attempts since staff last asked for one (Retry): each request gets the full budget of
     automatic retries."""
     asked = message.send_attempts.filter(requested_by__isnull=False).aggregate(n=Max("number"))
     return message.attempts - (asked["n"] or 1) + 1
 
 
-def pause_sending(number, error):
+def pause_sending(number: BusinessNumber, error: SendError) -> None:
     """Meta rejected the access token: stop sending from this number until staff act."""
     pause_numbers(BusinessNumber.objects.filter(pk=number.pk), error)
 
 
-def pause_numbers(numbers, error):
+def pause_numbers(numbers: QuerySet[BusinessNumber], error: SendError) -> int:
     """Pause sending from `numbers` (a queryset) after a code 190 from any Graph API call:
     the inbox's banner tells staff, and the admin's "Resume sending" ends it."""
     paused = numbers.filter(sending_paused_at__isnull=True).update(
@@ -253,7 +265,7 @@ def pause_numbers(numbers, error):
     return paused
 
 
-def resume_sending(number):
+def resume_sending(number: BusinessNumber) -> int:
     """Clear a pause and queue again everything that waited for it."""
     with transaction.atomic():
         BusinessNumber.objects.filter(pk=number.pk).update(sending_paused_at=None, paused_reason="")
@@ -266,11 +278,11 @@ def resume_sending(number):
             ).values_list("pk", flat=True)
         )
         for pk in waiting:
-            transaction.on_commit(lambda pk=pk: enqueue_send(pk))
+            transaction.on_commit(partial(enqueue_send, pk))
     return len(waiting)
 
 
-def retry_message(message, user, now=None):
+def retry_message(message: Message, user: User | None, now: datetime | None = None) -> bool:
     """Send a failed message again, or an unconfirmed one staff judge lost (after
     UNCONFIRMED_SEND_AGAIN_AFTER without word from Meta), as a new attempt on the same row.
 
@@ -292,7 +304,7 @@ def retry_message(message, user, now=None):
         if row is None:
             return False
         if row.wamid:
-            keep_wamid_in_history(row)
+            keep_wamid_in_history(row, row.wamid)
         Message.objects.filter(pk=row.pk).update(
             status=Message.Status.PENDING,
             status_at=None,
@@ -310,24 +322,24 @@ def retry_message(message, user, now=None):
     return True
 
 
-def keep_wamid_in_history(message):
-    """Record the message's wamid on the attempt that got it, unless it already is (a wamid
+def keep_wamid_in_history(message: Message, wamid: str) -> None:
+    """Record `wamid`, the message's, on the attempt that got it, unless it already is (a wamid
     adopted from a status webhook after a timeout is not). A message sent before attempts
     were recorded gets a row for its one attempt."""
     attempts = message.send_attempts.all()
-    if attempts.filter(wamid=message.wamid).exists():
+    if attempts.filter(wamid=wamid).exists():
         return
     latest = attempts.order_by("-number").values_list("pk", flat=True).first()
     if latest is None:
         number = max(message.attempts, 1)
-        SendAttempt.objects.create(message=message, number=number, wamid=message.wamid)
+        SendAttempt.objects.create(message=message, number=number, wamid=wamid)
         Message.objects.filter(pk=message.pk).update(attempts=number)
         return
-    SendAttempt.objects.filter(pk=latest).update(wamid=message.wamid)
+    SendAttempt.objects.filter(pk=latest).update(wamid=wamid)
 
 
 @task
-def send_read_receipt(message_id):
+def send_read_receipt(message_id: int) -> None:
     """Tell Meta the customer's message was read (it covers their earlier messages too)."""
     message = (
         Message.objects.select_related("conversation__business_number")
@@ -349,7 +361,7 @@ def send_read_receipt(message_id):
 
 
 @task
-def simulate_status(phone_number_id, wamid, recipient, status):
+def simulate_status(phone_number_id: str, wamid: str, recipient: str, status: str) -> None:
     """The console transport's stand-in for Meta: a status webhook, applied for real."""
     body = payloads.envelope(
         payloads.value(
@@ -360,7 +372,7 @@ def simulate_status(phone_number_id, wamid, recipient, status):
     receive(payloads.encode(body))
 
 
-def sweep_outbox(now=None):
+def sweep_outbox(now: datetime | None = None) -> tuple[int, int]:
     """The safety net, run periodically by the maintenance task.
 
     - A claim older than the lease means a worker died mid-send: it may have reached Meta,
@@ -418,7 +430,7 @@ def sweep_outbox(now=None):
     return len(abandoned), requeued
 
 
-def queued_sends(message_ids):
+def queued_sends(message_ids: Collection[int]) -> set[int]:
     """Which of `message_ids` have a send task waiting in the queue."""
     if not message_ids:
         return set()
@@ -431,7 +443,7 @@ def queued_sends(message_ids):
     )
 
 
-def announce_send_again(now):
+def announce_send_again(now: datetime) -> None:
     """Announce the unconfirmed messages that became eligible for "Send again" since about
     the previous sweep (two intervals back: a late sweep misses none; a second announcement
     only re-renders the message)."""

@@ -13,6 +13,7 @@ import mimetypes
 import uuid
 from datetime import timedelta
 
+from django.core.files import File
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
@@ -28,13 +29,13 @@ OUTBOX_DIR = "outbox-media"
 CAPTION_TYPES = frozenset({"image", "video", "document"})
 
 
-def store_upload(uploaded_file):
+def store_upload(uploaded_file: File) -> str:
     """Keep the file in private storage until the sending task uploads it; its storage name."""
     uploaded_file.seek(0)
     return default_storage.save(f"{OUTBOX_DIR}/{uuid.uuid4().hex}", uploaded_file)
 
 
-def delete_file(path):
+def delete_file(path: str) -> None:
     """Delete a waiting file; a storage error is logged, never raised (delete_stale_uploads
     removes what is left)."""
     try:
@@ -43,7 +44,7 @@ def delete_file(path):
         logger.warning("could not delete a temporary attachment", exc_info=True)
 
 
-def prepare_media(message):
+def prepare_media(message: Message) -> str | None:
     """Upload a media message's file to Meta once, before its request body is built.
 
     `message`: a Message row, with `conversation.business_number` loaded (or loadable). Does
@@ -98,7 +99,7 @@ def prepare_media(message):
     return media_id
 
 
-def discard_upload(message):
+def discard_upload(message: Message) -> None:
     """Delete a message's waiting file, if any (erasure, or a send that failed for good)."""
     path = (message.data or {}).get("upload")
     if not path:
@@ -109,7 +110,7 @@ def discard_upload(message):
     message.data = data
 
 
-def media_payload(message):
+def media_payload(message: Message) -> dict[str, str]:
     """The media object of a Cloud API "send media by id" request: {"id", "caption",
     "filename"}, the last two only where Meta allows them and we have them.
 
@@ -126,7 +127,7 @@ def media_payload(message):
     return body
 
 
-def delete_stale_uploads(older_than=timedelta(days=1)):
+def delete_stale_uploads(older_than: timedelta = timedelta(days=1)) -> int:
     """Delete waiting attachment files last written more than `older_than` (a timedelta)
     ago, except those of messages still pending upload. Returns how many were deleted.
 

@@ -20,7 +20,7 @@ statuses; `annotations` applies reactions, edits and revokes to their targets.
 
 import hashlib
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Q
@@ -78,16 +78,16 @@ def store(body: bytes) -> tuple[WebhookEvent, bool]:
     return WebhookEvent.objects.only("pk", "state").get(body_sha256=digest), False
 
 
-def queue_apply(event_id):
+def queue_apply(event_id: int) -> None:
     apply_stored_webhook.enqueue(event_id)
 
 
 @task(queue_name=WEBHOOK_QUEUE, priority=WEBHOOK_PRIORITY)
-def apply_stored_webhook(event_id):
+def apply_stored_webhook(event_id: int) -> None:
     apply_stored(event_id)
 
 
-def apply_stored(event_id, *, again=False) -> WebhookEvent | None:
+def apply_stored(event_id: int, *, again: bool = False) -> WebhookEvent | None:
     """Apply a stored body unless it is already applied (`again`: even then, as replays by
     id do) or gone (erased, purged).
 
@@ -102,7 +102,9 @@ def apply_stored(event_id, *, again=False) -> WebhookEvent | None:
         return apply_webhook_event(event)
 
 
-def requeue_stranded(now=None, *, older_than=timedelta(minutes=5)) -> int:
+def requeue_stranded(
+    now: datetime | None = None, *, older_than: timedelta = timedelta(minutes=5)
+) -> int:
     """Queue again the bodies left unapplied without a live task: theirs failed outright
     (the database went away mid-apply) or its worker was killed mid-apply (the task row
     stays "running" for good; an apply takes milliseconds). Only when no apply task is

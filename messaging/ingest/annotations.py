@@ -4,6 +4,8 @@ Idempotent and order-independent: an annotation that arrives before its target w
 is applied when the target arrives.
 """
 
+from collections.abc import Iterable
+
 from messaging.models import Message
 
 
@@ -68,7 +70,7 @@ def _is_latest_reaction(annotation: Message, target: Message) -> bool:
     return newest in (None, annotation.pk)
 
 
-def apply_waiting_annotations(messages):
+def apply_waiting_annotations(messages: Iterable[Message]) -> None:
     """Apply the reactions, edits and revokes that arrived before these new messages
     (delivery is unordered): one query, on the partial index message_target_idx, nearly
     always empty."""

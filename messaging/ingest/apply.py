@@ -7,6 +7,7 @@ everything when the set-based step fails, item by item, each item in a savepoint
 import json
 import logging
 from collections import Counter
+from collections.abc import Iterable
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -16,6 +17,7 @@ from messaging.changes import announce
 from messaging.contacts import change_contact_ids, resolve_contact
 from messaging.events import (
     ContactChange,
+    Event,
     IgnoredField,
     InboundMessage,
     StatusUpdate,
@@ -28,7 +30,7 @@ from messaging.ingest.bulk import apply_in_bulk
 from messaging.ingest.context import ApplyContext, business_number
 from messaging.ingest.statuses import apply_status
 from messaging.message_templates.webhooks import apply_template_update
-from messaging.models import Conversation, Message, WebhookEvent
+from messaging.models import BusinessNumber, Contact, Conversation, Message, WebhookEvent
 from messaging.parser import parse_webhook
 from messaging.storable import storable
 
@@ -82,7 +84,9 @@ class _BulkFailed(Exception):
     """The set-based step failed; its cause is the database's (or our) error."""
 
 
-def _apply_items(items, context: ApplyContext, event: WebhookEvent, *, in_bulk: bool):
+def _apply_items(
+    items: list[Event], context: ApplyContext, event: WebhookEvent, *, in_bulk: bool
+) -> None:
     _note_partly_read(items, context)
     with transaction.atomic():
         if in_bulk:
@@ -107,7 +111,7 @@ def _apply_items(items, context: ApplyContext, event: WebhookEvent, *, in_bulk: 
             transaction.on_commit(lambda: _announce_received(ids), robust=True)
 
 
-def _note_partly_read(items, context: ApplyContext):
+def _note_partly_read(items: Iterable[Event], context: ApplyContext) -> None:
     """Messages kept although part of them could not be read (messaging.parser): listed
     among the body's problems, by path and the fields at fault, for whoever fixes the
     parser. The message itself is applied like any other."""
@@ -120,7 +124,7 @@ def _note_partly_read(items, context: ApplyContext):
             logger.warning("webhook item %s kept, not fully understood: %s", item.path, reason)
 
 
-def apply_one(item, context: ApplyContext, event: WebhookEvent):
+def apply_one(item: Event, context: ApplyContext, event: WebhookEvent) -> None:
     """Apply one event in a savepoint; a failure is recorded and stops nothing else."""
     new_messages = len(context.new_messages)
     try:
@@ -141,7 +145,7 @@ def apply_one(item, context: ApplyContext, event: WebhookEvent):
         )
 
 
-def _scrub_withheld(event, context):
+def _scrub_withheld(event: WebhookEvent, context: ApplyContext) -> str:
     """Remove the withheld items from this raw copy of a redelivery (with privacy: erased
     people, rewritten without their items or deleted when nothing else is left). The next
     identical redelivery is stored, withheld and scrubbed the same way, so it never brings
@@ -154,7 +158,7 @@ def _scrub_withheld(event, context):
         return "failed"
 
 
-def _finish(event, context):
+def _finish(event: WebhookEvent, context: ApplyContext) -> WebhookEvent:
     event.state = WebhookEvent.State.FAILED if context.failures else WebhookEvent.State.PROCESSED
     event.error = "\n".join(context.failures)
     event.summary = storable({"events": dict(context.counts), "problems": context.problems})
@@ -166,7 +170,7 @@ def _finish(event, context):
     return event
 
 
-def apply_event(item, context: ApplyContext) -> set:
+def apply_event(item: Event, context: ApplyContext) -> set[int]:
     """Apply one normalised event; return the pks of the contacts it concerns."""
     kind = type(item).__name__
     context.counts[kind] += 1
@@ -196,7 +200,7 @@ def apply_event(item, context: ApplyContext) -> set:
     return set()
 
 
-def conversation_for(business, contact) -> Conversation:
+def conversation_for(business: BusinessNumber, contact: Contact) -> Conversation:
     conversation = Conversation.objects.filter(business_number=business, contact=contact).first()
     if conversation:
         return conversation
@@ -207,7 +211,7 @@ def conversation_for(business, contact) -> Conversation:
         return Conversation.objects.get(business_number=business, contact=contact)
 
 
-def apply_inbound_message(item: InboundMessage, context: ApplyContext):
+def apply_inbound_message(item: InboundMessage, context: ApplyContext) -> set[int]:
     business = business_number(item.business, context)
     contact = resolve_contact(item.contact)
     conversation = conversation_for(business, contact)
@@ -232,11 +236,11 @@ def apply_inbound_message(item: InboundMessage, context: ApplyContext):
     return {contact.pk}
 
 
-def _announce_received(message_ids):
+def _announce_received(message_ids: list[int]) -> None:
     signals.messages_received.send_robust(sender=apply_webhook_event, message_ids=message_ids)
 
 
-def apply_contact_change(item: ContactChange, context: ApplyContext):
+def apply_contact_change(item: ContactChange, context: ApplyContext) -> set[int]:
     if item.business.phone_number_id:  # a user_id_update may come without metadata
         business_number(item.business, context)
     if item.kind not in {"number_changed", "user_id_changed"}:

@@ -4,11 +4,14 @@ Rows are inserted and locked in a fixed order (by key, by id), so concurrent bat
 the same rows queue instead of deadlocking.
 """
 
+from collections.abc import Iterable
+from typing import Any
+
 from django.db.models import Q
 
 from messaging.contacts import identity_changes, resolve_contact, storable_ref
 from messaging.db import insert_new, mark_saved
-from messaging.events import ContactChange, InboundMessage, StatusUpdate
+from messaging.events import ContactChange, ContactRef, Event, InboundMessage, StatusUpdate
 from messaging.ingest.annotations import apply_waiting_annotations
 from messaging.ingest.context import ApplyContext, business_number
 from messaging.ingest.statuses import status_change
@@ -16,7 +19,7 @@ from messaging.models import Contact, Conversation, InboxChange, Message, Status
 from messaging.storable import storable
 
 
-def apply_in_bulk(items, context: ApplyContext) -> list:
+def apply_in_bulk(items: list[Event], context: ApplyContext) -> list[Event]:
     """Apply the ordinary inbound messages and statuses of `items` set-based; return the
     items left to apply one by one (in payload order). A body that reports a number or
     BSUID change is applied item by item, in payload order: the items after it may depend
@@ -27,7 +30,7 @@ def apply_in_bulk(items, context: ApplyContext) -> list:
     messages = [i for i in items if isinstance(i, InboundMessage) and _is_ordinary_message(i)]
     statuses = [i for i in items if isinstance(i, StatusUpdate) and _is_ordinary_status(i)]
     chosen = {id(item) for item in messages + statuses}
-    leftovers = [item for item in items if id(item) not in chosen]
+    leftovers: list[Event] = [item for item in items if id(item) not in chosen]
     if messages:
         leftovers += _apply_messages(messages, context)
     if statuses:
@@ -53,7 +56,7 @@ def _is_ordinary_status(item: StatusUpdate) -> bool:
     return not (item.recipient.wa_id and item.recipient.user_id)
 
 
-def _apply_messages(items, context: ApplyContext) -> list:
+def _apply_messages(items: list[InboundMessage], context: ApplyContext) -> list[InboundMessage]:
     businesses = {ref: business_number(ref, context) for ref in {item.business for item in items}}
     refs = {item.contact: storable_ref(item.contact) for item in items}
     contacts = _contacts_for(set(refs.values()))
@@ -98,7 +101,7 @@ def _apply_messages(items, context: ApplyContext) -> list:
     return leftovers
 
 
-def _contacts_for(refs) -> dict:
+def _contacts_for(refs: set[ContactRef]) -> dict[ContactRef, Contact]:
     """{ref: Contact} for the senders of a body, in a constant number of queries: found by
     either id, the new ones created in one INSERT. Only refs that link a BSUID to a phone,
     pair two records (a merge) or bring a new name go through `resolve_contact`. Refs that
@@ -132,10 +135,11 @@ def _contacts_for(refs) -> dict:
     return {ref: matches[0] for ref, matches in found.items() if len(matches) == 1}
 
 
-def _find_contacts(refs) -> dict:
+def _find_contacts(refs: Iterable[ContactRef]) -> dict[ContactRef, list[Contact]]:
     wa_ids = {ref.wa_id for ref in refs if ref.wa_id}
     user_ids = {ref.user_id for ref in refs if ref.user_id}
-    by_wa_id, by_user_id = {}, {}
+    by_wa_id: dict[str, Contact] = {}
+    by_user_id: dict[str, Contact] = {}
     for contact in Contact.objects.filter(Q(wa_id__in=wa_ids) | Q(user_id__in=user_ids)):
         if contact.wa_id:
             by_wa_id[contact.wa_id] = contact
@@ -143,15 +147,16 @@ def _find_contacts(refs) -> dict:
             by_user_id[contact.user_id] = contact
     found = {}
     for ref in refs:
-        matches = {by_wa_id.get(ref.wa_id), by_user_id.get(ref.user_id)} - {None}
+        candidates = (by_wa_id.get(ref.wa_id), by_user_id.get(ref.user_id))
+        matches = {contact for contact in candidates if contact is not None}
         found[ref] = sorted(matches, key=lambda contact: contact.pk)
     return found
 
 
-def _conversations_for(pairs) -> dict:
+def _conversations_for(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], int]:
     """{(business number id, contact id): conversation id}, the missing ones created."""
 
-    def find():
+    def find() -> dict[tuple[int, int], int]:
         rows = Conversation.objects.filter(
             business_number_id__in={number for number, _ in pairs},
             contact_id__in={contact for _, contact in pairs},
@@ -169,7 +174,7 @@ def _conversations_for(pairs) -> dict:
     return found
 
 
-def _apply_statuses(items, context: ApplyContext) -> list:
+def _apply_statuses(items: list[StatusUpdate], context: ApplyContext) -> list[StatusUpdate]:
     for ref in {item.business for item in items}:
         business_number(ref, context)
     wamids = sorted({storable(item.wamid) for item in items})
@@ -181,7 +186,11 @@ def _apply_statuses(items, context: ApplyContext) -> list:
         .select_for_update(no_key=True)
         .values_list("wamid", "pk", "conversation_id", "status", "direction")
     )
-    messages = {wamid: rest for wamid, *rest in rows}
+    messages = {
+        wamid: (pk, conversation, status, direction)
+        for wamid, pk, conversation, status, direction in rows
+    }
+    message_ids = {wamid: pk for wamid, (pk, *_rest) in messages.items()}
     # Our own message whose send timed out: adopt_wamid links it, one by one (rare).
     leftovers = [
         item
@@ -191,10 +200,7 @@ def _apply_statuses(items, context: ApplyContext) -> list:
     adopting = {id(item) for item in leftovers}
     items = [item for item in items if id(item) not in adopting]
     events = sorted(
-        (
-            StatusEvent.from_update(item, messages.get(storable(item.wamid), [None])[0])
-            for item in items
-        ),
+        (StatusEvent.from_update(item, message_ids.get(storable(item.wamid))) for item in items),
         key=lambda event: (event.wamid, event.status, event.timestamp),
     )
     inserted = {
@@ -204,7 +210,8 @@ def _apply_statuses(items, context: ApplyContext) -> list:
     # Each new status applied in payload order, as advance_status would: the rows are
     # locked, so the outcome is computed here and written in one UPDATE per kind.
     current = {pk: status for pk, _conversation, status, _direction in messages.values()}
-    changes, duplicates = {}, 0
+    changes: dict[int, dict[str, Any]] = {}
+    duplicates = 0
     for item in items:
         key = (storable(item.wamid), storable(item.status[:20]), item.timestamp)
         if key not in inserted:

@@ -5,16 +5,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from messaging.events import BusinessRef
-from messaging.models import BusinessNumber
+from messaging.models import BusinessNumber, Message
 
 
 @dataclass
 class ApplyContext:
     """What applying one webhook body learns along the way."""
 
-    businesses: dict = field(default_factory=dict)
-    contacts: set = field(default_factory=set)
-    counts: Counter = field(default_factory=Counter)
+    businesses: dict[str, BusinessNumber] = field(default_factory=dict)
+    contacts: set[int] = field(default_factory=set)
+    counts: Counter[str] = field(default_factory=Counter)
     problems: list = field(default_factory=list)
     failures: list = field(default_factory=list)
     # Items the redelivery guard withheld (messaging.hooks: with privacy installed, those
@@ -22,9 +22,9 @@ class ApplyContext:
     # raw copy; falsy when none were.
     withheld: Any = None
     # New inbound messages (never redeliveries): announced (messages_received) after commit.
-    new_messages: list = field(default_factory=list)
+    new_messages: list[int] = field(default_factory=list)
     # New ordinary inbound messages whose conversations' counters are still to move.
-    activity: list = field(default_factory=list)
+    activity: list[Message] = field(default_factory=list)
 
 
 def business_number(ref: BusinessRef, context: ApplyContext) -> BusinessNumber:

@@ -4,6 +4,10 @@ A status moves a message forward, never back, in any arrival order and under con
 one that arrives before we recorded the message's wamid waits (unlinked) until it is.
 """
 
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
 from django.db import IntegrityError, transaction
 
 from messaging.changes import announce
@@ -13,34 +17,34 @@ from messaging.ingest.context import ApplyContext, business_number
 from messaging.models import STATUS_RANK, Message, StatusEvent
 
 
-def apply_status(item: StatusUpdate, context: ApplyContext):
+def apply_status(item: StatusUpdate, context: ApplyContext) -> set[int]:
     """Record a status event (once: a redelivery is a duplicate) and apply it to our message,
     adopting the wamid of a send that timed out; returns the pks of the contacts it pairs."""
     business_number(item.business, context)
     recipient = item.recipient
-    touched = set()
+    touched: set[int] = set()
     if recipient.wa_id and recipient.user_id:
         # A status may pair the recipient's phone with their BSUID; never creates a contact.
         contact = resolve_contact(recipient, create=False)
         if contact:
             touched.add(contact.pk)
-    message_id, conversation_id = (
-        Message.objects.filter(wamid=item.wamid).values_list("pk", "conversation_id").first()
-        or adopt_wamid(item)
-        or (None, None)
-    )
+    found = Message.objects.filter(wamid=item.wamid).values_list(
+        "pk", "conversation_id"
+    ).first() or adopt_wamid(item)
     try:
         with transaction.atomic():
-            StatusEvent.from_update(item, message_id).save(force_insert=True)
+            StatusEvent.from_update(item, found[0] if found else None).save(force_insert=True)
     except IntegrityError:
         context.counts["duplicate"] += 1
         return touched
-    if message_id and advance_status(message_id, item.status, item.timestamp, item.errors):
-        announce(conversation_id, message_id)
+    if found:
+        message_id, conversation_id = found
+        if advance_status(message_id, item.status, item.timestamp, item.errors):
+            announce(conversation_id, message_id)
     return touched
 
 
-def adopt_wamid(item: StatusUpdate):
+def adopt_wamid(item: StatusUpdate) -> tuple[int, int] | None:
     """A status for a wamid we have not seen recorded, carrying our own message id as
     callback data: the send timed out after Meta took it, or the sending worker is still
     recording the wamid. Returns (message id, conversation id), or None."""
@@ -63,7 +67,9 @@ def adopt_wamid(item: StatusUpdate):
     return Message.objects.filter(wamid=item.wamid).values_list("pk", "conversation_id").first()
 
 
-def advance_status(message_id, status, timestamp, errors=()) -> bool:
+def advance_status(
+    message_id: int, status: str, timestamp: datetime, errors: Sequence[dict[str, Any]] = ()
+) -> bool:
     """Move a message's status forward, never back; `failed` wins and then stays.
 
     Conditional UPDATEs make this safe under concurrency and in any arrival order. Returns
@@ -83,7 +89,9 @@ def advance_status(message_id, status, timestamp, errors=()) -> bool:
     return False
 
 
-def status_change(current, status, timestamp, errors=()):
+def status_change(
+    current: str, status: str, timestamp: datetime, errors: Sequence[dict[str, Any]] = ()
+) -> dict[str, Any] | None:
     """The fields `advance_status` sets on an outbound message whose status is `current`,
     or None when it leaves it as it is (for callers that hold the row locked)."""
     if status == Message.Status.FAILED:
@@ -95,7 +103,7 @@ def status_change(current, status, timestamp, errors=()):
     return None
 
 
-def failure_fields(errors):
+def failure_fields(errors: Sequence[dict[str, Any]]) -> dict[str, Any]:
     error = errors[0] if errors else {}
     return {
         "error_code": error.get("code"),
@@ -104,7 +112,7 @@ def failure_fields(errors):
     }
 
 
-def apply_pending_statuses(message: Message):
+def apply_pending_statuses(message: Message) -> None:
     """Link and apply statuses that arrived before `message` had its wamid."""
     pending = list(
         StatusEvent.objects.filter(wamid=message.wamid, message__isnull=True).order_by(

@@ -1,8 +1,11 @@
 """Filling templates in: staff's values checked against Meta's rules, the preview the customer
 will read, and the `template` object of the Cloud API request."""
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
@@ -26,6 +29,7 @@ from messaging.message_templates.reading import (
     required_parameters,
     unsupported_reason,
 )
+from messaging.models import Message, MessageTemplate
 
 # The media header in the preview.
 MEDIA_PREVIEWS = {
@@ -35,7 +39,7 @@ MEDIA_PREVIEWS = {
 }
 
 
-def validate(template, values) -> dict[str, str]:
+def validate(template: MessageTemplate, values: Mapping[str, Any]) -> dict[str, str]:
     """Check `values` (by `Parameter.field`) against what the template needs and Meta's rules.
 
     Returns the cleaned values (stripped); raises ValidationError naming every missing,
@@ -46,8 +50,8 @@ def validate(template, values) -> dict[str, str]:
     if reason:
         raise ValidationError({NON_FIELD_ERRORS: [reason]})
     parameters = required_parameters(template)
-    errors = {}
-    cleaned = {}
+    errors: dict[str, list[str]] = {}
+    cleaned: dict[str, str] = {}
     for parameter in parameters:
         raw = values.get(parameter.field)
         value = "" if raw is None else str(raw).strip()
@@ -86,7 +90,7 @@ def validate(template, values) -> dict[str, str]:
     return cleaned
 
 
-def is_https_link(value) -> bool:
+def is_https_link(value: str) -> bool:
     """A well-formed https URL (Meta fetches it; plain http would expose the file on the way)."""
     try:
         URLValidator(schemes=["https"])(value)
@@ -95,8 +99,12 @@ def is_https_link(value) -> bool:
     return not any(c.isspace() for c in value)
 
 
-def _too_long(parameter, length) -> str:
-    what = {"parameter": parameter.description, "length": length, "max": parameter.max_length}
+def _too_long(parameter: Parameter, length: int) -> str:
+    what: dict[str, str | int] = {
+        "parameter": parameter.description,
+        "length": length,
+        "max": parameter.max_length,
+    }
     if parameter.component == "header" and not parameter.is_media:
         return _(
             "%(parameter)s is %(length)d characters long; the whole header may have at most "
@@ -110,10 +118,10 @@ def _too_long(parameter, length) -> str:
     return _("%(parameter)s is %(length)d characters long; WhatsApp allows at most %(max)d.") % what
 
 
-def _fill(text, component, values, index=None) -> str:
+def _fill(text: str, component: str, values: Mapping[str, Any], index: int | None = None) -> str:
     """`text` with its placeholders replaced by values; missing ones stay visible."""
 
-    def value(match):
+    def value(match: re.Match[str]) -> str:
         field = Parameter(component, match.group(1), index=index).field
         return values.get(field) or match.group(0)
 
@@ -125,13 +133,13 @@ class Preview:
     header: str = ""
     body: str = ""
     footer: str = ""
-    buttons: tuple = ()  # button labels
+    buttons: tuple[str, ...] = ()  # button labels
 
-    def __str__(self):
+    def __str__(self) -> str:
         return "\n\n".join(part for part in (self.header, self.body, self.footer) if part)
 
 
-def preview_parts(template, values) -> Preview:
+def preview_parts(template: MessageTemplate, values: Mapping[str, Any]) -> Preview:
     """What the customer will see, part by part (the inbox shows the buttons separately)."""
     header = next(iter(components_of(template, "HEADER")), None)
     header_text = ""
@@ -148,15 +156,17 @@ def preview_parts(template, values) -> Preview:
     return Preview(header=header_text, body=body, footer=footer, buttons=buttons)
 
 
-def render_preview(template, values) -> str:
+def render_preview(template: MessageTemplate, values: Mapping[str, Any]) -> str:
     """The text the customer will read: header, body and footer with the values filled in
     (placeholders left visible where a value is missing)."""
     return str(preview_parts(template, values))
 
 
-def build_components(template, cleaned) -> list[dict]:
+def build_components(template: MessageTemplate, cleaned: Mapping[str, str]) -> list[dict[str, Any]]:
     """The `components` of the Cloud API request for validated values."""
-    header, body, buttons = [], [], {}
+    header: list[dict[str, Any]] = []
+    body: list[dict[str, Any]] = []
+    buttons: dict[int, tuple[str, list[dict[str, Any]]]] = {}
     for parameter in required_parameters(template):
         value = cleaned[parameter.field]
         if parameter.is_media:
@@ -165,12 +175,12 @@ def build_components(template, cleaned) -> list[dict]:
             )
             continue
         if parameter.sub_type == "copy_code":
-            buttons[parameter.index] = (
+            buttons[parameter.button_index] = (
                 parameter.sub_type,
                 [{"type": "coupon_code", "coupon_code": value}],
             )
             continue
-        item = {"type": "text"}
+        item: dict[str, Any] = {"type": "text"}
         if parameter.named:
             item["parameter_name"] = parameter.key
         item["text"] = value
@@ -179,8 +189,8 @@ def build_components(template, cleaned) -> list[dict]:
         elif parameter.component == "body":
             body.append(item)
         else:
-            buttons.setdefault(parameter.index, (parameter.sub_type, []))[1].append(item)
-    components = []
+            buttons.setdefault(parameter.button_index, (parameter.sub_type, []))[1].append(item)
+    components: list[dict[str, Any]] = []
     if header:
         components.append({"type": "header", "parameters": header})
     if body:
@@ -192,7 +202,7 @@ def build_components(template, cleaned) -> list[dict]:
     return components
 
 
-def media_object(parameter, link) -> dict:
+def media_object(parameter: Parameter, link: str) -> dict[str, str]:
     """A media header's object: the link, and for a document the name the customer sees (the
     link's last path segment, when it has one)."""
     media = {"link": link}
@@ -203,14 +213,14 @@ def media_object(parameter, link) -> dict:
     return media
 
 
-def template_payload(message) -> dict:
+def template_payload(message: Message) -> dict[str, Any]:
     """The `template` object of the Cloud API request for a queued template message.
 
     Built from the copy stored on the message when it was queued, so a template edited or
     removed since still sends exactly what staff saw in the preview.
     """
     stored = message.data["template"]
-    payload = {"name": stored["name"], "language": {"code": stored["language"]}}
+    payload: dict[str, Any] = {"name": stored["name"], "language": {"code": stored["language"]}}
     if stored.get("components"):
         payload["components"] = stored["components"]
     return payload

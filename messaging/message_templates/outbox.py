@@ -1,13 +1,25 @@
 """Putting a template message in the outbox (allowed outside the 24-hour window)."""
 
+from collections.abc import Mapping
+from typing import Any
+from uuid import UUID
+
+from django.contrib.auth.models import User
 from django.utils.translation import gettext as _
 
 from messaging.message_templates.filling import build_components, render_preview, validate
 from messaging.message_templates.reading import APPROVED
+from messaging.models import Conversation, Message, MessageTemplate
 from messaging.sending import ReplyRefused, queue_outbound
 
 
-def queue_template_message(conversation, user, template, values, client_token=None):
+def queue_template_message(
+    conversation: Conversation,
+    user: User | None,
+    template: MessageTemplate,
+    values: Mapping[str, Any],
+    client_token: UUID | None = None,
+) -> Message:
     """Validate `values`, then queue the template for sending (allowed outside the window).
 
     Raises ReplyRefused when the template cannot be sent at all, ValidationError when the

@@ -2,12 +2,14 @@
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from messaging.models import MessageTemplate
+from messaging.models import Conversation, MessageTemplate
 
 APPROVED = "APPROVED"
 
@@ -76,20 +78,27 @@ class Parameter:
         if self.component == "body":
             return _("Body")
         if self.sub_type == "copy_code":
-            return _("Button %(number)d, code to copy") % {"number": self.index + 1}
-        return _("Button %(number)d, link") % {"number": self.index + 1}
+            return _("Button %(number)d, code to copy") % {"number": self.button_index + 1}
+        return _("Button %(number)d, link") % {"number": self.button_index + 1}
+
+    @property
+    def button_index(self) -> int:
+        """The button's position among the template's buttons (a button's parameter only)."""
+        if self.index is None:
+            raise ValueError(f"{self.field} is not a button's parameter")
+        return self.index
 
     @property
     def description(self) -> str:
         """The variable in a sentence: "{{1}} in the body"."""
-        what = {"placeholder": self.placeholder}
+        what: dict[str, str | int] = {"placeholder": self.placeholder}
         if self.is_media:
             return str(MEDIA_DESCRIPTIONS[self.sub_type])
         if self.component == "header":
             return _("%(placeholder)s in the header") % what
         if self.component == "body":
             return _("%(placeholder)s in the body") % what
-        what["number"] = self.index + 1
+        what["number"] = self.button_index + 1
         if self.sub_type == "copy_code":
             return _("The code to copy of button %(number)d") % what
         return _("%(placeholder)s in the link of button %(number)d") % what
@@ -110,22 +119,22 @@ MEDIA_DESCRIPTIONS = {
 }
 
 
-def header_format(component) -> str:
+def header_format(component: dict[str, Any]) -> str:
     return str(component.get("format", "TEXT")).upper()
 
 
-def components_of(template, kind) -> list[dict]:
+def components_of(template: MessageTemplate, kind: str) -> list[dict[str, Any]]:
     """The template's components of one type (HEADER, BODY, FOOTER, BUTTONS)."""
     components = template.components if isinstance(template.components, list) else []
     return [c for c in components if isinstance(c, dict) and str(c.get("type", "")).upper() == kind]
 
 
-def component_text(component) -> str:
+def component_text(component: dict[str, Any] | None) -> str:
     text = component.get("text") if component else ""
     return text if isinstance(text, str) else ""
 
 
-def _keys(text) -> list[str]:
+def _keys(text: str) -> list[str]:
     """Distinct placeholder keys of a text: positional ones in number order, named ones in
     order of appearance."""
     keys = list(dict.fromkeys(PLACEHOLDER.findall(text)))
@@ -134,9 +143,9 @@ def _keys(text) -> list[str]:
     return keys
 
 
-def _examples(component, kind) -> dict[str, str]:
+def _examples(component: dict[str, Any], kind: str) -> dict[str, str]:
     """Meta's example values for a HEADER or BODY component, by placeholder key."""
-    example = component.get("example") if isinstance(component.get("example"), dict) else {}
+    example = raw if isinstance(raw := component.get("example"), dict) else {}
     found = {}
     named = example.get(f"{kind}_text_named_params")
     for item in named if isinstance(named, list) else []:
@@ -152,14 +161,14 @@ def _examples(component, kind) -> dict[str, str]:
     return found
 
 
-def buttons_of(template) -> list[dict]:
+def buttons_of(template: MessageTemplate) -> list[dict[str, Any]]:
     buttons = []
     for component in components_of(template, "BUTTONS"):
         buttons += [b for b in component.get("buttons") or [] if isinstance(b, dict)]
     return buttons
 
 
-def required_parameters(template) -> list[Parameter]:
+def required_parameters(template: MessageTemplate) -> list[Parameter]:
     """Every variable the template needs, header first, then body, then buttons."""
     parameters = []
     for kind in ("header", "body"):
@@ -192,7 +201,7 @@ def required_parameters(template) -> list[Parameter]:
         if isinstance(example, list):
             example = example[0] if example else ""
         if kind == "URL":
-            url = button.get("url") if isinstance(button.get("url"), str) else ""
+            url = raw if isinstance(raw := button.get("url"), str) else ""
             fixed = len(PLACEHOLDER.sub("", url))
             # Meta's example is the whole URL; the variable is only its end.
             prefix = url.split("{{", 1)[0]
@@ -223,7 +232,7 @@ def required_parameters(template) -> list[Parameter]:
     return parameters
 
 
-def unsupported_reason(template) -> str:
+def unsupported_reason(template: MessageTemplate) -> str:
     """Why the inbox cannot send this template, or "" when it can."""
     if template.category == MessageTemplate.Category.AUTHENTICATION:
         return _(
@@ -267,7 +276,7 @@ def unsupported_reason(template) -> str:
     return ""
 
 
-def sendable_templates(conversation):
+def sendable_templates(conversation: Conversation) -> QuerySet[MessageTemplate]:
     """Approved templates of the WhatsApp Business Account behind the conversation's number."""
     templates = MessageTemplate.objects.filter(status=APPROVED)
     waba_id = conversation.business_number.waba_id or settings.WHATSAPP_WABA_ID

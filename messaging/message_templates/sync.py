@@ -2,6 +2,8 @@
 one transaction."""
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -21,21 +23,21 @@ class TemplateSyncError(Exception):
     """Templates could not be fetched; the message says why, for the person who asked."""
 
 
-def _string(item, key, limit) -> str:
+def _string(item: dict[str, Any], key: str, limit: int) -> str:
     value = item.get(key)
     if value is None:
         return ""
     return str(value)[:limit]
 
 
-def _fields_from_meta(item, waba_id):
+def _fields_from_meta(item: Any, waba_id: str) -> dict[str, Any] | None:
     """MessageTemplate fields from one item of Meta's list, or None if it is unusable."""
     if not isinstance(item, dict):
         return None
     name, language = _string(item, "name", 512), _string(item, "language", 16)
     if not name or not language:
         return None
-    components = item.get("components") if isinstance(item.get("components"), list) else []
+    components = raw if isinstance(raw := item.get("components"), list) else []
     parameter_format = _string(item, "parameter_format", 12).upper()
     if parameter_format not in MessageTemplate.ParameterFormat.values:
         parameter_format = _guess_parameter_format(components)
@@ -53,7 +55,7 @@ def _fields_from_meta(item, waba_id):
     }
 
 
-def _guess_parameter_format(components):
+def _guess_parameter_format(components: list[Any]) -> str:
     """POSITIONAL, as Meta's default, unless the header or body has a named placeholder (an
     item listed without `parameter_format`)."""
     for component in components:
@@ -66,7 +68,9 @@ def _guess_parameter_format(components):
     return MessageTemplate.ParameterFormat.POSITIONAL
 
 
-def sync_templates(waba_id=None, *, progress=None) -> tuple[int, int, int]:
+def sync_templates(
+    waba_id: str | None = None, *, progress: Callable[[int], object] | None = None
+) -> tuple[int, int, int]:
     """Mirror the account's templates from Meta; return (created, updated, removed).
 
     Every page is fetched before anything is written, and the rows change in one

@@ -1,7 +1,9 @@
 """Template webhooks: status, category, quality and component changes between syncs."""
 
 import logging
+from typing import Any
 
+from messaging.events import TemplateUpdate
 from messaging.message_templates.reading import APPROVED
 from messaging.models import MessageTemplate
 
@@ -16,7 +18,7 @@ STATUS_EVENTS = {"REINSTATED": APPROVED}
 NOT_A_STATUS = {"FLAGGED"}
 
 
-def apply_template_update(event):
+def apply_template_update(event: TemplateUpdate) -> MessageTemplate | None:
     """Apply a template webhook (status, category, quality or components change) to the row it
     is about; unknown templates are left for the next sync. Returns the row, or None."""
     rows = MessageTemplate.objects.all()
@@ -69,8 +71,8 @@ def apply_template_update(event):
     return template
 
 
-def _rejection(event, data) -> str:
+def _rejection(event: TemplateUpdate, data: dict[str, Any]) -> str:
     reason = "" if event.reason.upper() == "NONE" else event.reason
-    info = data.get("rejection_info") if isinstance(data.get("rejection_info"), dict) else {}
+    info = raw if isinstance(raw := data.get("rejection_info"), dict) else {}
     detail = info.get("reason") if isinstance(info.get("reason"), str) else ""
     return ": ".join(part for part in (reason, detail) if part)[:255]

@@ -19,7 +19,9 @@ message type's content; `values` reads JSON values defensively, and Meta's error
 """
 
 import re
+from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 from messaging.events import (
     BusinessRef,
@@ -67,6 +69,10 @@ TEMPLATE_FIELDS = frozenset(
 _IGNORED_VALUE_KEYS = frozenset({"groups", "message_echoes"})
 
 
+# Reads one item of a "messages" value: (item, its path, the business, the value's contacts).
+ItemReader = Callable[[Any, str, BusinessRef, list[ContactRef]], list[Event]]
+
+
 _SYSTEM_CHANGE_KINDS = {
     "user_changed_number": "number_changed",
     "customer_identity_changed": "identity_changed",
@@ -74,7 +80,7 @@ _SYSTEM_CHANGE_KINDS = {
 }
 
 
-def parse_webhook(payload) -> list[Event]:
+def parse_webhook(payload: Any) -> list[Event]:
     """Every event in a decoded webhook body, in payload order. Never raises."""
     if (
         not isinstance(payload, dict)
@@ -99,7 +105,7 @@ def _malformed(path: str, title: str) -> WebhookError:
     return WebhookError(path=path, title=title, malformed=True)
 
 
-def _guarded(path, read, *args) -> list[Event]:
+def _guarded(path: str, read: Callable[..., list[Event]], *args: Any) -> list[Event]:
     """Run one item reader; turn any failure into a malformed error for that item alone."""
     try:
         return read(*args)
@@ -109,7 +115,7 @@ def _guarded(path, read, *args) -> list[Event]:
         return [_malformed(path, f"item could not be read ({type(exc).__name__})")]
 
 
-def _read_entry(entry, path) -> list[Event]:
+def _read_entry(entry: Any, path: str) -> list[Event]:
     entry = as_object(entry, "entry")
     waba_id = string_at(entry, "id")
     events = []
@@ -119,7 +125,7 @@ def _read_entry(entry, path) -> list[Event]:
     return events
 
 
-def _read_change(change, path, waba_id) -> list[Event]:
+def _read_change(change: Any, path: str, waba_id: str) -> list[Event]:
     change = as_object(change, "change")
     name = string_at(change, "field")
     if not name:
@@ -136,7 +142,7 @@ def _read_change(change, path, waba_id) -> list[Event]:
     return [IgnoredField(field=name, path=path)]
 
 
-def _read_messages_value(value, path, waba_id) -> list[Event]:
+def _read_messages_value(value: Any, path: str, waba_id: str) -> list[Event]:
     value = as_object(value, "value")
     business = _business_ref(value, waba_id)
     contacts = _contact_refs(value.get("contacts"))
@@ -149,7 +155,14 @@ def _read_messages_value(value, path, waba_id) -> list[Event]:
     return events
 
 
-def _read_items(items, value_path, key, read, business, contacts) -> list[Event]:
+def _read_items(
+    items: Any,
+    value_path: str,
+    key: str,
+    read: ItemReader,
+    business: BusinessRef,
+    contacts: list[ContactRef],
+) -> list[Event]:
     path = f"{value_path}.{key}"
     if not isinstance(items, list):
         return [_malformed(path, f"{key} is not a list")]
@@ -160,7 +173,7 @@ def _read_items(items, value_path, key, read, business, contacts) -> list[Event]
     return events
 
 
-def _business_ref(value: dict, waba_id: str, *, required=True) -> BusinessRef:
+def _business_ref(value: dict, waba_id: str, *, required: bool = True) -> BusinessRef:
     """The business number of a change value. Messages and statuses belong to one: without
     it the whole change is malformed (`required`)."""
     metadata = object_at(value, "metadata")
@@ -174,7 +187,7 @@ def _business_ref(value: dict, waba_id: str, *, required=True) -> BusinessRef:
     )
 
 
-def _contact_refs(raw) -> list[ContactRef]:
+def _contact_refs(raw: Any) -> list[ContactRef]:
     """The readable entries of value.contacts[]; an unreadable one is skipped (messages carry
     their sender's ids themselves, so nothing is lost)."""
     refs = []
@@ -186,7 +199,7 @@ def _contact_refs(raw) -> list[ContactRef]:
     return refs
 
 
-def _contact_ref(item) -> ContactRef:
+def _contact_ref(item: Any) -> ContactRef:
     item = as_object(item, "contact")
     profile = object_at(item, "profile")
     ref = _identity(
@@ -231,7 +244,9 @@ def _contradicts(a: ContactRef, b: ContactRef) -> bool:
     return any(x and y and x != y for x, y in pairs)
 
 
-def _read_message(message, path, business, contacts) -> list[Event]:
+def _read_message(
+    message: Any, path: str, business: BusinessRef, contacts: list[ContactRef]
+) -> list[Event]:
     """A message, when its id, sender and timestamp can be read (else it is malformed). The
     rest is read as its type says; when that fails, the message is still kept (see the
     module docstring)."""
@@ -282,7 +297,9 @@ def _read_message(message, path, business, contacts) -> list[Event]:
     return [inbound]
 
 
-def _read_status(status, path, business, contacts) -> list[Event]:
+def _read_status(
+    status: Any, path: str, business: BusinessRef, contacts: list[ContactRef]
+) -> list[Event]:
     status = as_object(status, "status")
     if string_at(status, "recipient_type") == "group":
         return [IgnoredField(field="groups", path=path)]  # we never send to groups
@@ -315,12 +332,16 @@ def _read_status(status, path, business, contacts) -> list[Event]:
     ]
 
 
-def _read_value_error(error, path, business, contacts) -> list[Event]:
+def _read_value_error(
+    error: Any, path: str, business: BusinessRef, contacts: list[ContactRef]
+) -> list[Event]:
     details = error_details(error)
     return [WebhookError(path=path, **details)]
 
 
-def _read_user_id_update(item, path, business, contacts) -> list[Event]:
+def _read_user_id_update(
+    item: Any, path: str, business: BusinessRef, contacts: list[ContactRef]
+) -> list[Event]:
     """One BSUID change. Meta's shape for this is young, so several spellings are accepted:
     {"wa_id", "user_id": {"previous", "current"}, "timestamp"} or flat previous/new ids."""
     item = as_object(item, "user_id_update")
@@ -359,7 +380,7 @@ _ITEM_READERS = {
 }
 
 
-def _read_user_id_update_value(value, path, waba_id) -> list[Event]:
+def _read_user_id_update_value(value: Any, path: str, waba_id: str) -> list[Event]:
     value = as_object(value, "value")
     # A BSUID change is about a user, not a number: it needs no metadata.
     business = _business_ref(value, waba_id, required=False)
@@ -371,7 +392,7 @@ def _read_user_id_update_value(value, path, waba_id) -> list[Event]:
     return _read_user_id_update(value, path, business, [])
 
 
-def _read_template_update(value, path, waba_id, name) -> TemplateUpdate:
+def _read_template_update(value: Any, path: str, waba_id: str, name: str) -> TemplateUpdate:
     value = as_object(value, "value")
     return TemplateUpdate(
         waba_id=waba_id,

@@ -2,6 +2,7 @@
 
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 from messaging.parser.values import (
     Malformed,
@@ -27,7 +28,7 @@ class Content:
 def common_data(message: dict, context: dict) -> dict:
     """Data every message type may carry: forwarding flags, the product asked about, the ad
     it came from, and the errors Meta attached (e.g. to an unsupported message)."""
-    data = {}
+    data: dict[str, Any] = {}
     for flag in ("forwarded", "frequently_forwarded"):
         if context.get(flag) is True:
             data[flag] = True
@@ -47,13 +48,13 @@ def message_content(message: dict, kind: str) -> Content:
     return read(message, kind)
 
 
-def _text_content(message, kind) -> Content:
+def _text_content(message: dict[str, Any], kind: str) -> Content:
     return Content(text=string_at(object_at(message, "text"), "body"))
 
 
-def _media_content(message, kind) -> Content:
+def _media_content(message: dict[str, Any], kind: str) -> Content:
     media = object_at(message, kind)
-    data = {
+    data: dict[str, Any] = {
         "media_id": string_at(media, "id"),
         "mime_type": string_at(media, "mime_type"),
         "sha256": string_at(media, "sha256"),
@@ -67,7 +68,7 @@ def _media_content(message, kind) -> Content:
     return Content(text=data.get("caption", ""), data=data)
 
 
-def _location_content(message, kind) -> Content:
+def _location_content(message: dict[str, Any], kind: str) -> Content:
     location = object_at(message, "location")
     return Content(
         data={
@@ -80,15 +81,15 @@ def _location_content(message, kind) -> Content:
     )
 
 
-def _contacts_content(message, kind) -> Content:
+def _contacts_content(message: dict[str, Any], kind: str) -> Content:
     return Content(data={"contacts": as_list(message.get("contacts"), "contacts")})
 
 
-def _interactive_content(message, kind) -> Content:
+def _interactive_content(message: dict[str, Any], kind: str) -> Content:
     interactive = object_at(message, "interactive")
     sub_type = string_at(interactive, "type")
     reply = object_at(interactive, sub_type, "interactive reply") if sub_type else {}
-    data = {"interactive_type": sub_type}
+    data: dict[str, Any] = {"interactive_type": sub_type}
     if sub_type in ("button_reply", "list_reply"):
         title = string_at(reply, "title")
         data |= {
@@ -110,7 +111,7 @@ def _interactive_content(message, kind) -> Content:
     return Content(data=data)
 
 
-def _flow_response(raw):
+def _flow_response(raw: Any) -> Any:
     """A Flow's answers: Meta sends a JSON string; keep it as a dict when it is one."""
     if isinstance(raw, str):
         try:
@@ -121,13 +122,13 @@ def _flow_response(raw):
     return raw
 
 
-def _button_content(message, kind) -> Content:
+def _button_content(message: dict[str, Any], kind: str) -> Content:
     button = object_at(message, "button")
     text = string_at(button, "text")
     return Content(text=text, data={"payload": string_at(button, "payload"), "text": text})
 
 
-def _reaction_content(message, kind) -> Content:
+def _reaction_content(message: dict[str, Any], kind: str) -> Content:
     reaction = object_at(message, "reaction")
     target = string_at(reaction, "message_id")
     if not target:
@@ -136,7 +137,7 @@ def _reaction_content(message, kind) -> Content:
     return Content(data={"emoji": string_at(reaction, "emoji")}, target_wamid=target)
 
 
-def _order_content(message, kind) -> Content:
+def _order_content(message: dict[str, Any], kind: str) -> Content:
     order = object_at(message, "order")
     text = string_at(order, "text")
     data = {
@@ -147,10 +148,10 @@ def _order_content(message, kind) -> Content:
     return Content(text=text, data=data)
 
 
-def _system_content(message, kind) -> Content:
+def _system_content(message: dict[str, Any], kind: str) -> Content:
     system = object_at(message, "system")
     body = string_at(system, "body")
-    data = {
+    data: dict[str, Any] = {
         "system_type": string_at(system, "type"),
         "body": body,
         "new_wa_id": string_at(system, "wa_id") or string_at(system, "new_wa_id"),
@@ -165,14 +166,14 @@ def _system_content(message, kind) -> Content:
     return Content(text=body, data=data)
 
 
-def _unsupported_content(message, kind) -> Content:
+def _unsupported_content(message: dict[str, Any], kind: str) -> Content:
     data = {}
     if "unsupported" in message:  # e.g. {"type": "poll"}
         data["unsupported"] = object_at(message, "unsupported")
     return Content(data=data)
 
 
-def _edit_content(message, kind) -> Content:
+def _edit_content(message: dict[str, Any], kind: str) -> Content:
     edit = object_at(message, "edit")
     target = string_at(edit, "original_message_id")
     if not target:
@@ -184,18 +185,18 @@ def _edit_content(message, kind) -> Content:
     return Content(text=new.text, data=data, target_wamid=target)
 
 
-def _revoke_content(message, kind) -> Content:
+def _revoke_content(message: dict[str, Any], kind: str) -> Content:
     target = string_at(object_at(message, "revoke"), "original_message_id")
     if not target:
         raise Malformed("revoke has no original_message_id")
     return Content(target_wamid=target)
 
 
-def _request_welcome_content(message, kind) -> Content:
+def _request_welcome_content(message: dict[str, Any], kind: str) -> Content:
     return Content()
 
 
-def _unknown_content(message, kind) -> Content:
+def _unknown_content(message: dict[str, Any], kind: str) -> Content:
     """A type we do not know yet: kept, with its type-specific object, to show as such."""
     return Content(data={"payload": message.get(kind)})
 

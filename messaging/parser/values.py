@@ -2,18 +2,20 @@
 Malformed. And Meta's error objects, as it reports them on messages, statuses and values."""
 
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any, overload
 
 
 class Malformed(Exception):
     """An item cannot be read; its message is the WebhookError title (field names only)."""
 
 
-def read_errors(raw) -> list[dict]:
+def read_errors(raw: Any) -> list[dict]:
     return [error_details(item) for item in as_list(raw, "errors")]
 
 
-def readable_errors(raw) -> list[dict]:
+def readable_errors(raw: Any) -> list[dict]:
     """The errors of a status that can be read; a list that is not one counts as none."""
     errors = []
     for item in raw if isinstance(raw, list) else []:
@@ -24,7 +26,7 @@ def readable_errors(raw) -> list[dict]:
     return errors
 
 
-def error_details(error) -> dict:
+def error_details(error: Any) -> dict:
     error = as_object(error, "error")
     return {
         "code": _error_code(error.get("code")),
@@ -34,7 +36,7 @@ def error_details(error) -> dict:
     }
 
 
-def _error_code(raw) -> int | None:
+def _error_code(raw: Any) -> int | None:
     if isinstance(raw, bool):
         return None
     if isinstance(raw, int):
@@ -44,13 +46,13 @@ def _error_code(raw) -> int | None:
     return None
 
 
-def as_object(raw, what: str) -> dict:
+def as_object(raw: Any, what: str) -> dict:
     if not isinstance(raw, dict):
         raise Malformed(f"{what} is not an object")
     return raw
 
 
-def as_list(raw, what: str) -> list:
+def as_list(raw: Any, what: str) -> list:
     if raw is None:
         return []
     if not isinstance(raw, list):
@@ -75,7 +77,11 @@ def string_at(mapping: dict, key: str) -> str:
     raise Malformed(f"{key} is not a string")
 
 
-def or_empty(read, mapping: dict, key: str):
+@overload
+def or_empty(read: Callable[[dict, str], dict], mapping: dict, key: str) -> dict[str, Any]: ...
+@overload
+def or_empty(read: Callable[[dict, str], str], mapping: dict, key: str) -> str: ...
+def or_empty(read: Callable[[dict, str], dict | str], mapping: dict, key: str) -> dict | str:
     """`read(mapping, key)`, or the empty value of its kind when the field cannot be read."""
     try:
         return read(mapping, key)
@@ -99,7 +105,7 @@ def number_at(mapping: dict, key: str) -> float | int | None:
     raise Malformed(f"{key} is not a number")
 
 
-def unix_time(raw, what: str) -> datetime:
+def unix_time(raw: Any, what: str) -> datetime:
     """Meta's timestamps: unix seconds, as a string (usually) or a number, whole or not
     ("1764000000", 1764000000, "1764000000.0"); fractions of a second are dropped."""
     if isinstance(raw, int | float | str) and not isinstance(raw, bool):
