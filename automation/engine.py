@@ -59,8 +59,7 @@ from automation.notes import record
 from automation.notifications import notify_assignment
 from automation.rules import matches
 from automation.text import fill, person_name, pick_variant, script_language
-from messaging.changes import announce
-from messaging.models import BusinessNumber, Conversation, Message
+from messaging.models import BusinessNumber, Conversation, InboxChange, Message
 from messaging.sending import MAX_TEXT_LENGTH, ReplyRefused, queue_outbound
 from staff.permissions import can_open, who_can_open
 
@@ -202,7 +201,7 @@ def apply_action(rule, conversation):
             conversation=conversation, defaults={"level": rule.priority}
         )
         record(conversation, Note.Event.PRIORITISED, level=rule.priority, rule=rule.name)
-        announce(conversation.pk)
+        InboxChange.objects.record(conversation.pk)
         return True
     return False
 

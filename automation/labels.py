@@ -4,7 +4,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Prefetch
 
 from automation.models import ConversationLabel, Label
-from messaging.changes import announce
+from messaging.models import InboxChange
 
 
 def with_teamwork(conversations):
@@ -34,7 +34,7 @@ def add_label(conversation, label, *, by=None):
     try:
         with transaction.atomic():
             ConversationLabel.objects.create(conversation=conversation, label=label, added_by=by)
-            announce(conversation.pk)
+            InboxChange.objects.record(conversation.pk)
     except IntegrityError:
         return False  # already there (maybe added at the same moment by someone else)
     return True
@@ -46,5 +46,5 @@ def remove_label(conversation, label):
             conversation=conversation, label=label
         ).delete()
         if removed:
-            announce(conversation.pk)
+            InboxChange.objects.record(conversation.pk)
     return bool(removed)

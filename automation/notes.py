@@ -3,7 +3,7 @@
 Notes are their own table, never Message rows: the sending pipeline only ever reads messages,
 so a note cannot reach WhatsApp. The timeline shows them among the messages by time
 (`merge_into_timeline`, one query per page whatever the number of notes), and open pages
-learn of new ones through the usual change feed (`announce`).
+learn of new ones through the usual change feed (`InboxChange.objects.record`).
 """
 
 import re
@@ -16,7 +16,6 @@ from django.utils.translation import gettext as _
 
 from automation.models import Note, StaffNotification
 from automation.notifications import notify
-from messaging.changes import announce
 from messaging.models import InboxChange
 
 NOTE_LIMIT = Note._meta.get_field("text").max_length
@@ -61,7 +60,7 @@ def add_note(conversation, author, text):
         )
         if mentioned:
             note.mentions.add(*mentioned)
-        announce(conversation.pk)
+        InboxChange.objects.record(conversation.pk)
         for user in mentioned:
             notify(user, StaffNotification.Kind.MENTIONED, conversation, actor=author)
     return note
@@ -72,7 +71,7 @@ def record(conversation, event, **details):
     note = Note.objects.create(
         conversation=conversation, kind=Note.Kind.SYSTEM, event=event, details=details
     )
-    announce(conversation.pk)
+    InboxChange.objects.record(conversation.pk)
     return note
 
 

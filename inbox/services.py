@@ -14,7 +14,6 @@ from django.utils import timezone
 
 from automation.labels import label_filter, label_search, with_teamwork
 from automation.notes import merge_into_timeline
-from messaging.changes import announce
 from messaging.models import Contact, Conversation, InboxChange, Message
 from messaging.tasks import send_read_receipt
 
@@ -355,7 +354,7 @@ def _update(conversation, **changes):
     with transaction.atomic():
         updated = Conversation.objects.filter(pk=conversation.pk).update(**changes)
         if updated:
-            announce(conversation.pk)
+            InboxChange.objects.record(conversation.pk)
     for name, value in changes.items():
         setattr(conversation, name, value)
 
@@ -376,7 +375,7 @@ def mark_read(conversation):
             if Conversation.objects.filter(pk=conversation.pk, unread_count__gt=0).update(
                 unread_count=0
             ):
-                announce(conversation.pk)
+                InboxChange.objects.record(conversation.pk)
                 if settings.WHATSAPP_READ_RECEIPTS:
                     queue_read_receipt(conversation)
         conversation.unread_count = 0

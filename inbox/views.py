@@ -237,7 +237,7 @@ def retry(request, pk, message_pk):
     message = get_object_or_404(conversation.messages, pk=message_pk, direction="out")
     if not permissions.can_reply(request.user):
         raise PermissionDenied
-    unconfirmed = message.status == Message.Status.UNKNOWN  # "Send again", not "Retry"
+    unconfirmed = message.status == Message.Status.UNCONFIRMED  # "Send again", not "Retry"
     if message.type != "template" and not conversation.window_is_open():
         flash.error(request, _("The 24-hour window has closed: send a template instead."))
     elif not retry_message(message, request.user):

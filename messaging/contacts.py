@@ -9,10 +9,9 @@ from django.db.models import F, Field, ForeignObjectRel, Model, Q, UniqueConstra
 from django.utils import timezone
 
 from messaging import signals
-from messaging.changes import announce
+from messaging.db import db_safe
 from messaging.events import ContactRef
-from messaging.models import Contact, Conversation
-from messaging.storable import storable
+from messaging.models import Contact, Conversation, InboxChange
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +47,7 @@ def resolve_contact(ref: ContactRef, *, create: bool = True) -> Contact | None:
     """
     if not (ref.user_id or ref.wa_id):
         raise ValueError("a contact needs a phone number or a business-scoped user id")
-    ref = storable_ref(ref)
+    ref = db_safe_ref(ref)
     for _attempt in range(3):
         by_user_id, by_wa_id = holders(ref)
         if by_wa_id and ref.user_id and by_wa_id.user_id not in (None, ref.user_id):
@@ -91,15 +90,15 @@ def release_phone(contact: Contact) -> None:
         contact.pk,
     )
     for conversation_id in contact.conversations.values_list("pk", flat=True):
-        announce(conversation_id)
+        InboxChange.objects.record(conversation_id)
 
 
 IDENTITY_FIELDS = ("wa_id", "user_id", "parent_user_id", "username", "profile_name")
 
 
-def storable_ref(ref: ContactRef) -> ContactRef:
-    """`ref` with every id and name made safe to store (see messaging.storable)."""
-    return ContactRef(**{name: storable(getattr(ref, name)) for name in ref.__slots__})
+def db_safe_ref(ref: ContactRef) -> ContactRef:
+    """`ref` with every id and name made safe to store (see messaging.db)."""
+    return ContactRef(**{name: db_safe(getattr(ref, name)) for name in ref.__slots__})
 
 
 def identity_changes(contact: Contact, ref: ContactRef) -> dict[str, str]:
@@ -154,7 +153,7 @@ def merge_contacts(keep: Contact, other: Contact) -> None:
         if twin is None:
             conversation.contact = keep
             conversation.save(update_fields=["contact"])
-            announce(conversation.pk)
+            InboxChange.objects.record(conversation.pk)
         else:
             merge_conversations(twin, conversation)
     move_dependents(Contact, keep, other)
@@ -197,7 +196,7 @@ def merge_conversations(keep: Conversation, other: Conversation) -> None:
     )
     other.delete()
     keep.refresh_from_db()
-    announce(keep.pk)
+    InboxChange.objects.record(keep.pk)
 
 
 def move_dependents(model: type[Model], keep: Model, other: Model) -> None:

@@ -1,4 +1,5 @@
-"""INSERT … ON CONFLICT DO NOTHING that says which rows it inserted.
+"""Writing what Meta sends into any database: `db_safe()` values, and an INSERT … ON CONFLICT
+DO NOTHING that says which rows it inserted.
 
 Applying webhooks needs it (a redelivery must find its rows already there, without an error
 and without a savepoint per row), and Django's public API has no such statement:
@@ -54,3 +55,17 @@ def mark_saved(obj: models.Model, pk: int) -> None:
     obj.pk = pk
     obj._state.adding = False
     obj._state.db = router.db_for_write(type(obj))
+
+
+def db_safe(value: Any) -> Any:
+    """`value` with every string made storable in any database: PostgreSQL's text and jsonb
+    refuse NUL characters and lone UTF-16 surrogates, which valid JSON can still carry."""
+    if isinstance(value, str):
+        if value.isascii() and "\x00" not in value:
+            return value
+        return value.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, dict):
+        return {db_safe(key): db_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [db_safe(item) for item in value]
+    return value

@@ -14,17 +14,18 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from messaging.db import db_safe
 from messaging.events import InboundMessage, StatusUpdate
 from messaging.phones import format_phone
 from messaging.querysets import (
     BusinessNumberQuerySet,
     ContactQuerySet,
     ConversationQuerySet,
+    InboxChangeQuerySet,
     MessageQuerySet,
     StatusEventQuerySet,
     WebhookEventQuerySet,
 )
-from messaging.storable import storable
 
 # Free-form messages may be sent only within 24 hours of the customer's last message.
 CUSTOMER_SERVICE_WINDOW = timedelta(hours=24)
@@ -284,7 +285,7 @@ class Message(models.Model):
         FAILED = "failed", _("Failed")
         # The send request timed out after it may have reached Meta: not resent blindly, but
         # settled by a status webhook (which carries our message id as callback data).
-        UNKNOWN = "unknown", _("Unconfirmed")
+        UNCONFIRMED = "unknown", _("Unconfirmed")
 
     conversation = models.ForeignKey(
         Conversation, on_delete=models.CASCADE, related_name="messages"
@@ -382,17 +383,17 @@ class Message(models.Model):
     @classmethod
     def from_inbound(cls, item: InboundMessage, conversation_id: int) -> "Message":
         """The unsaved row for an inbound message event (messaging.events.InboundMessage),
-        its strings made storable."""
+        its strings made db_safe."""
         return cls(
             conversation_id=conversation_id,
             direction=cls.Direction.INBOUND,
-            type=storable(item.type[:40]),
-            wamid=storable(item.wamid),
+            type=db_safe(item.type[:40]),
+            wamid=db_safe(item.wamid),
             timestamp=item.timestamp,
-            text=storable(item.text),
-            data=storable(item.data),
-            reply_to_wamid=storable(item.reply_to_wamid),
-            target_wamid=storable(item.target_wamid),
+            text=db_safe(item.text),
+            data=db_safe(item.data),
+            reply_to_wamid=db_safe(item.reply_to_wamid),
+            target_wamid=db_safe(item.target_wamid),
             status=cls.Status.RECEIVED,
         )
 
@@ -410,7 +411,7 @@ class Message(models.Model):
 
     def may_send_again(self, now: datetime | None = None) -> bool:
         """Whether staff may send this unconfirmed message again (risking a duplicate)."""
-        if self.status != self.Status.UNKNOWN:
+        if self.status != self.Status.UNCONFIRMED:
             return False
         cutoff = (now or timezone.now()) - UNCONFIRMED_SEND_AGAIN_AFTER
         return self.status_at is None or self.status_at <= cutoff
@@ -420,7 +421,7 @@ class Message(models.Model):
 # is outside it: it replaces anything and nothing replaces it.
 STATUS_RANK: dict[str, int] = {
     Message.Status.PENDING: 0,
-    Message.Status.UNKNOWN: 0,
+    Message.Status.UNCONFIRMED: 0,
     Message.Status.SENT: 1,
     Message.Status.DELIVERED: 2,
     Message.Status.READ: 3,
@@ -495,16 +496,16 @@ class StatusEvent(models.Model):
     @classmethod
     def from_update(cls, item: StatusUpdate, message_id: int | None) -> "StatusEvent":
         """The unsaved row for a status event (messaging.events.StatusUpdate) about message
-        `message_id` (None: not known yet), its strings made storable."""
+        `message_id` (None: not known yet), its strings made db_safe."""
         return cls(
-            wamid=storable(item.wamid),
+            wamid=db_safe(item.wamid),
             message_id=message_id,
-            status=storable(item.status[:20]),
+            status=db_safe(item.status[:20]),
             timestamp=item.timestamp,
-            recipient_id=storable(item.recipient.wa_id or item.recipient.user_id),
-            conversation_info=storable(item.conversation),
-            pricing=storable(item.pricing),
-            errors=storable(item.errors),
+            recipient_id=db_safe(item.recipient.wa_id or item.recipient.user_id),
+            conversation_info=db_safe(item.conversation),
+            pricing=db_safe(item.pricing),
+            errors=db_safe(item.errors),
         )
 
 
@@ -570,6 +571,8 @@ class InboxChange(models.Model):
         Message, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = InboxChangeQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("inbox change")

@@ -65,3 +65,13 @@ class WebhookEventQuerySet(models.QuerySet):
         """A raw body may speak for any number (a batch can mix them): only someone who may
         see every number may read raw bodies."""
         return self if StaffProfile.objects.number_scope(user) is None else self.none()
+
+
+class InboxChangeQuerySet(models.QuerySet):
+    def record(self, conversation_id: int, message_id: int | None = None) -> None:
+        """Tell open inbox pages that a conversation (and maybe one of its messages) changed.
+
+        Call inside the transaction that makes the change, so pages never see the change
+        recorded without the change itself.
+        """
+        self.create(conversation_id=conversation_id, message_id=message_id)

@@ -14,8 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from messaging import signals
-from messaging.changes import announce
-from messaging.models import Conversation, Message
+from messaging.models import Conversation, InboxChange, Message
 from messaging.tasks import enqueue_send
 
 # WhatsApp's limit for a text message body.
@@ -67,7 +66,7 @@ def queue_outbound(
             )
             if type != "reaction":
                 Conversation.record_activity([message])
-            announce(conversation.pk, message.pk)
+            InboxChange.objects.record(conversation.pk, message.pk)
             if user is not None:
                 signals.reply_queued.send(
                     sender=queue_outbound, message=message, conversation=conversation, user=user

@@ -26,13 +26,13 @@ from django_tasks_db.models import DBTaskResult
 from messaging import payloads, signals
 from messaging.backends import get_backend
 from messaging.backends.base import SendError
-from messaging.changes import announce
 from messaging.ingest import receive
 from messaging.ingest.annotations import apply_annotation
 from messaging.ingest.statuses import advance_status, apply_pending_statuses
 from messaging.models import (
     UNCONFIRMED_SEND_AGAIN_AFTER,
     BusinessNumber,
+    InboxChange,
     Message,
     SendAttempt,
 )
@@ -191,12 +191,12 @@ def record_acceptance(message: Message, attempt: SendAttempt, wamid: str) -> Non
         if message.type == "reaction":
             target = Message.objects.filter(wamid=message.target_wamid).first()
             if target and apply_annotation(message, target):
-                announce(target.conversation_id, target.pk)
+                InboxChange.objects.record(target.conversation_id, target.pk)
         apply_pending_statuses(message)
         # Accepted by the Cloud API means it reached WhatsApp's servers: one tick. Statuses
         # that already arrived (delivered, failed) are not moved back by this.
         advance_status(message.pk, Message.Status.SENT, timezone.now())
-        announce(message.conversation_id, message.pk)
+        InboxChange.objects.record(message.conversation_id, message.pk)
     logger.info("message %s accepted (attempt %s)", message.pk, attempt.number)
 
 
@@ -218,7 +218,7 @@ def record_failure(message: Message, attempt: SendAttempt, error: SendError) -> 
             messages.update(claimed_at=None)  # waits, pending, for resume_sending()
             outcome = SendAttempt.Outcome.RETRY
         elif error.ambiguous:
-            messages.update(status=Message.Status.UNKNOWN, status_at=now, claimed_at=None)
+            messages.update(status=Message.Status.UNCONFIRMED, status_at=now, claimed_at=None)
             outcome = SendAttempt.Outcome.UNKNOWN
         elif error.retryable and attempts_this_round(message) < settings.WHATSAPP_SEND_MAX_ATTEMPTS:
             due = now + backoff(message.attempts)
@@ -238,7 +238,7 @@ def record_failure(message: Message, attempt: SendAttempt, error: SendError) -> 
             # Failed for good: an attachment still waiting for upload is not kept.
             transaction.on_commit(lambda: discard_upload(message), robust=True)
         SendAttempt.objects.filter(pk=attempt.pk).update(outcome=outcome, **outcome_fields)
-        announce(message.conversation_id, message.pk)
+        InboxChange.objects.record(message.conversation_id, message.pk)
 
 
 def attempts_this_round(message: Message) -> int:
@@ -293,7 +293,7 @@ def retry_message(message: Message, user: User | None, now: datetime | None = No
     now = now or timezone.now()
     cutoff = now - UNCONFIRMED_SEND_AGAIN_AFTER
     again = Q(status=Message.Status.FAILED) | Q(
-        Q(status_at__isnull=True) | Q(status_at__lte=cutoff), status=Message.Status.UNKNOWN
+        Q(status_at__isnull=True) | Q(status_at__lte=cutoff), status=Message.Status.UNCONFIRMED
     )
     with transaction.atomic():
         row = (
@@ -316,7 +316,7 @@ def retry_message(message: Message, user: User | None, now: datetime | None = No
             claimed_at=None,
         )
         signals.send_retried.send(sender=retry_message, message=row, user=user)
-        announce(row.conversation_id, row.pk)
+        InboxChange.objects.record(row.conversation_id, row.pk)
         requested_by = user.pk if user else None
         transaction.on_commit(lambda: send_message.enqueue(row.pk, requested_by=requested_by))
     return True
@@ -396,12 +396,12 @@ def sweep_outbox(now: datetime | None = None) -> tuple[int, int]:
     for pk, conversation_id, attempts in abandoned:
         with transaction.atomic():
             if Message.objects.filter(pk=pk, claimed_at__lt=now - lease).update(
-                status=Message.Status.UNKNOWN, status_at=now, claimed_at=None
+                status=Message.Status.UNCONFIRMED, status_at=now, claimed_at=None
             ):
                 SendAttempt.objects.filter(message_id=pk, number=attempts, outcome="").update(
                     outcome=SendAttempt.Outcome.UNKNOWN
                 )
-                announce(conversation_id, pk)
+                InboxChange.objects.record(conversation_id, pk)
     overdue = list(
         Message.objects.filter(
             direction=Message.Direction.OUTBOUND,
@@ -451,9 +451,9 @@ def announce_send_again(now: datetime) -> None:
     since = cutoff - 2 * timedelta(seconds=settings.MAINTENANCE_INTERVAL_SECONDS)
     eligible = Message.objects.filter(
         direction=Message.Direction.OUTBOUND,
-        status=Message.Status.UNKNOWN,
+        status=Message.Status.UNCONFIRMED,
         status_at__gt=since,
         status_at__lte=cutoff,
     ).values_list("conversation_id", "pk")
     for conversation_id, pk in eligible:
-        announce(conversation_id, pk)
+        InboxChange.objects.record(conversation_id, pk)

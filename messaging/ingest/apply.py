@@ -13,8 +13,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from messaging import signals
-from messaging.changes import announce
 from messaging.contacts import change_contact_ids, resolve_contact
+from messaging.db import db_safe
 from messaging.events import (
     ContactChange,
     Event,
@@ -30,9 +30,15 @@ from messaging.ingest.bulk import apply_in_bulk
 from messaging.ingest.context import ApplyContext, business_number
 from messaging.ingest.statuses import apply_status
 from messaging.message_templates.webhooks import apply_template_update
-from messaging.models import BusinessNumber, Contact, Conversation, Message, WebhookEvent
+from messaging.models import (
+    BusinessNumber,
+    Contact,
+    Conversation,
+    InboxChange,
+    Message,
+    WebhookEvent,
+)
 from messaging.parser import parse_webhook
-from messaging.storable import storable
 
 logger = logging.getLogger(__name__)
 
@@ -161,7 +167,7 @@ def _scrub_withheld(event: WebhookEvent, context: ApplyContext) -> str:
 def _finish(event: WebhookEvent, context: ApplyContext) -> WebhookEvent:
     event.state = WebhookEvent.State.FAILED if context.failures else WebhookEvent.State.PROCESSED
     event.error = "\n".join(context.failures)
-    event.summary = storable({"events": dict(context.counts), "problems": context.problems})
+    event.summary = db_safe({"events": dict(context.counts), "problems": context.problems})
     event.attempts += 1
     event.processed_at = timezone.now()
     event.save(update_fields=["state", "error", "summary", "attempts", "processed_at"])
@@ -225,13 +231,13 @@ def apply_inbound_message(item: InboundMessage, context: ApplyContext) -> set[in
             return {contact.pk}  # a redelivery: the first copy already did everything below
         raise
     Conversation.record_activity([message])
-    announce(conversation.pk, message.pk)
+    InboxChange.objects.record(conversation.pk, message.pk)
     # A redelivery takes the duplicate branch above: automation never runs twice.
     context.new_messages.append(message.pk)
     if item.target_wamid:
         target = Message.objects.filter(wamid=item.target_wamid).first()
         if target and apply_annotation(message, target):
-            announce(target.conversation_id, target.pk)
+            InboxChange.objects.record(target.conversation_id, target.pk)
     apply_waiting_annotations([message])
     return {contact.pk}
 
@@ -250,5 +256,5 @@ def apply_contact_change(item: ContactChange, context: ApplyContext) -> set[int]
         return set()
     change_contact_ids(contact, wa_id=item.new_wa_id, user_id=item.new_user_id)
     for conversation_id in contact.conversations.values_list("pk", flat=True):
-        announce(conversation_id)
+        InboxChange.objects.record(conversation_id)
     return {contact.pk}

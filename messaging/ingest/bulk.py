@@ -9,14 +9,13 @@ from typing import Any
 
 from django.db.models import Q
 
-from messaging.contacts import identity_changes, resolve_contact, storable_ref
-from messaging.db import insert_new, mark_saved
+from messaging.contacts import identity_changes, resolve_contact, db_safe_ref
+from messaging.db import db_safe, insert_new, mark_saved
 from messaging.events import ContactChange, ContactRef, Event, InboundMessage, StatusUpdate
 from messaging.ingest.annotations import apply_waiting_annotations
 from messaging.ingest.context import ApplyContext, business_number
 from messaging.ingest.statuses import status_change
 from messaging.models import Contact, Conversation, InboxChange, Message, StatusEvent
-from messaging.storable import storable
 
 
 def apply_in_bulk(items: list[Event], context: ApplyContext) -> list[Event]:
@@ -47,7 +46,7 @@ def _is_ordinary_message(item: InboundMessage) -> bool:
         item.type not in Message.NOT_WRITTEN_TYPES
         and not item.target_wamid
         and bool(item.contact.wa_id or item.contact.user_id)
-        and bool(storable(item.wamid))
+        and bool(db_safe(item.wamid))
     )
 
 
@@ -58,7 +57,7 @@ def _is_ordinary_status(item: StatusUpdate) -> bool:
 
 def _apply_messages(items: list[InboundMessage], context: ApplyContext) -> list[InboundMessage]:
     businesses = {ref: business_number(ref, context) for ref in {item.business for item in items}}
-    refs = {item.contact: storable_ref(item.contact) for item in items}
+    refs = {item.contact: db_safe_ref(item.contact) for item in items}
     contacts = _contacts_for(set(refs.values()))
     leftovers = [item for item in items if refs[item.contact] not in contacts]
     items = [item for item in items if refs[item.contact] in contacts]
@@ -177,7 +176,7 @@ def _conversations_for(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], int
 def _apply_statuses(items: list[StatusUpdate], context: ApplyContext) -> list[StatusUpdate]:
     for ref in {item.business for item in items}:
         business_number(ref, context)
-    wamids = sorted({storable(item.wamid) for item in items})
+    wamids = sorted({db_safe(item.wamid) for item in items})
     # Locked in id order: concurrent batches about the same messages queue instead of
     # deadlocking, and each sees the status the other one left.
     rows = (
@@ -195,12 +194,12 @@ def _apply_statuses(items: list[StatusUpdate], context: ApplyContext) -> list[St
     leftovers = [
         item
         for item in items
-        if storable(item.wamid) not in messages and item.our_message_id is not None
+        if db_safe(item.wamid) not in messages and item.our_message_id is not None
     ]
     adopting = {id(item) for item in leftovers}
     items = [item for item in items if id(item) not in adopting]
     events = sorted(
-        (StatusEvent.from_update(item, message_ids.get(storable(item.wamid))) for item in items),
+        (StatusEvent.from_update(item, message_ids.get(db_safe(item.wamid))) for item in items),
         key=lambda event: (event.wamid, event.status, event.timestamp),
     )
     inserted = {
@@ -213,7 +212,7 @@ def _apply_statuses(items: list[StatusUpdate], context: ApplyContext) -> list[St
     changes: dict[int, dict[str, Any]] = {}
     duplicates = 0
     for item in items:
-        key = (storable(item.wamid), storable(item.status[:20]), item.timestamp)
+        key = (db_safe(item.wamid), db_safe(item.status[:20]), item.timestamp)
         if key not in inserted:
             duplicates += 1
             continue

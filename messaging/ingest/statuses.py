@@ -10,11 +10,10 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from messaging.changes import announce
 from messaging.contacts import resolve_contact
 from messaging.events import StatusUpdate
 from messaging.ingest.context import ApplyContext, business_number
-from messaging.models import STATUS_RANK, Message, StatusEvent
+from messaging.models import STATUS_RANK, InboxChange, Message, StatusEvent
 
 
 def apply_status(item: StatusUpdate, context: ApplyContext) -> set[int]:
@@ -40,7 +39,7 @@ def apply_status(item: StatusUpdate, context: ApplyContext) -> set[int]:
     if found:
         message_id, conversation_id = found
         if advance_status(message_id, item.status, item.timestamp, item.errors):
-            announce(conversation_id, message_id)
+            InboxChange.objects.record(conversation_id, message_id)
     return touched
 
 
@@ -124,5 +123,5 @@ def apply_pending_statuses(message: Message) -> None:
     StatusEvent.objects.filter(pk__in=[event.pk for event in pending]).update(message=message)
     changed = [advance_status(message.pk, e.status, e.timestamp, e.errors) for e in pending]
     if any(changed):
-        announce(message.conversation_id, message.pk)
+        InboxChange.objects.record(message.conversation_id, message.pk)
     message.refresh_from_db()

@@ -14,7 +14,6 @@ from django.utils import timezone
 
 from inbox import services
 from inbox.services import ChangeCursor, Gap
-from messaging.changes import announce
 from messaging.models import InboxChange
 
 pytestmark = pytest.mark.django_db
@@ -142,14 +141,14 @@ def test_it_refuses_a_malformed_cursor(since, gaps):
 def test_a_change_committed_after_a_later_one_was_polled_still_reaches_the_page(conversation):
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: SQLite commits one transaction at a time, in id order")
-    announce(conversation.pk)  # the page's own starting point
+    InboxChange.objects.record(conversation.pk)  # the page's own starting point
     cursor = services.current_cursor()
     inserted, release = threading.Event(), threading.Event()
 
     def slow_transaction():
         try:
             with transaction.atomic():
-                announce(conversation.pk)  # takes the lower id...
+                InboxChange.objects.record(conversation.pk)  # takes the lower id...
                 inserted.set()
                 release.wait(timeout=10)  # ...and commits last
         finally:
@@ -158,7 +157,7 @@ def test_a_change_committed_after_a_later_one_was_polled_still_reaches_the_page(
     thread = threading.Thread(target=slow_transaction)
     thread.start()
     inserted.wait(timeout=10)
-    announce(conversation.pk)  # a higher id, committed at once
+    InboxChange.objects.record(conversation.pk)  # a higher id, committed at once
     first, cursor = services.changes_after(cursor)
     release.set()
     thread.join()

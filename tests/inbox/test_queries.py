@@ -19,7 +19,6 @@ from django.utils import timezone
 from automation.models import ConversationLabel, ConversationPriority, Label, Note
 from messaging import payloads as p
 from messaging.backends import locmem
-from messaging.changes import announce
 from messaging.ingest import receive
 from messaging.models import (
     BusinessNumber,
@@ -292,19 +291,19 @@ def test_it_answers_a_poll_with_changes_in_a_fixed_number_of_queries(
     since = InboxChange.objects.latest("pk").pk
     deliver("One more thing")
     reply = add_messages(first, 1, quoting=first.messages.earliest("pk").wamid)[0]
-    announce(first.pk, reply.pk)
+    InboxChange.objects.record(first.pk, reply.pk)
     Note.objects.create(conversation=first, text="Sent them the invoice")
-    announce(first.pk)
+    InboxChange.objects.record(first.pk)
     url = f"/poll/?since={since}&open={first.pk}&visible=1"
 
     def more_changes():
         grow(number, first, supervisor)
         for message in first.messages.order_by("-pk")[:40]:
-            announce(first.pk, message.pk)
+            InboxChange.objects.record(first.pk, message.pk)
         for conversation in Conversation.objects.exclude(pk=first.pk)[:40]:
-            announce(conversation.pk)
+            InboxChange.objects.record(conversation.pk)
         Note.objects.create(conversation=first, text="Late note")
-        announce(first.pk)
+        InboxChange.objects.record(first.pk)
 
     assert_constant(
         supervisor_client, django_assert_max_num_queries, url, more_changes, headers=HTMX

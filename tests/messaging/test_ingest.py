@@ -488,7 +488,7 @@ def test_a_status_before_its_outbound_message_is_applied_once_the_sender_records
 
 
 def test_a_status_naming_our_message_before_its_wamid_is_recorded_adopts_it():
-    message = outbound_message(wamid=None, status=Message.Status.UNKNOWN)
+    message = outbound_message(wamid=None, status=Message.Status.UNCONFIRMED)
     status = p.status("wamid.ADOPT", "delivered", timestamp=at(2))
 
     deliver(p.value(statuses=[status | {"biz_opaque_callback_data": f"waq:{message.pk}"}]))

@@ -20,12 +20,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from messaging import payloads as p
+from messaging.db import db_safe
 from messaging.events import InboundMessage, StatusUpdate
 from messaging.ingest.apply import apply_webhook_event
 from messaging.models import Message, StatusEvent, WebhookEvent
 from messaging.parser import parse_webhook
 from messaging.signature import sign
-from messaging.storable import storable
 
 pytestmark = pytest.mark.django_db
 
@@ -293,9 +293,9 @@ def rows_of_items(raw, event):
         return {"messages": set(), "statuses": set()}
     items = [item for item in parse_webhook(json.loads(raw)) if item.path not in failed]
     return {
-        "messages": {storable(i.wamid) for i in items if isinstance(i, InboundMessage)},
+        "messages": {db_safe(i.wamid) for i in items if isinstance(i, InboundMessage)},
         "statuses": {
-            (storable(i.wamid), storable(i.status[:20]), i.timestamp)
+            (db_safe(i.wamid), db_safe(i.status[:20]), i.timestamp)
             for i in items
             if isinstance(i, StatusUpdate)
         },
