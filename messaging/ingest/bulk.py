@@ -9,7 +9,7 @@ from typing import Any
 
 from django.db.models import Q
 
-from messaging.contacts import identity_changes, resolve_contact, db_safe_ref
+from messaging.contacts import db_safe_ref, identity_changes, resolve_contact
 from messaging.db import db_safe, insert_new, mark_saved
 from messaging.events import ContactChange, ContactRef, Event, InboundMessage, StatusUpdate
 from messaging.ingest.annotations import apply_waiting_annotations
