@@ -1,7 +1,8 @@
 """WhatsApp's data as the inbox keeps it, and the rules every writer of it shares.
 
-Over 500 lines for a reason: Django finds an app's models in this one module, and the rules
-that keep their rows consistent (a conversation's counters, a message's kinds) live on them.
+Over 500 lines for a reason: the rules that keep these rows consistent live on them and lean
+on each other (a conversation's counters on a message's kinds, a status event on a message's
+status ranks), and they are read together; split, each part would import the others.
 """
 
 from collections import Counter
