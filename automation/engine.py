@@ -1,6 +1,6 @@
 """Automation for one inbound message: routing rules, then at most one automatic reply.
 
-Runs in a task (automation.tasks.run_automation) that ingestion queues after the message's
+Runs in a task (`run_automation`, below) that ingestion queues after the message's
 transaction commits, never inside the webhook request.
 
 1. the active routing rules are matched in order (position, id), before anything is locked,
@@ -33,6 +33,7 @@ takes a conversation away from the person already handling it), and only to peop
 open the conversation.
 """
 
+import logging
 import re
 from dataclasses import dataclass
 from datetime import timedelta
@@ -41,6 +42,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.tasks import task
 from django.utils import timezone
 
 from automation import hours as business_hours
@@ -62,6 +64,8 @@ from automation.text import fill, person_name, pick_variant, script_language
 from messaging.models import BusinessNumber, Conversation, InboxChange, Message
 from messaging.sending import MAX_TEXT_LENGTH, ReplyRefused, queue_outbound
 from staff.permissions import can_open, who_can_open
+
+logger = logging.getLogger(__name__)
 
 Action = RoutingRule.Action
 # Message.data key marking an automatic reply (its value: the AutoReplyClaim kind).
@@ -402,3 +406,21 @@ def from_own_number(contact):
         return False
     numbers = BusinessNumber.objects.values_list("display_phone_number", flat=True)
     return contact.wa_id in {re.sub(r"\D", "", number) for number in numbers}
+
+
+@task
+def run_automation(*message_ids):
+    """Routing rules and automatic replies for new inbound messages, in the order they were
+    stored. One task per webhook body: a batch of 50 messages is one queue row, not 50."""
+    outcomes, error = [], None
+    for message_id in message_ids:
+        try:
+            outcomes.append(run_for_message(message_id))
+        except Exception as exc:
+            # The others still run; the task then fails, and running it again is safe
+            # (each message's run is claimed once: "already done").
+            logger.exception("automation for message %s failed", message_id)
+            error = error or exc
+    if error is not None:
+        raise error
+    return outcomes

@@ -17,6 +17,7 @@ import logging
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
+from django.tasks import task
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -60,8 +61,6 @@ def notify(user, kind, conversation, *, actor=None):
 
 
 def enqueue_delivery(notification_id):
-    from automation.tasks import deliver_notification
-
     deliver_notification.enqueue(notification_id)
 
 
@@ -82,6 +81,12 @@ def waiting_alert_recipients(conversation):
 
 
 # Sending (in the task).
+
+
+@task
+def deliver_notification(notification_id):
+    """Send one staff notification e-mail, in the worker."""
+    return deliver(notification_id)
 
 
 def deliver(notification_id):

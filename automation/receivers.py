@@ -1,7 +1,7 @@
 """automation's answers to what messaging announces (connected in AutomationConfig.ready())."""
 
+from automation.engine import run_automation
 from automation.models import ConversationPriority
-from automation.tasks import run_automation
 
 
 def run_for_new_messages(sender, message_ids, **kwargs):

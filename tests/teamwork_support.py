@@ -12,8 +12,8 @@ from messaging.models import BusinessNumber, Message
 
 AMINA = "966501234567"
 JOHN = "447700900123"
-AUTOMATION_TASK = "automation.tasks.run_automation"
-NOTIFICATION_TASK = "automation.tasks.deliver_notification"
+AUTOMATION_TASK = "automation.engine.run_automation"
+NOTIFICATION_TASK = "automation.notifications.deliver_notification"
 
 
 def inbound(message, *, sender=AMINA, name="Amina Khalid", **value_options):

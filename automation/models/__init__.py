@@ -19,8 +19,9 @@ from automation.models.conversations import (
 )
 from automation.models.notifications import StaffNotification, StaffPreferences, WaitAlert
 from automation.models.replies import AutoReply, AutoReplyClaim, QuickReply, QuickReplyText
-from automation.models.routing import PATTERN_LIMIT, AutomationRun, RoundRobinState, RoutingRule
+from automation.models.routing import AutomationRun, RoundRobinState, RoutingRule
 from automation.models.schedule import BusinessHours, Holiday, OpeningPeriod, validate_time_zone
+from automation.patterns import PATTERN_LIMIT
 
 __all__ = [
     "PATTERN_LIMIT",

@@ -3,16 +3,18 @@ round-robin position of each group, and the run that makes automation act on a m
 
 from django.conf import settings
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from automation.models.conversations import ConversationPriority, Label
 from automation.models.replies import QuickReply
+from automation.patterns import PATTERN_LIMIT, check_regex
 from messaging.models import BusinessNumber, Message
 
 # Longest regular expression a routing rule may use (see automation.rules).
-PATTERN_LIMIT = 200
 
 
 # Routing rules
@@ -36,6 +38,9 @@ class RoutingRule(models.Model):
         LABEL = "label", _("Add a label")
         QUICK_REPLY = "quick_reply", _("Send a quick reply")
         PRIORITY = "priority", _("Set the priority")
+
+    # Kinds of match that compare the message with the rule's pattern.
+    NEEDS_PATTERN = frozenset({Match.EXACT, Match.CONTAINS, Match.REGEX, Match.REPLY_ID})
 
     name = models.CharField(_("name"), max_length=100)
     position = models.PositiveIntegerField(
@@ -115,11 +120,33 @@ class RoutingRule(models.Model):
         return self.name
 
     def clean(self):
-        # Imported here because automation.rules imports this model (its Match and Action
-        # choices, at import time): a module-level import would be a cycle.
-        from automation.rules import validate_rule
-
-        validate_rule(self)
+        errors = {}
+        pattern = (self.pattern or "").strip()
+        needs_pattern = self.match in self.NEEDS_PATTERN
+        if needs_pattern and not pattern:
+            errors["pattern"] = gettext(
+                "This kind of match needs a keyword, expression or reply id."
+            )
+        elif not needs_pattern and pattern:
+            errors["pattern"] = gettext("This kind of match takes no keyword: leave it empty.")
+        elif self.match == self.Match.REGEX:
+            try:
+                check_regex(self.pattern)
+            except ValidationError as error:
+                errors["pattern"] = error.messages
+        needed = {
+            self.Action.ASSIGN: ("assignee", gettext("Choose the person to assign to.")),
+            self.Action.ROUND_ROBIN: ("group", gettext("Choose the group to assign within.")),
+            self.Action.LABEL: ("label", gettext("Choose the label to add.")),
+            self.Action.QUICK_REPLY: ("quick_reply", gettext("Choose the quick reply to send.")),
+            self.Action.PRIORITY: ("priority", gettext("Choose the priority to set.")),
+        }
+        if self.action in needed:
+            field, message = needed[self.action]
+            if getattr(self, f"{field}_id" if field != "priority" else field, None) is None:
+                errors[field] = message
+        if errors:
+            raise ValidationError(errors)
 
 
 class RoundRobinState(models.Model):

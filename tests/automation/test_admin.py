@@ -16,7 +16,7 @@ from automation.models import (
     QuickReply,
     RoutingRule,
 )
-from automation.rules import check_regex
+from automation.patterns import check_regex
 from automation.text import fill, script_language
 from messaging.models import BusinessNumber, Contact
 from tests.staff_support import grant
