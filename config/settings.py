@@ -3,6 +3,9 @@
 Every value comes from an environment variable or a `.env` file next to manage.py (variables
 already in the environment win). Bad values stop the process at start-up with a message naming
 the variable, rather than surfacing later as a confusing failure.
+
+One module of over 500 lines on purpose: whoever deploys reads every setting, its default and
+its check in one place, top to bottom, in the order of .env.example.
 """
 
 import ipaddress
