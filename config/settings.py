@@ -5,7 +5,7 @@ already in the environment win). Bad values stop the process at start-up with a 
 the variable, rather than surfacing later as a confusing failure.
 
 One module of over 500 lines on purpose: whoever deploys reads every setting, its default and
-its check in one place, top to bottom, in the order of .env.example.
+its check in one place, top to bottom.
 """
 
 import ipaddress
