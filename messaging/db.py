@@ -7,7 +7,7 @@ and without a savepoint per row), and Django's public API has no such statement:
 were new. This module is the one place that reaches into Django's internals for it: the
 manager's `_insert` (the query compiler's INSERT, as `bulk_create` itself calls it) and the
 instance's `_state` (what `save()` sets on a row it inserted). The ingest tests
-(tests/test_ingest*.py) fail loudly if a Django upgrade changes either.
+(tests/messaging/test_ingest*.py) fail loudly if a Django upgrade changes either.
 """
 
 from collections.abc import Sequence
