@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# Where the development server listens unless RUN_ADDRESS (environment or .env) says otherwise.
 ADDRESS = "127.0.0.1:8000"
 
 
@@ -64,22 +65,27 @@ def demo_password():
     return path.read_text().strip()
 
 
+def serving_address(environ):
+    return environ.get("RUN_ADDRESS", "").strip() or ADDRESS
+
+
 def manage(*args):
     return [sys.executable, str(BASE_DIR / "manage.py"), *args]
 
 
 def main():
     load_environment()
-    for step in (["migrate", "--no-input"], ["seed_demo"]):
+    address = serving_address(os.environ)
+    for step in (["migrate", "--no-input"], ["seed_demo", "--address", address]):
         subprocess.run(manage(*step), check=True, cwd=BASE_DIR)
-    print(f"\nServing http://{ADDRESS}/ with the task worker. Stop both with Ctrl-C.\n", flush=True)
+    print(f"\nServing http://{address}/ with the task worker. Stop both with Ctrl-C.\n", flush=True)
     # Ctrl-C must reach this process even when started from a shell that ignores it; the
     # children live in their own process groups (runserver's autoreloader forks a child of
     # its own) and are stopped from here, group by group.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     processes = [
-        subprocess.Popen(manage("runserver", ADDRESS), cwd=BASE_DIR, start_new_session=True),
+        subprocess.Popen(manage("runserver", address), cwd=BASE_DIR, start_new_session=True),
         subprocess.Popen(
             manage("db_worker", "--queue-name", "*"), cwd=BASE_DIR, start_new_session=True
         ),

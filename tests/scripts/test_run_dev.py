@@ -88,3 +88,9 @@ SHOW_SETTINGS = """
 from django.conf import settings
 print(settings.SECRET_KEY, settings.WHATSAPP_ACCESS_TOKEN, settings.WHATSAPP_BACKEND)
 """
+
+
+def test_it_serves_on_run_address_when_set_and_on_the_default_otherwise(run_dev):
+    assert run_dev.serving_address({"RUN_ADDRESS": "0.0.0.0:9000"}) == "0.0.0.0:9000"
+    assert run_dev.serving_address({"RUN_ADDRESS": "  "}) == "127.0.0.1:8000"
+    assert run_dev.serving_address({}) == "127.0.0.1:8000"

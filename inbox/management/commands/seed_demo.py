@@ -23,9 +23,14 @@ class Command(BaseCommand):
             default=os.environ.get("DEMO_PASSWORD") or None,
             help="Password for the demo account (default: $DEMO_PASSWORD, else a random one).",
         )
+        parser.add_argument(
+            "--address",
+            default="127.0.0.1:8000",
+            help="Where the inbox is served, for the sign-in line (make run: RUN_ADDRESS).",
+        )
 
     @transaction.atomic
-    def handle(self, *args, username, password, **options):
+    def handle(self, *args, username, password, address, **options):
         # Random unless given: a demo account that reaches a shared database by mistake must
         # not come with a guessable password.
         password = password or secrets.token_urlsafe(12)
@@ -49,4 +54,4 @@ class Command(BaseCommand):
             self.stdout.write(f"Delivered {delivered} demo webhook bodies.")
         verb = "Created" if created else "Updated"
         self.stdout.write(self.style.SUCCESS(f"{verb} demo staff account."))
-        self.stdout.write(f"  Sign in at http://127.0.0.1:8000/ as {username} / {password}")
+        self.stdout.write(f"  Sign in at http://{address}/ as {username} / {password}")
