@@ -99,11 +99,8 @@ class ReceivedFilter(admin.SimpleListFilter):
                 return queryset.filter(received_at__lt=now - timedelta(days=30))
             case "overdue":
                 due = now - timedelta(days=settings.DELETION_REQUEST_DEADLINE_DAYS)
-                return queryset.filter(status__in=OPEN_STATES, received_at__lt=due)
+                return queryset.filter(status__in=DeletionRequest.OPEN_STATES, received_at__lt=due)
         return queryset
-
-
-OPEN_STATES = DeletionRequest.OPEN_STATES
 
 
 class DeletionRequestForm(forms.ModelForm):
@@ -118,7 +115,7 @@ class DeletionRequestForm(forms.ModelForm):
             cast(forms.ChoiceField, self.fields["status"]).choices = [
                 (value, label)
                 for value, label in DeletionRequest.Status.choices
-                if value in OPEN_STATES
+                if value in DeletionRequest.OPEN_STATES
             ]
 
     def clean_phone(self) -> str:
@@ -200,7 +197,7 @@ class DeletionRequestAdmin(admin.ModelAdmin):
                 _("Overdue"),
                 when,
             )
-        if obj.status not in OPEN_STATES:
+        if not obj.is_open:
             return format_html('<span class="deadline deadline-closed">{}</span>', when)
         return format_html('<span class="deadline">{}</span>', when)
 
@@ -221,7 +218,7 @@ class DeletionRequestAdmin(admin.ModelAdmin):
         closed = [
             "handled_by", "handled_by_name", "completed_at", "erased_counts", "rejection_reason",
         ]  # fmt: skip
-        if obj is not None and obj.status not in OPEN_STATES:
+        if obj is not None and not obj.is_open:
             return [*DeletionRequestForm.Meta.fields, *closed, "deleted_after_display"]
         return closed
 
@@ -255,7 +252,7 @@ class DeletionRequestAdmin(admin.ModelAdmin):
         obj: DeletionRequest | None = None,
     ) -> HttpResponse:
         context |= {
-            "original_is_open": obj is not None and obj.status in OPEN_STATES,
+            "original_is_open": obj is not None and obj.is_open,
             "can_erase": self.has_erase_permission(request),
             "can_reject": self.has_reject_permission(request),
         }
@@ -285,7 +282,7 @@ class DeletionRequestAdmin(admin.ModelAdmin):
         obj = self.get_object(request, unquote(object_id))
         if obj is None:
             raise Http404(_("No deletion request with this id."))
-        if obj.status not in OPEN_STATES:
+        if not obj.is_open:
             self.message_user(
                 request,
                 _("Deletion request #%(pk)s is already %(status)s.")

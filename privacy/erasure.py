@@ -433,7 +433,7 @@ def _close_requests(
         fulfilled = ""
     for other in others:
         _forget_requester(other)
-        if other.status in DeletionRequest.OPEN_STATES:
+        if other.is_open:
             other.status = DeletionRequest.Status.COMPLETED
             other.completed_at = now
             handler.mark(other)

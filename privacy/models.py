@@ -113,6 +113,10 @@ class DeletionRequest(models.Model):
         return f"#{self.pk} ({self.get_status_display()})"
 
     @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATES
+
+    @property
     def deadline(self) -> datetime:
         return self.received_at + timedelta(days=settings.DELETION_REQUEST_DEADLINE_DAYS)
 
