@@ -120,7 +120,31 @@ class TemplateUpdate:
     language: str = ""
     event: str = ""
     reason: str = ""
+    # When Meta says it happened (entry.time); None when the entry does not say.
+    timestamp: datetime | None = None
     # Qualified: type checkers take `field` in this class body for the attribute above.
+    data: dict = dataclasses.field(default_factory=dict)
+    path: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AccountUpdate:
+    """A change in the standing of a WhatsApp Business Account or of one of its numbers:
+    `field` is account_update (bans, restrictions, violations, disconnection, …),
+    account_review_update (the account's review) or phone_number_quality_update (a number's
+    quality and messaging limit).
+
+    `event` is Meta's value as sent (for a review, its decision). `display_phone_number`
+    names the number a change is about, when it is about one: these changes carry no
+    phone_number_id. `timestamp` is entry.time (None when the entry does not say); `data`
+    the whole value, as Meta sent it.
+    """
+
+    waba_id: str
+    field: str
+    event: str
+    display_phone_number: str = ""
+    timestamp: datetime | None = None
     data: dict = dataclasses.field(default_factory=dict)
     path: str = ""
 
@@ -143,11 +167,19 @@ class WebhookError:
 
 @dataclass(frozen=True, slots=True)
 class IgnoredField:
-    """A change we recognise and deliberately do not act on (calls, account updates, groups,
-    marketing preferences, message echoes, …), recorded so nothing vanishes silently."""
+    """A change we recognise and deliberately do not act on (calls, groups, marketing
+    preferences, message echoes, …), recorded so nothing vanishes silently."""
 
     field: str
     path: str = ""
 
 
-Event = InboundMessage | StatusUpdate | ContactChange | TemplateUpdate | WebhookError | IgnoredField
+Event = (
+    InboundMessage
+    | StatusUpdate
+    | ContactChange
+    | TemplateUpdate
+    | AccountUpdate
+    | WebhookError
+    | IgnoredField
+)

@@ -21,9 +21,11 @@ message type's content; `values` reads JSON values defensively, and Meta's error
 import re
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from messaging.events import (
+    AccountUpdate,
     BusinessRef,
     ContactChange,
     ContactRef,
@@ -62,6 +64,12 @@ TEMPLATE_FIELDS = frozenset(
         "template_category_update",
         "message_template_components_update",
     }
+)
+
+
+# The standing of the account and its numbers (messaging.account_health acts on them).
+ACCOUNT_FIELDS = frozenset(
+    {"account_update", "account_review_update", "phone_number_quality_update"}
 )
 
 
@@ -118,14 +126,24 @@ def _guarded(path: str, read: Callable[..., list[Event]], *args: Any) -> list[Ev
 def _read_entry(entry: Any, path: str) -> list[Event]:
     entry = as_object(entry, "entry")
     waba_id = string_at(entry, "id")
+    timestamp = _entry_time(entry)
     events = []
     for j, change in enumerate(as_list(entry.get("changes"), "changes")):
         change_path = f"{path}.changes[{j}]"
-        events += _guarded(change_path, _read_change, change, change_path, waba_id)
+        events += _guarded(change_path, _read_change, change, change_path, waba_id, timestamp)
     return events
 
 
-def _read_change(change: Any, path: str, waba_id: str) -> list[Event]:
+def _entry_time(entry: dict) -> datetime | None:
+    """When Meta says the entry's changes happened; None when it does not say readably (the
+    changes are read all the same: messages and statuses carry their own time)."""
+    try:
+        return unix_time(entry["time"], "entry") if entry.get("time") is not None else None
+    except Malformed:
+        return None
+
+
+def _read_change(change: Any, path: str, waba_id: str, timestamp: datetime | None) -> list[Event]:
     change = as_object(change, "change")
     name = string_at(change, "field")
     if not name:
@@ -136,9 +154,11 @@ def _read_change(change: Any, path: str, waba_id: str) -> list[Event]:
     if name == "user_id_update":
         return _read_user_id_update_value(value, path, waba_id)
     if name in TEMPLATE_FIELDS:
-        return [_read_template_update(value, path, waba_id, name)]
-    # Calls, account updates, marketing preferences, SMB echoes and sync, groups, and
-    # anything Meta adds later: recorded, not acted on.
+        return [_read_template_update(value, path, waba_id, name, timestamp)]
+    if name in ACCOUNT_FIELDS:
+        return [_read_account_update(value, path, waba_id, name, timestamp)]
+    # Calls, marketing preferences, SMB echoes and sync, groups, and anything Meta adds
+    # later: recorded, not acted on.
     return [IgnoredField(field=name, path=path)]
 
 
@@ -392,7 +412,9 @@ def _read_user_id_update_value(value: Any, path: str, waba_id: str) -> list[Even
     return _read_user_id_update(value, path, business, [])
 
 
-def _read_template_update(value: Any, path: str, waba_id: str, name: str) -> TemplateUpdate:
+def _read_template_update(
+    value: Any, path: str, waba_id: str, name: str, timestamp: datetime | None
+) -> TemplateUpdate:
     value = as_object(value, "value")
     return TemplateUpdate(
         waba_id=waba_id,
@@ -406,6 +428,31 @@ def _read_template_update(value: Any, path: str, waba_id: str, name: str) -> Tem
             or string_at(value, "new_category")
         ),
         reason=string_at(value, "reason"),
+        timestamp=timestamp,
+        data=value,
+        path=path,
+    )
+
+
+def _read_account_update(
+    value: Any, path: str, waba_id: str, name: str, timestamp: datetime | None
+) -> AccountUpdate:
+    """An account, review or number quality change. Without an event (or a review's
+    decision) nothing says what happened: malformed, so that the body stays replayable."""
+    value = as_object(value, "value")
+    event = string_at(value, "event") or string_at(value, "decision")
+    if not event:
+        raise Malformed(f"{name} has no event")
+    # Partner events are about the customer's account, which entry.id may not be.
+    waba_info = or_empty(object_at, value, "waba_info")
+    return AccountUpdate(
+        waba_id=or_empty(string_at, waba_info, "waba_id") or waba_id,
+        field=name,
+        event=event,
+        display_phone_number=(
+            string_at(value, "display_phone_number") or string_at(value, "phone_number")
+        ),
+        timestamp=timestamp,
         data=value,
         path=path,
     )

@@ -7,6 +7,7 @@ import pytest
 
 from messaging import payloads as p
 from messaging.events import (
+    AccountUpdate,
     BusinessRef,
     ContactChange,
     ContactRef,
@@ -942,6 +943,7 @@ def test_it_never_raises_whatever_the_shape(payload):
             | StatusUpdate
             | ContactChange
             | TemplateUpdate
+            | AccountUpdate
             | WebhookError
             | IgnoredField,
         )
@@ -991,13 +993,11 @@ def test_it_reports_a_messages_value_without_its_business_number_as_malformed(me
     "field",
     [
         "calls",
-        "account_update",
         "user_preferences",
         "smb_message_echoes",
         "smb_app_state_sync",
         "history",
         "business_capability_update",
-        "phone_number_quality_update",
         "group_lifecycle_update",
         "something_meta_adds_next_year",
     ],
@@ -1072,6 +1072,100 @@ def test_it_reads_template_quality_category_and_components_updates(field, extra,
         event,
     )
     assert update.data == value
+
+
+def test_it_dates_a_template_update_by_its_entrys_time():
+    value = {"event": "FLAGGED", "message_template_id": 7, "message_template_name": "welcome"}
+    body = p.envelope(
+        p.entry(p.change(value, "message_template_status_update")) | {"time": 1751247548}
+    )
+
+    (update,) = parse_webhook(body)
+
+    assert update.timestamp == datetime.fromtimestamp(1751247548, tz=UTC)
+
+
+# The standing of the account and its numbers.
+
+
+def timed(value, field, time=1743451903):
+    return p.envelope(p.entry(p.change(value, field)) | {"time": time})
+
+
+def test_it_reads_an_account_update_with_metas_time_and_whole_value():
+    value = {
+        "event": "ACCOUNT_RESTRICTION",
+        "restriction_info": [
+            {"restriction_type": "RESTRICTED_BIZ_INITIATED_MESSAGING", "expiration": 1641330498}
+        ],
+    }
+
+    events = parse_webhook(timed(value, "account_update"))
+
+    assert events == [
+        AccountUpdate(
+            waba_id=p.WABA_ID,
+            field="account_update",
+            event="ACCOUNT_RESTRICTION",
+            timestamp=datetime.fromtimestamp(1743451903, tz=UTC),
+            data=value,
+            path="entry[0].changes[0]",
+        )
+    ]
+
+
+def test_it_reads_a_number_quality_update_by_its_display_number():
+    # Meta's reference example: no phone_number_id, only the display number.
+    value = {
+        "display_phone_number": "15550783881",
+        "event": "DOWNGRADE",
+        "old_limit": "TIER_1K",
+        "current_limit": "TIER_250",
+    }
+
+    (update,) = parse_webhook(timed(value, "phone_number_quality_update"))
+
+    assert (update.field, update.event, update.display_phone_number, update.data) == (
+        "phone_number_quality_update",
+        "DOWNGRADE",
+        "15550783881",
+        value,
+    )
+
+
+def test_it_reads_an_account_review_decision_as_its_event():
+    (update,) = parse_webhook(timed({"decision": "REJECTED"}, "account_review_update"))
+
+    assert (update.field, update.event, update.waba_id) == (
+        "account_review_update",
+        "REJECTED",
+        p.WABA_ID,
+    )
+
+
+def test_it_takes_a_partner_events_account_from_its_waba_info():
+    value = {"event": "PARTNER_REMOVED", "waba_info": {"waba_id": "980198427658004"}}
+
+    (update,) = parse_webhook(timed(value, "account_update"))
+
+    assert update.waba_id == "980198427658004"
+
+
+@pytest.mark.parametrize(
+    "field", ["account_update", "account_review_update", "phone_number_quality_update"]
+)
+def test_it_reports_an_account_change_that_says_nothing_happened_as_malformed(field):
+    events = parse_webhook(timed({"anything": [1, 2]}, field))
+
+    assert events == [
+        WebhookError(path="entry[0].changes[0]", title=f"{field} has no event", malformed=True)
+    ]
+
+
+def test_it_reads_an_entry_without_a_readable_time_and_leaves_the_time_out():
+    (update,) = parse_webhook(timed({"event": "ACCOUNT_VIOLATION"}, "account_update", "soon"))
+
+    assert (update.event, update.timestamp) == ("ACCOUNT_VIOLATION", None)
 
 
 # BSUID changes reported on their own field.

@@ -3,10 +3,12 @@ examples of Meta's OpenAPI spec), read from ../shared/whatsapp-corpus/ when it i
 
 import copy
 import json
+from datetime import UTC, datetime
 
 import pytest
 
 from messaging.events import (
+    AccountUpdate,
     ContactChange,
     IgnoredField,
     InboundMessage,
@@ -14,7 +16,7 @@ from messaging.events import (
     TemplateUpdate,
     WebhookError,
 )
-from messaging.parser import TEMPLATE_FIELDS, parse_webhook
+from messaging.parser import ACCOUNT_FIELDS, TEMPLATE_FIELDS, parse_webhook
 from tests.webhook_support import corpus_dir
 
 CORPUS = corpus_dir()
@@ -120,8 +122,39 @@ def test_it_gives_each_change_the_events_its_field_calls_for(name, body):
             (update,) = events_at(events, path)
             assert isinstance(update, TemplateUpdate)
             assert (update.field, update.template_id) == (field, str(value["message_template_id"]))
+        elif field in ACCOUNT_FIELDS:
+            (update,) = events_at(events, path)
+            assert isinstance(update, AccountUpdate)
+            assert (update.field, update.event) == (field, value["event"])
         else:
             assert events_at(events, path) == [IgnoredField(field=field, path=path)]
+
+
+def case(name):
+    return next(body for n, body in CASES if n == name)
+
+
+@pytest.mark.parametrize(
+    ("name", "event"),
+    [
+        ("pywa/account_update:account_disabled", "DISABLED_UPDATE"),
+        ("pywa/account_update:account_restriction", "ACCOUNT_RESTRICTION"),
+        ("pywa/account_update:account_violation", "ACCOUNT_VIOLATION"),
+        ("pywa/account_update:partner_removed", "PARTNER_REMOVED"),
+    ],
+)
+def test_it_reads_captured_account_updates_with_metas_time_and_whole_value(name, event):
+    body = case(name)
+    entry = body["entry"][0]
+
+    (update,) = parse_webhook(body)
+
+    assert (update.field, update.event, update.timestamp) == (
+        "account_update",
+        event,
+        datetime.fromtimestamp(entry["time"], tz=UTC),
+    )
+    assert update.data == entry["changes"][0]["value"]
 
 
 @pytest.mark.parametrize(("name", "body"), CASES, ids=[name for name, _ in CASES])
