@@ -6,17 +6,21 @@ from django.contrib import admin, messages
 from django.db.models import Model, QuerySet
 from django.db.models.fields.related import RelatedField
 from django.http import HttpRequest, HttpResponse
-from django.urls import URLPattern
-from django.utils.html import format_html
+from django.urls import URLPattern, reverse
+from django.utils import timezone
+from django.utils.formats import localize
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django_stubs_ext import StrOrPromise
 
 from messaging import signals
+from messaging.account_health.wording import describe
 from messaging.ingest import apply_stored
 from messaging.message_templates.sync import TemplateSyncError, sync_templates
 from messaging.models import (
+    AccountEvent,
     BusinessNumber,
     Contact,
     Conversation,
@@ -27,6 +31,7 @@ from messaging.models import (
     WebhookEvent,
 )
 from messaging.querysets import (
+    AccountEventQuerySet,
     BusinessNumberQuerySet,
     ContactQuerySet,
     NumberScopedQuerySet,
@@ -34,6 +39,10 @@ from messaging.querysets import (
 )
 from messaging.tasks import resume_sending
 from staff.models import StaffProfile
+from staff.permissions import can_see_account_events
+
+# The newest account events an admin page lists (the account event list has them all).
+HISTORY_SHOWN = 50
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -131,6 +140,19 @@ class BusinessNumberAdmin(admin.ModelAdmin):
         queryset = cast(BusinessNumberQuerySet, super().get_queryset(request))
         return queryset.visible_to(request.user)
 
+    def get_fields(self, request: HttpRequest, obj: Model | None = None) -> list[Any]:
+        fields = list(self.fields)
+        return [*fields, "account_history"] if can_see_account_events(request.user) else fields
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> list[str]:
+        fields = list(self.readonly_fields)
+        return [*fields, "account_history"] if can_see_account_events(request.user) else fields
+
+    @admin.display(description=_("account and quality events"))
+    def account_history(self, number: BusinessNumber) -> SafeString:
+        """Its own events and its account's, newest first."""
+        return history_table(AccountEvent.objects.about_number(number))
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # numbers register themselves from webhook metadata
 
@@ -150,6 +172,79 @@ class BusinessNumberAdmin(admin.ModelAdmin):
             % {"count": queued},
             messages.SUCCESS,
         )
+
+
+def history_table(events: QuerySet[AccountEvent]) -> SafeString:
+    """Account events as a table: when, what, whether it is in force, and what it means."""
+    rows = (
+        cast(AccountEventQuerySet, events)
+        .with_in_force()
+        .select_related("business_number", "template")[:HISTORY_SHOWN]
+    )
+    body = format_html_join(
+        "",
+        '<tr><td>{}</td><td>{}</td><td dir="ltr">{}</td><td>{}</td><td>{}</td></tr>',
+        (
+            (
+                format_html(
+                    '<a href="{}">{}</a>',
+                    reverse("admin:messaging_accountevent_change", args=[event.pk]),
+                    localize(timezone.localtime(event.occurred_at)),
+                ),
+                event.get_kind_display(),
+                event.event,
+                _("In force") if getattr(event, "in_force", False) else "",
+                describe(event),
+            )
+            for event in rows
+        ),
+    )
+    if not body:
+        return format_html("<p>{}</p>", _("No events yet."))
+    return format_html(
+        "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>"
+        "</thead><tbody>{}</tbody></table>",
+        _("When"),
+        _("Kind"),
+        _("Event"),
+        _("State"),
+        _("What it means"),
+        body,
+    )
+
+
+@admin.register(AccountEvent)
+class AccountEventAdmin(ReadOnlyAdmin):
+    """What Meta reported about the account, its numbers and templates (messaging
+    .account_health): written by the webhook only, narrowed to the viewer's numbers."""
+
+    list_display = [
+        "occurred_at", "kind", "event", "business_number", "waba_id", "in_force", "meaning",
+        "notified_at",
+    ]  # fmt: skip
+    list_filter = ["kind", "alert", ("business_number", VisibleNumberFilter)]
+    list_select_related = ["business_number", "template"]
+    search_fields = ["=event", "=waba_id"]
+    date_hierarchy = "occurred_at"
+    exclude = ["details", "fingerprint", "subject"]
+    readonly_fields = ["meaning", "pretty_details"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AccountEvent]:
+        queryset = cast(AccountEventQuerySet, super().get_queryset(request))
+        return queryset.visible_to(request.user).with_in_force()
+
+    @admin.display(description=_("in force"), boolean=True)
+    def in_force(self, event: AccountEvent) -> bool:
+        return bool(getattr(event, "in_force", False))
+
+    @admin.display(description=_("what it means"))
+    def meaning(self, event: AccountEvent) -> str:
+        return describe(event)
+
+    @admin.display(description=_("details"))
+    def pretty_details(self, event: AccountEvent) -> SafeString:
+        text = json.dumps(event.details, indent=2, ensure_ascii=False)
+        return format_html('<pre dir="auto">{}</pre>', text)
 
 
 @admin.register(Contact)
@@ -269,6 +364,14 @@ class MessageTemplateAdmin(ReadOnlyAdmin):
     exclude = ["components"]
     actions = ["sync_from_meta"]
     change_list_template = "admin/messaging/messagetemplate/change_list.html"
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> list[str]:
+        fields = list(self.readonly_fields)
+        return [*fields, "history"] if can_see_account_events(request.user) else fields
+
+    @admin.display(description=_("status and category changes"))
+    def history(self, template: MessageTemplate) -> SafeString:
+        return history_table(AccountEvent.objects.filter(template=template))
 
     def has_sync_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("messaging.change_messagetemplate")

@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from messaging.account_health.models import AccountEvent  # noqa: F401 - part of the app's models
 from messaging.db import db_safe
 from messaging.events import InboundMessage, StatusUpdate
 from messaging.phones import format_phone

@@ -1,22 +1,25 @@
 """What each member of staff may see of the messaging models: `Model.objects.visible_to(user)`.
 
-Every query that returns business numbers, contacts, conversations, messages or webhook
-bodies for someone (inbox pages and polls, admin, notifications, automation) narrows through
-these, on the one definition of number scope (staff: StaffProfile.objects.number_scope), so a
-number outside someone's scope is a 404 for them everywhere; in the admin, "does not exist", as
-for an id nobody has.
+Every query that returns business numbers, contacts, conversations, messages, webhook
+bodies or account events for someone (inbox pages and polls, admin, notifications,
+automation) narrows through these, on the one definition of number scope (staff:
+StaffProfile.objects.number_scope), so a number outside someone's scope is a 404 for them
+everywhere; in the admin, "does not exist", as for an id nobody has.
 """
 
-from typing import TYPE_CHECKING, Self, cast
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Self, cast
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db import models
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q
+from django.utils import timezone
 
 from staff.models import StaffProfile
 
 if TYPE_CHECKING:
-    from messaging.models import Conversation
+    from messaging.models import BusinessNumber, Conversation
 
 # Whoever a query is narrowed for: the user a request carries, or a user looked up by a job.
 Viewer = AbstractBaseUser | AnonymousUser
@@ -65,6 +68,58 @@ class WebhookEventQuerySet(models.QuerySet):
         """A raw body may speak for any number (a batch can mix them): only someone who may
         see every number may read raw bodies."""
         return self if StaffProfile.objects.number_scope(user) is None else self.none()
+
+
+class AccountEventQuerySet(models.QuerySet):
+    # Kinds about the whole account (templates belong to it): they concern all its numbers.
+    ACCOUNT_WIDE = ("account", "review", "template_status", "template_category")
+
+    def visible_to(self, user: Viewer) -> Self:
+        """Events about a number `user` may see, and those about the account of such a
+        number (a ban or a flagged template stops it too). An account no number of theirs
+        belongs to, and the quality of a number we do not know, only for those who may see
+        every number."""
+        scope = StaffProfile.objects.number_scope(user)
+        if scope is None:
+            return self
+        numbers = cast(
+            "type[BusinessNumber]", self.model._meta.get_field("business_number").related_model
+        )
+        accounts = numbers.objects.filter(pk__in=scope).exclude(waba_id="").values("waba_id")
+        return self.filter(
+            Q(business_number__in=scope)
+            | Q(business_number__isnull=True, kind__in=self.ACCOUNT_WIDE, waba_id__in=accounts)
+        )
+
+    def about_number(self, number: "BusinessNumber") -> Self:
+        """A number's history: its own events and its account's."""
+        own = Q(business_number=number)
+        if not number.waba_id:
+            return self.filter(own)
+        account = Q(business_number__isnull=True, kind__in=self.ACCOUNT_WIDE)
+        return self.filter(own | (account & Q(waba_id=number.waba_id)))
+
+    def active(self, now: datetime | None = None) -> Self:
+        """The events whose problem is in force: raised (`alert`), not past its end, and no
+        later event (by Meta's time, then arrival) about the same subject and condition."""
+        return self.filter(self._in_force(now))
+
+    def with_in_force(self, now: datetime | None = None) -> Self:
+        """Each event annotated `in_force`, by the rule of active()."""
+        return self.annotate(
+            in_force=ExpressionWrapper(self._in_force(now), output_field=BooleanField())
+        )
+
+    def _in_force(self, now: datetime | None) -> Any:
+        now = now or timezone.now()
+        later = self.model._default_manager.filter(
+            Q(occurred_at__gt=OuterRef("occurred_at"))
+            | Q(occurred_at=OuterRef("occurred_at"), pk__gt=OuterRef("pk")),
+            subject=OuterRef("subject"),
+            condition=OuterRef("condition"),
+        )
+        lasting = Q(ends_at__isnull=True) | Q(ends_at__gt=now)
+        return Q(alert=True) & lasting & ~Exists(later)
 
 
 class InboxChangeQuerySet(models.QuerySet):

@@ -16,6 +16,10 @@ VIEW = "messaging.view_conversation"
 REPLY = "messaging.reply_conversation"
 ASSIGN = "messaging.assign_conversation"
 CLOSE_ANY = "messaging.close_any_conversation"
+# The account's, numbers' and templates' standing (bans, restrictions, quality): the inbox
+# banner, the history in the admin and the e-mail about each change. Administrators
+# (superusers) and the Supervisor role.
+SEE_ACCOUNT_EVENTS = "messaging.view_accountevent"
 
 # Reading conversations at all (the Agent role and up).
 view_required = permission_required(VIEW, raise_exception=True)
@@ -31,6 +35,10 @@ def can_reply(user):
 
 def can_assign_others(user):
     return user.has_perm(ASSIGN)
+
+
+def can_see_account_events(user):
+    return user.has_perm(SEE_ACCOUNT_EVENTS)
 
 
 def can_assign(user, conversation, assignee):

@@ -13,9 +13,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from messaging import signals
+from messaging.account_health.record import record_account_update
 from messaging.contacts import change_contact_ids, resolve_contact
 from messaging.db import db_safe
 from messaging.events import (
+    AccountUpdate,
     ContactChange,
     Event,
     IgnoredField,
@@ -203,6 +205,8 @@ def apply_event(item: Event, context: ApplyContext) -> set[int]:
             context.counts[f"ignored:{item.field}"] += 1
         case TemplateUpdate():
             apply_template_update(item)
+        case AccountUpdate():
+            record_account_update(item)
     return set()
 
 

@@ -1,8 +1,13 @@
-"""Template webhooks: status, category, quality and component changes between syncs."""
+"""Template webhooks: status, category, quality and component changes between syncs.
+
+Status and category changes are also kept as account events (messaging.account_health): the
+template's history, and what staff are told of a flagged or paused template.
+"""
 
 import logging
 from typing import Any
 
+from messaging.account_health.record import record_template_update
 from messaging.events import TemplateUpdate
 from messaging.message_templates.reading import APPROVED
 from messaging.models import MessageTemplate
@@ -20,7 +25,8 @@ NOT_A_STATUS = {"FLAGGED"}
 
 def apply_template_update(event: TemplateUpdate) -> MessageTemplate | None:
     """Apply a template webhook (status, category, quality or components change) to the row it
-    is about; unknown templates are left for the next sync. Returns the row, or None."""
+    is about, and keep it as an account event; unknown templates are left for the next sync
+    (their events are kept all the same). Returns the row, or None."""
     rows = MessageTemplate.objects.all()
     template = rows.filter(template_id=event.template_id).first() if event.template_id else None
     if template is None and event.name and event.language:
@@ -28,6 +34,7 @@ def apply_template_update(event: TemplateUpdate) -> MessageTemplate | None:
         if event.waba_id:
             by_name = by_name.filter(waba_id=event.waba_id)
         template = by_name.first()
+    record_template_update(event, template)
     if template is None:
         logger.info(
             "template webhook %s for unknown template %s; run sync_templates",

@@ -102,6 +102,7 @@ def objects(staff_user, django_capture_on_commit_callbacks):
     now = timezone.now()
     StatusEvent.objects.create(wamid="wamid.sent", message=reply, status="sent", timestamp=now)
     MessageTemplate.objects.create(waba_id="1", template_id="2", name="hello", language="en")
+    receive(p.encode(p.envelope(p.change({"event": "ACCOUNT_VIOLATION"}, "account_update"))))
     DeletionRequest.objects.create(
         phone=p.USER_WA_ID, channel="email", contact=conversation.contact
     )
@@ -207,6 +208,7 @@ ADMIN = {
         "messaging.conversation": {VIEW},
         "messaging.businessnumber": {VIEW},
         "messaging.messagetemplate": {VIEW},  # read-only rows: Meta writes them; staff sync
+        "messaging.accountevent": {VIEW},  # read-only rows: the account's standing
         "automation.label": MANAGE,
         "automation.quickreply": MANAGE,
         "automation.businesshours": MANAGE,

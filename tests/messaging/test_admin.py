@@ -4,9 +4,10 @@ from django.test import Client
 
 from messaging import payloads as p
 from messaging.ingest import receive
-from messaging.models import Conversation, Message, StatusEvent, WebhookEvent
+from messaging.models import AccountEvent, Conversation, Message, StatusEvent, WebhookEvent
 from privacy.models import AuditEvent
 from staff.models import StaffProfile
+from tests.account_health_support import NOW, ban, quality
 from tests.staff_support import grant
 
 pytestmark = pytest.mark.django_db
@@ -249,3 +250,55 @@ def test_browsing_lists_and_pages_not_shown_are_not_audited(sales_agent, support
     sales_agent.get("/admin/messaging/conversation/999999/change/")
 
     assert not AuditEvent.objects.filter(action=AuditEvent.Action.VIEW_CONVERSATION).exists()
+
+
+# Account and quality events: the business number's history.
+
+
+def test_a_business_numbers_page_shows_its_and_its_accounts_events_newest_first(
+    admin_client, sales, support
+):
+    receive(p.encode(quality("FLAGGED", at=NOW - 120, display="1555000111")))
+    receive(p.encode(ban("DISABLE", at=NOW - 60)))
+    receive(p.encode(ban("REINSTATE", at=NOW)))
+    receive(p.encode(quality("DOWNGRADE", at=NOW, display="1555000222")))
+
+    html = admin_client.get(
+        f"/admin/messaging/businessnumber/{sales.business_number_id}/change/"
+    ).content.decode()
+
+    history = html.split("Account and quality events", 1)[1]
+    shown = [e.event for e in AccountEvent.objects.all() if f"{e.pk}/change/" in history]
+    assert shown == ["DISABLED_UPDATE", "DISABLED_UPDATE", "FLAGGED"]  # newest first
+    assert history.index("reinstated") < history.index("disabled the business account")
+    assert history.index("disabled the business account") < history.index("flagged")
+    assert "In force" in history  # the flag: nothing lifted it
+
+
+def test_account_events_of_other_numbers_do_not_exist_for_limited_staff(
+    client, django_user_model, sales, support
+):
+    receive(p.encode(quality("FLAGGED", display="1555000111")))
+    receive(p.encode(quality("DOWNGRADE", display="1555000222")))
+    ours, theirs = (AccountEvent.objects.get(event=e) for e in ("FLAGGED", "DOWNGRADE"))
+    user = django_user_model.objects.create_user("boss", is_staff=True)
+    user.groups.add(Group.objects.get(name="Supervisor"))
+    StaffProfile.objects.create(user=user).numbers.add(sales.business_number)
+    client.force_login(user)
+
+    listed = client.get("/admin/messaging/accountevent/").content.decode()
+
+    assert f"/admin/messaging/accountevent/{ours.pk}/change/" in listed
+    assert f"/admin/messaging/accountevent/{theirs.pk}/change/" not in listed
+    assert does_not_exist(client.get(f"/admin/messaging/accountevent/{theirs.pk}/change/"))
+    assert client.get(f"/admin/messaging/accountevent/{ours.pk}/change/").status_code == 200
+
+
+def test_staff_who_may_not_see_account_events_get_no_history(sales_agent, sales):
+    receive(p.encode(quality("FLAGGED", display="1555000111")))
+
+    page = sales_agent.get(f"/admin/messaging/businessnumber/{sales.business_number_id}/change/")
+
+    assert page.status_code == 200
+    assert "Account and quality events" not in page.content.decode()
+    assert sales_agent.get("/admin/messaging/accountevent/").status_code == 403

@@ -3,8 +3,11 @@
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 
+from messaging import payloads as p
 from messaging.backends import locmem
+from messaging.ingest import receive
 from messaging.models import MessageTemplate
+from tests.account_health_support import NOW, template_status
 from tests.staff_support import grant
 from tests.template_helpers import HELLO_WORLD, make_template, meta_template
 
@@ -75,3 +78,16 @@ def test_staff_without_the_permission_cannot_sync(client, staff_user):
     assert "Sync templates from Meta" not in client.get(CHANGELIST).content.decode()
     assert client.post(f"{CHANGELIST}sync/").status_code == 403
     assert client.get(f"{CHANGELIST}sync/").status_code == 405
+
+
+def test_a_templates_page_shows_its_status_and_category_history(admin_client):
+    template = make_template(
+        "order_confirmation", HELLO_WORLD, waba_id=WABA, template_id="1689556908129832"
+    )
+    receive(p.encode(template_status("PAUSED", at=NOW - 60)))
+    receive(p.encode(template_status("REINSTATED")))
+
+    page = admin_client.get(f"{CHANGELIST}{template.pk}/change/").content.decode()
+
+    history = page.split("Status and category changes", 1)[1]
+    assert history.index("REINSTATED") < history.index("WhatsApp paused the template")

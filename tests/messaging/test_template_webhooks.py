@@ -4,9 +4,12 @@ import json
 from pathlib import Path
 
 import pytest
+from django.core import mail
 
 from messaging import payloads as p
-from messaging.models import MessageTemplate, WebhookEvent
+from messaging.account_health.wording import describe
+from messaging.models import AccountEvent, MessageTemplate, WebhookEvent
+from tests.account_health_support import send_emails
 from tests.template_helpers import HELLO_WORLD, make_template
 
 pytestmark = pytest.mark.django_db
@@ -112,6 +115,65 @@ def test_a_category_change_is_stored(post_webhook, template):
 
     template.refresh_from_db()
     assert template.category == "MARKETING"
+
+
+def test_category_changes_update_the_template_and_keep_its_history(
+    post_webhook, template, superuser, django_capture_on_commit_callbacks
+):
+    MessageTemplate.objects.filter(pk=template.pk).update(category="UTILITY")
+    changes = [("UTILITY", "MARKETING", 1750344882), ("MARKETING", "UTILITY", 1750431282)]
+    for previous, new, at in changes:
+        body = template_change(
+            "template_category_update",
+            message_template_id=1689556908129832,
+            message_template_name="order_confirmation",
+            message_template_language="en_US",
+            previous_category=previous,
+            new_category=new,
+        )
+        body["entry"][0]["time"] = at
+        with django_capture_on_commit_callbacks(execute=True):
+            post_webhook(body)
+    send_emails()
+
+    template.refresh_from_db()
+    assert template.category == "UTILITY"
+    history = AccountEvent.objects.filter(template=template)
+    assert [(e.details["previous_category"], e.event) for e in history] == [
+        ("MARKETING", "UTILITY"),
+        ("UTILITY", "MARKETING"),
+    ]
+    assert len(mail.outbox) == 2
+    assert "from \u2068UTILITY\u2069 to \u2068MARKETING\u2069" in mail.outbox[0].body
+
+
+def test_an_impending_category_change_is_announced_not_applied(post_webhook, template):
+    MessageTemplate.objects.filter(pk=template.pk).update(category="UTILITY")
+
+    post_webhook(
+        template_change(
+            "template_category_update",
+            message_template_id=1689556908129832,
+            message_template_name="order_confirmation",
+            message_template_language="en_US",
+            correct_category="MARKETING",
+            new_category="UTILITY",
+            category_update_timestamp=1750431282,
+        )
+    )
+
+    template.refresh_from_db()
+    assert template.category == "UTILITY"
+    event = AccountEvent.objects.get(template=template)
+    assert "will change the category" in describe(event)
+
+
+def test_a_status_change_of_a_template_we_do_not_mirror_is_kept(post_webhook):
+    post_webhook(status_update("FLAGGED", template_id=42))
+
+    assert not MessageTemplate.objects.exists()
+    event = AccountEvent.objects.active().get()
+    assert (event.kind, event.event, event.template) == ("template_status", "FLAGGED", None)
 
 
 def test_a_quality_change_is_logged_and_changes_nothing(post_webhook, template, caplog):
