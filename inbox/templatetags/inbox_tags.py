@@ -11,9 +11,16 @@ from django.utils.html import format_html
 from django.utils.translation import get_language
 
 from inbox import filters, formatting, jinja
+from messaging.account_health.wording import describe
+from messaging.models import AccountEvent
 from messaging.phones import format_phone
+from staff import permissions
 
 register = template.Library()
+
+# The most account problems a page shows at once: every one of a few numbers, and a bound on
+# the page whatever Meta reports.
+ACCOUNT_ALERTS_SHOWN = 10
 
 
 register.filter("whatsapp", filters.whatsapp)
@@ -96,6 +103,22 @@ def conversation_row(context, conversation):
             "several_numbers": len(context.get("numbers") or ()) > 1,
         },
     )
+
+
+@register.inclusion_tag("inbox/account_alerts.html", takes_context=True)
+def account_alerts(context):
+    """The account, number and template problems in force (a ban, a restriction, a review, a
+    number flagged or its limit lowered, a template flagged or paused), for those who may
+    see them and about the numbers they may see: one query; none without the permission."""
+    user = context["request"].user
+    if not permissions.can_see_account_events(user):
+        return {"alerts": []}
+    events = (
+        AccountEvent.objects.visible_to(user)
+        .active()
+        .select_related("business_number", "template")[:ACCOUNT_ALERTS_SHOWN]
+    )
+    return {"alerts": [(event, describe(event)) for event in events]}
 
 
 def csrf_input(context):

@@ -21,6 +21,7 @@ from messaging import payloads as p
 from messaging.backends import locmem
 from messaging.ingest import receive
 from messaging.models import (
+    AccountEvent,
     BusinessNumber,
     Contact,
     Conversation,
@@ -28,6 +29,7 @@ from messaging.models import (
     Message,
 )
 from staff.models import StaffProfile
+from tests.account_health_support import ban, quality, template_status
 from tests.staff_support import grant
 from tests.template_helpers import make_template
 
@@ -234,6 +236,33 @@ def test_it_lists_for_a_number_scoped_agent_in_a_fixed_number_of_queries(
         lambda: grow(number, first, staff_user),
         data={"q": "refund"},
     )
+
+
+def test_the_account_banner_costs_one_query_whatever_is_in_force(
+    client, supervisor, number, first, django_assert_max_num_queries
+):
+    """Someone who may see account events pays one query for the banner (none of them
+    without the permission), with nothing in force or with many problems at once."""
+    client.force_login(supervisor)
+    client.get("/")
+    without = count_queries(client, "/")
+    client.force_login(grant(supervisor, "view_accountevent"))
+    client.get("/")
+    nothing_in_force = count_queries(client, "/")
+
+    def problems():
+        grow(number, first, supervisor)
+        for i in range(30):
+            at = int(timezone.now().timestamp()) - i
+            receive(p.encode(ban("DISABLE", at=at)))
+            receive(p.encode(quality("FLAGGED", at=at)))
+            receive(p.encode(template_status("PAUSED", at=at, message_template_id=i)))
+
+    with_banner = assert_constant(client, django_assert_max_num_queries, "/", problems)
+
+    assert nothing_in_force == with_banner == without + 1
+    assert AccountEvent.objects.active().count() == 1 + 1 + 30  # a ban, a number, templates
+    assert "data-account-event" in client.get("/").content.decode()
 
 
 # The conversation
