@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from messaging.db import db_safe
 from messaging.events import InboundMessage, StatusUpdate
-from messaging.phones import format_phone
+from messaging.phones import format_phone, phone_digits
 from messaging.querysets import (
     BusinessNumberQuerySet,
     ContactQuerySet,
@@ -82,6 +82,15 @@ class BusinessNumber(models.Model):
 
     def __str__(self) -> str:
         return self.name or self.display_phone_number or self.phone_number_id
+
+    def is_called(self, sender: str) -> bool:
+        """Whether a webhook's `sender` (a message's `from`) is this number: named by its
+        phone number id, or by its display number however either is written."""
+        digits = phone_digits(sender)
+        return bool(digits) and digits in {
+            self.phone_number_id,
+            phone_digits(self.display_phone_number),
+        }
 
 
 class Contact(models.Model):
