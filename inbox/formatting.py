@@ -351,6 +351,45 @@ _PREVIEWS = {
 }
 
 
+# What WhatsApp reported about a message it could not pass on.
+
+# Unicode's first-strong isolate: WhatsApp's English title keeps its own direction without
+# reordering the sentence around it on a right-to-left page.
+_ISOLATE, _END_ISOLATE = "\u2068", "\u2069"
+
+
+def reported_errors(data) -> list[str]:
+    """One line per error Meta attached to an inbound message (e.g. 131051 "Message type
+    unknown" on an unsupported one), in our words with Meta's title as it came."""
+    errors = data.get("errors") if isinstance(data, dict) else None
+    lines = []
+    for error in errors if isinstance(errors, list) else []:
+        if not isinstance(error, dict):
+            continue
+        code = error.get("code")
+        code = code if isinstance(code, int) and not isinstance(code, bool) else None
+        title = next(
+            (
+                text.strip()
+                for text in (error.get(key) for key in ("title", "message", "details"))
+                if isinstance(text, str) and text.strip()
+            ),
+            "",
+        )
+        if title:
+            title = f"{_ISOLATE}{title}{_END_ISOLATE}"
+            if code is None:
+                lines.append(_("WhatsApp reports: %(title)s") % {"title": title})
+            else:
+                lines.append(
+                    _("WhatsApp reports: %(title)s (error %(code)s)")
+                    % {"title": title, "code": code}
+                )
+        elif code is not None:
+            lines.append(_("WhatsApp reports error %(code)s") % {"code": code})
+    return lines
+
+
 # Sizes.
 
 

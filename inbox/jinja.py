@@ -59,6 +59,7 @@ def environment(**options):
         "short_when": filters.short_when,
         "order_summary": formatting.order_summary,
         "unread_label": formatting.unread_label,
+        "reported_errors": formatting.reported_errors,
         "priority_of": filters.priority_of,
     }
     return env

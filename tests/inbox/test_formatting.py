@@ -6,7 +6,7 @@ from html.parser import HTMLParser
 
 import pytest
 from django.template import Context, Template
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.safestring import SafeString
 
 from inbox.formatting import (
@@ -14,6 +14,7 @@ from inbox.formatting import (
     human_size,
     map_url,
     message_preview,
+    reported_errors,
     whatsapp_to_html,
 )
 from messaging.models import Conversation, Message, window_remaining
@@ -512,6 +513,64 @@ def test_it_survives_data_of_the_wrong_shape():
     assert message_preview(message("contacts", "", {"contacts": [{"name": 5}]})) == "👤 Contact"
     assert message_preview(message("order", "", {"product_items": None})) == "🛒 Order"
     assert message_preview(message("document", "", {"filename": 42})) == "📄 Document"
+
+
+# What WhatsApp reported about a message it could not pass on.
+
+ISOLATE, END_ISOLATE = "\u2068", "\u2069"
+
+
+def test_it_says_why_whatsapp_could_not_pass_a_message_on():
+    data = {
+        "unsupported": {"type": "poll"},
+        "errors": [
+            {
+                "code": 131051,
+                "title": "Message type unknown",
+                "message": "Message type unknown",
+                "details": "Message type is currently not supported.",
+            }
+        ],
+    }
+
+    assert reported_errors(data) == [
+        f"WhatsApp reports: {ISOLATE}Message type unknown{END_ISOLATE} (error 131051)"
+    ]
+
+
+def test_it_keeps_whatsapps_title_as_it_came_in_an_arabic_page():
+    data = {"errors": [{"code": 131051, "title": "Message type unknown"}]}
+
+    with translation.override("ar"):
+        (line,) = reported_errors(data)
+
+    # Isolated: a left-to-right title does not reorder the right-to-left sentence around it.
+    assert f"{ISOLATE}Message type unknown{END_ISOLATE}" in line
+    assert "131051" in line
+
+
+@pytest.mark.parametrize(
+    ("error", "shown"),
+    [
+        ({"code": None, "title": "Media download error"}, "Media download error"),
+        ({"code": 131052, "title": "", "message": "Media download error"}, "Media download error"),
+        ({"code": 131052, "title": "", "details": "Try again"}, "Try again"),
+        ({"code": 131052}, "WhatsApp reports error 131052"),
+    ],
+)
+def test_it_says_what_it_can_of_an_incomplete_error(error, shown):
+    (line,) = reported_errors({"errors": [error]})
+
+    assert shown in line
+    assert "None" not in line
+
+
+@pytest.mark.parametrize(
+    "data",
+    [{}, None, "x", {"errors": None}, {"errors": "oops"}, {"errors": [None, 5, {}]}],
+)
+def test_it_reports_nothing_when_there_is_no_readable_error(data):
+    assert reported_errors(data) == []
 
 
 # Phone numbers.

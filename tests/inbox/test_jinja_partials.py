@@ -96,3 +96,26 @@ def test_a_part_missing_from_a_message_renders_as_its_fallback():
     html = bubble(type="contacts", text="", data={"contacts": [{"phones": [{"wa_id": "4917"}]}]})
     assert '<strong dir="auto">Contact</strong>' in html
     assert ">4917</span>" in html
+
+
+def test_an_unsupported_message_says_what_it_was_and_why_whatsapp_did_not_pass_it_on():
+    error = {"code": 131051, "title": "Message type unknown <b>", "details": "Not supported."}
+    data = {"unsupported": {"type": "poll"}, "errors": [error]}
+
+    html = bubble(type="unsupported", text="", data=data)
+
+    assert "Unsupported message (poll)" in html
+    assert "Message type unknown &lt;b&gt;" in html
+    assert "131051" in html
+    assert "<b>" not in html
+
+
+def test_an_unsupported_message_is_labelled_in_arabic_with_whatsapps_title_kept():
+    data = {"errors": [{"code": 131051, "title": "Message type unknown"}]}
+
+    with translation.override("ar"):
+        html = bubble(type="unsupported", text="", data=data)
+        label = translation.gettext("Unsupported message")
+
+    assert label in html
+    assert "Message type unknown" in html
