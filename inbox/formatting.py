@@ -12,6 +12,7 @@ import unicodedata
 from bisect import bisect_left
 from datetime import timedelta
 from math import isfinite
+from urllib.parse import urlsplit
 
 from django.template.defaultfilters import filesizeformat
 from django.utils.html import escape
@@ -421,6 +422,21 @@ def describe_remaining(remaining: timedelta | None) -> str:
 
 
 # Locations.
+
+
+def https_link(url) -> str:
+    """`url` when it is safe to link to: https, with a host, and nothing in it a browser
+    would read differently (spaces, control characters); else "" (show it as text)."""
+    if not isinstance(url, str):
+        return ""
+    if any(char.isspace() or unicodedata.category(char) == "Cc" for char in url):
+        return ""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:  # e.g. a malformed IPv6 address
+        return ""
+    return url if parts.scheme == "https" and url[6:8] == "//" and host else ""
 
 
 def map_url(data) -> str:

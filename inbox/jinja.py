@@ -52,6 +52,7 @@ def environment(**options):
         "whatsapp": filters.whatsapp,
         "preview": filters.preview,
         "map_url": filters.map_url,
+        "https_link": formatting.https_link,
         "filesizeformat": filesizeformat,
         "window_left": filters.window_left,
         "window_closes": filters.window_closes,

@@ -24,3 +24,29 @@ def test_an_unsupported_message_shows_whatsapps_reason(staff_client, capture):
     assert "Unsupported message (pool)" in html
     assert "Message type unknown" in html
     assert "131051" in html
+
+
+def test_a_chosen_location_shows_its_name_address_and_link(staff_client, capture):
+    html = conversation_page(staff_client, capture("pywa/message", "chosen_location"))
+
+    assert "Facebook HQ" in html
+    assert "1 Hacker Way, Menlo Park, CA 94025" in html
+    assert (
+        '<a href="https://maps.google.com/?cid=2000000000000000000" '
+        'rel="noopener noreferrer nofollow" target="_blank">'
+    ) in html
+
+
+def test_a_location_with_a_javascript_url_and_html_in_its_name_shows_them_as_text(
+    staff_client, capture
+):
+    body = capture("pywa/message", "chosen_location")
+    location = body["entry"][0]["changes"][0]["value"]["messages"][0]["location"]
+    location |= {"name": "<img src=x onerror=alert(1)>", "url": "javascript:alert(1)"}
+
+    html = conversation_page(staff_client, body)
+
+    assert "<img src=x" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "javascript:alert(1)</p>" in html
+    assert 'href="javascript:' not in html

@@ -11,6 +11,7 @@ from django.utils.safestring import SafeString
 
 from inbox.formatting import (
     describe_remaining,
+    https_link,
     human_size,
     map_url,
     message_preview,
@@ -725,6 +726,43 @@ def test_it_writes_coordinates_in_plain_fixed_point(latitude, longitude, shown):
 )
 def test_it_gives_no_map_link_for_missing_or_bad_coordinates(data):
     assert map_url(data) == ""
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://maps.google.com/?cid=2000000000000000000",
+        "HTTPS://maps.example.org/place",
+        "https://[2001:db8::1]/map",
+        "https://خرائط.example/مكة",
+    ],
+)
+def test_it_links_a_location_url_that_is_https(url):
+    assert https_link(url) == url
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(1)",
+        "JAVASCRIPT://maps.example.org/%0Aalert(1)",
+        "http://maps.example.org/",
+        "data:text/html;base64,PHNjcmlwdD4=",
+        "https:maps.example.org",
+        "https:///path-only",
+        "//maps.example.org/",
+        " https://maps.example.org/",
+        "https://maps.example.org/\nalert",
+        "https://maps.example.org/a b",
+        "https://[::1/",
+        "",
+        None,
+        42,
+        {"href": "https://x.org"},
+    ],
+)
+def test_it_links_nothing_else(url):
+    assert https_link(url) == ""
 
 
 # Template filters.
