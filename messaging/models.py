@@ -384,7 +384,9 @@ class Message(models.Model):
             ),
             models.Index(fields=["timestamp"], name="message_timestamp_idx"),
             # On PostgreSQL only, also message_text_trgm_idx: a pg_trgm GIN index on UPPER(text)
-            # for the inbox search (messaging/migrations/0006_inbox_indexes.py).
+            # for the inbox search (messaging/migrations/0006_inbox_indexes.py), and
+            # message_search_words_trgm_idx on the other words that find a message
+            # (messaging.search, messaging/migrations/0011_message_search_words_index.py).
         ]
 
     def __str__(self) -> str:

@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Self, cast
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db import models
+from django.db.models import Q
 
+from messaging.search import search_words
 from staff.models import StaffProfile
 
 if TYPE_CHECKING:
@@ -43,6 +45,13 @@ class ConversationQuerySet(NumberScopedQuerySet):
 
 class MessageQuerySet(NumberScopedQuerySet):
     number_field = "conversation__business_number_id"
+
+    def containing(self, term: str) -> Self:
+        """Messages whose text, or other words a person reads in them (messaging.search),
+        contain `term`, in any case and any script."""
+        return self.annotate(search_words=search_words()).filter(
+            Q(text__icontains=term) | Q(search_words__icontains=term)
+        )
 
 
 class StatusEventQuerySet(NumberScopedQuerySet):

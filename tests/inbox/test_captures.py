@@ -2,6 +2,8 @@
 through the real ingestion, then the conversation page and the search read from the
 database."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -50,3 +52,20 @@ def test_a_location_with_a_javascript_url_and_html_in_its_name_shows_them_as_tex
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
     assert "javascript:alert(1)</p>" in html
     assert 'href="javascript:' not in html
+
+
+def listed_names(client, query):
+    html = client.get("/", {"q": query}).content.decode()
+    return set(re.findall(r'class="row-name"><bdi>([^<]+)</bdi>', html))
+
+
+@pytest.mark.parametrize(
+    ("case", "query"),
+    [("document", "filename.pdf"), ("document", "caption"), ("contacts", "Rachel Green")],
+)
+def test_a_shared_document_or_contact_card_is_found_by_what_it_shows(
+    staff_client, capture, case, query
+):
+    receive(p.encode(capture("pywa/message", case)))
+
+    assert listed_names(staff_client, query) == {"Test Name"}
