@@ -12,6 +12,7 @@ import unicodedata
 from bisect import bisect_left
 from datetime import timedelta
 from math import isfinite
+from urllib.parse import urlsplit
 
 from django.template.defaultfilters import filesizeformat
 from django.utils.html import escape
@@ -351,6 +352,45 @@ _PREVIEWS = {
 }
 
 
+# What WhatsApp reported about a message it could not pass on.
+
+# Unicode's first-strong isolate: WhatsApp's English title keeps its own direction without
+# reordering the sentence around it on a right-to-left page.
+_ISOLATE, _END_ISOLATE = "\u2068", "\u2069"
+
+
+def reported_errors(data) -> list[str]:
+    """One line per error Meta attached to an inbound message (e.g. 131051 "Message type
+    unknown" on an unsupported one), in our words with Meta's title as it came."""
+    errors = data.get("errors") if isinstance(data, dict) else None
+    lines = []
+    for error in errors if isinstance(errors, list) else []:
+        if not isinstance(error, dict):
+            continue
+        code = error.get("code")
+        code = code if isinstance(code, int) and not isinstance(code, bool) else None
+        title = next(
+            (
+                text.strip()
+                for text in (error.get(key) for key in ("title", "message", "details"))
+                if isinstance(text, str) and text.strip()
+            ),
+            "",
+        )
+        if title:
+            title = f"{_ISOLATE}{title}{_END_ISOLATE}"
+            if code is None:
+                lines.append(_("WhatsApp reports: %(title)s") % {"title": title})
+            else:
+                lines.append(
+                    _("WhatsApp reports: %(title)s (error %(code)s)")
+                    % {"title": title, "code": code}
+                )
+        elif code is not None:
+            lines.append(_("WhatsApp reports error %(code)s") % {"code": code})
+    return lines
+
+
 # Sizes.
 
 
@@ -382,6 +422,21 @@ def describe_remaining(remaining: timedelta | None) -> str:
 
 
 # Locations.
+
+
+def https_link(url) -> str:
+    """`url` when it is safe to link to: https, with a host, and nothing in it a browser
+    would read differently (spaces, control characters); else "" (show it as text)."""
+    if not isinstance(url, str):
+        return ""
+    if any(char.isspace() or unicodedata.category(char) == "Cc" for char in url):
+        return ""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:  # e.g. a malformed IPv6 address
+        return ""
+    return url if parts.scheme == "https" and url[6:8] == "//" and host else ""
 
 
 def map_url(data) -> str:

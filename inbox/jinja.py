@@ -52,6 +52,7 @@ def environment(**options):
         "whatsapp": filters.whatsapp,
         "preview": filters.preview,
         "map_url": filters.map_url,
+        "https_link": formatting.https_link,
         "filesizeformat": filesizeformat,
         "window_left": filters.window_left,
         "window_closes": filters.window_closes,
@@ -59,6 +60,7 @@ def environment(**options):
         "short_when": filters.short_when,
         "order_summary": formatting.order_summary,
         "unread_label": formatting.unread_label,
+        "reported_errors": formatting.reported_errors,
         "priority_of": filters.priority_of,
     }
     return env

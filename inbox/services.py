@@ -15,6 +15,7 @@ from django.utils import timezone
 from automation.labels import label_filter, label_search, with_teamwork
 from automation.notes import merge_into_timeline
 from messaging.models import Contact, Conversation, InboxChange, Message
+from messaging.search import search_words
 from messaging.tasks import send_read_receipt
 
 PAGE_SIZE = 30
@@ -116,15 +117,17 @@ def search_condition(q):
 
 
 def message_text_condition(q):
-    """Conversations with a message whose text contains `q` (any case, any script).
+    """Conversations with a message whose text, or other words a person reads in it (a file's
+    name, a shared contact's name, a place: messaging.search), contain `q` (any case, any
+    script).
 
-    On PostgreSQL the trigram index (messaging migration 0006) finds the messages of a rare
-    term at once, but fetching every row of a common one ("refund": 2% of a million
+    On PostgreSQL the trigram indexes (messaging migrations 0006 and 0011) find the messages
+    of a rare term at once, but fetching every row of a common one ("refund": 2% of a million
     messages) costs more than walking the list newest first and stopping at the page's end,
-    where most conversations match. A bounded look through the index tells which it is.
+    where most conversations match. A bounded look through the indexes tells which it is.
     Terms too short to have trigrams walk. SQLite always walks, with plain icontains.
     """
-    matches = Message.objects.filter(text__icontains=q)
+    matches = Message.objects.containing(q)
     if connection.vendor != "postgresql":
         return Q(Exists(matches.filter(conversation=OuterRef("pk"))))
     if len(q) >= 3:
@@ -134,10 +137,13 @@ def message_text_condition(q):
         if len(set(found)) < SEARCH_SPREAD:
             # Many matches in few conversations: walking would pass most of the list.
             return Q(pk__in=matches.values("conversation_id"))
-    # STRPOS, not LIKE: the index cannot serve it, and the planner's guess for it (a third
+    # STRPOS, not LIKE: the indexes cannot serve it, and the planner's guess for it (a third
     # of the rows match) makes it test each conversation walked, stopping early.
+    term = Upper(Value(q))
     walk = Message.objects.filter(
-        GreaterThan(StrIndex(Upper("text"), Upper(Value(q))), 0), conversation=OuterRef("pk")
+        Q(GreaterThan(StrIndex(Upper("text"), term), 0))
+        | Q(GreaterThan(StrIndex(Upper(search_words()), term), 0)),
+        conversation=OuterRef("pk"),
     )
     return Q(Exists(walk))
 

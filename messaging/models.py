@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from messaging.account_health.models import AccountEvent  # noqa: F401 - part of the app's models
 from messaging.db import db_safe
 from messaging.events import InboundMessage, StatusUpdate
-from messaging.phones import format_phone
+from messaging.phones import format_phone, phone_digits
 from messaging.querysets import (
     BusinessNumberQuerySet,
     ContactQuerySet,
@@ -83,6 +83,15 @@ class BusinessNumber(models.Model):
 
     def __str__(self) -> str:
         return self.name or self.display_phone_number or self.phone_number_id
+
+    def is_called(self, sender: str) -> bool:
+        """Whether a webhook's `sender` (a message's `from`) is this number: named by its
+        phone number id, or by its display number however either is written."""
+        digits = phone_digits(sender)
+        return bool(digits) and digits in {
+            self.phone_number_id,
+            phone_digits(self.display_phone_number),
+        }
 
 
 class Contact(models.Model):
@@ -376,7 +385,9 @@ class Message(models.Model):
             ),
             models.Index(fields=["timestamp"], name="message_timestamp_idx"),
             # On PostgreSQL only, also message_text_trgm_idx: a pg_trgm GIN index on UPPER(text)
-            # for the inbox search (messaging/migrations/0006_inbox_indexes.py).
+            # for the inbox search (messaging/migrations/0006_inbox_indexes.py), and
+            # message_search_words_trgm_idx on the other words that find a message
+            # (messaging.search, messaging/migrations/0011_message_search_words_index.py).
         ]
 
     def __str__(self) -> str:

@@ -13,6 +13,12 @@ _TWO_DIGIT_COUNTRY_CODES = frozenset({
 # fmt: on
 
 
+def phone_digits(value: str) -> str:
+    """The digits of a phone number however it is written ("+1 555-078-3881" → "15550783881"),
+    to compare numbers that Meta and people write differently."""
+    return re.sub(r"[^0-9]", "", str(value or ""))
+
+
 def format_phone(wa_id: str) -> str:
     """A wa_id (digits, no "+") as "+<country code> <national number in groups>".
 

@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q
 from django.utils import timezone
 
+from messaging.search import search_words
 from staff.models import StaffProfile
 
 if TYPE_CHECKING:
@@ -46,6 +47,13 @@ class ConversationQuerySet(NumberScopedQuerySet):
 
 class MessageQuerySet(NumberScopedQuerySet):
     number_field = "conversation__business_number_id"
+
+    def containing(self, term: str) -> Self:
+        """Messages whose text, or other words a person reads in them (messaging.search),
+        contain `term`, in any case and any script."""
+        return self.annotate(search_words=search_words()).filter(
+            Q(text__icontains=term) | Q(search_words__icontains=term)
+        )
 
 
 class StatusEventQuerySet(NumberScopedQuerySet):

@@ -281,3 +281,23 @@ def post_webhook(client, settings):
         return response
 
     return post
+
+
+@pytest.fixture
+def capture():
+    """`capture(file, case)`: a fresh copy of one real webhook body of the shared corpus
+    (../shared/whatsapp-corpus, e.g. capture("pywa/message", "document")); the test is
+    skipped when the corpus is not beside the repository (a user's fresh clone)."""
+    import copy
+    import json
+
+    from tests.webhook_support import corpus_dir
+
+    corpus = corpus_dir()
+    if not corpus.is_dir():
+        pytest.skip(f"WhatsApp payload corpus not found at {corpus}")
+
+    def load(file, case):
+        return copy.deepcopy(json.loads((corpus / f"{file}.json").read_text())[case])
+
+    return load

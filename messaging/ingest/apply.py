@@ -29,7 +29,7 @@ from messaging.events import (
 from messaging.hooks import redelivery_guard
 from messaging.ingest.annotations import apply_annotation, apply_waiting_annotations
 from messaging.ingest.bulk import apply_in_bulk
-from messaging.ingest.context import ApplyContext, business_number
+from messaging.ingest.context import ApplyContext, business_number, own_number
 from messaging.ingest.statuses import apply_status
 from messaging.message_templates.webhooks import apply_template_update
 from messaging.models import (
@@ -97,6 +97,7 @@ def _apply_items(
 ) -> None:
     _note_partly_read(items, context)
     with transaction.atomic():
+        items = _set_aside_own_numbers(items, context)
         if in_bulk:
             try:
                 items = apply_in_bulk(items, context)
@@ -132,6 +133,44 @@ def _note_partly_read(items: Iterable[Event], context: ApplyContext) -> None:
             logger.warning("webhook item %s kept, not fully understood: %s", item.path, reason)
 
 
+def _set_aside_own_numbers(items: list[Event], context: ApplyContext) -> list[Event]:
+    """`items` without what one of our own business numbers sent: a number writing to itself
+    or to another of ours is not a customer, so it gets no contact and no conversation.
+
+    Set aside, not shown: a conversation is between one of our numbers and a customer, and
+    answering our own number would let two numbers' automatic replies answer each other
+    without end. What our number sent through this inbox is already on that number's own
+    timeline; what it sent from the WhatsApp Business app is its own echo (Meta's
+    smb_message_echoes), which the inbox does not import either. Each is listed among the
+    body's problems, with the number that sent it, and the stored body keeps it whole: a
+    replay brings it in if that ever changes.
+    """
+    senders = [item for item in items if isinstance(item, InboundMessage | ContactChange)]
+    for ref in {item.business for item in senders if item.business.phone_number_id}:
+        business_number(ref, context)  # a number seen for the first time is ours too
+    kept: list[Event] = []
+    for item in items:
+        ours = None
+        if isinstance(item, InboundMessage | ContactChange):
+            ours = own_number(item.contact, context)
+        if ours is None:
+            kept.append(item)
+            continue
+        context.counts["own_number"] += 1
+        # The number's id, not its phone number: the summary is shown in the admin.
+        context.problems.append(
+            {
+                "path": item.path,
+                "code": None,
+                "title": f"sent by our own number {ours.phone_number_id}: not a customer, "
+                "set aside",
+            }
+        )
+    if len(kept) < len(items):
+        logger.info("%d message(s) from our own numbers set aside", len(items) - len(kept))
+    return kept
+
+
 def apply_one(item: Event, context: ApplyContext, event: WebhookEvent) -> None:
     """Apply one event in a savepoint; a failure is recorded and stops nothing else."""
     new_messages = len(context.new_messages)
@@ -142,6 +181,7 @@ def apply_one(item: Event, context: ApplyContext, event: WebhookEvent) -> None:
         del context.new_messages[new_messages:]
         # Numbers created inside the rolled-back savepoint are gone: look them up again.
         context.businesses.clear()
+        context.numbers = None
         # Only the exception type is kept: its message could quote message content.
         context.failures.append(f"{item.path}: {type(exc).__name__}")
         logger.warning(

@@ -4,7 +4,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from messaging.events import BusinessRef
+from messaging.events import BusinessRef, ContactRef
 from messaging.models import BusinessNumber, Message
 
 
@@ -12,7 +12,11 @@ from messaging.models import BusinessNumber, Message
 class ApplyContext:
     """What applying one webhook body learns along the way."""
 
+    # The numbers the body names, registered and kept current (business_number).
     businesses: dict[str, BusinessNumber] = field(default_factory=dict)
+    # Every business number, by phone number id: read once per body (an organisation has a
+    # handful), so that a sender is recognised as any of ours (own_number).
+    numbers: dict[str, BusinessNumber] | None = None
     contacts: set[int] = field(default_factory=set)
     counts: Counter[str] = field(default_factory=Counter)
     problems: list = field(default_factory=list)
@@ -31,16 +35,40 @@ def business_number(ref: BusinessRef, context: ApplyContext) -> BusinessNumber:
     """The number `ref` names, registered on first sight and its display number and account
     kept current; looked up once per body."""
     if ref.phone_number_id not in context.businesses:
-        number, created = BusinessNumber.objects.get_or_create(
-            phone_number_id=ref.phone_number_id,
-            defaults={"display_phone_number": ref.display_phone_number, "waba_id": ref.waba_id},
-        )
-        if not created and (
-            (ref.display_phone_number and ref.display_phone_number != number.display_phone_number)
-            or (ref.waba_id and ref.waba_id != number.waba_id)
-        ):
+        numbers = all_numbers(context)
+        number = numbers.get(ref.phone_number_id)
+        if number is None:
+            number, _created = BusinessNumber.objects.get_or_create(
+                phone_number_id=ref.phone_number_id,
+                defaults={
+                    "display_phone_number": ref.display_phone_number,
+                    "waba_id": ref.waba_id,
+                },
+            )
+            numbers[ref.phone_number_id] = number
+        elif (
+            ref.display_phone_number and ref.display_phone_number != number.display_phone_number
+        ) or (ref.waba_id and ref.waba_id != number.waba_id):
             number.display_phone_number = ref.display_phone_number or number.display_phone_number
             number.waba_id = ref.waba_id or number.waba_id
             number.save(update_fields=["display_phone_number", "waba_id"])
         context.businesses[ref.phone_number_id] = number
     return context.businesses[ref.phone_number_id]
+
+
+def all_numbers(context: ApplyContext) -> dict[str, BusinessNumber]:
+    """Every business number, by phone number id (read on first use in a body)."""
+    if context.numbers is None:
+        context.numbers = {
+            number.phone_number_id: number for number in BusinessNumber.objects.order_by("pk")
+        }
+    return context.numbers
+
+
+def own_number(ref: ContactRef, context: ApplyContext) -> BusinessNumber | None:
+    """Which of our business numbers `ref` is, if it is one of them (not a customer). Call
+    business_number() for the body's numbers first: a number seen for the first time is
+    then among them."""
+    if not ref.wa_id:  # a BSUID is a user's, never a business number's
+        return None
+    return next((n for n in all_numbers(context).values() if n.is_called(ref.wa_id)), None)

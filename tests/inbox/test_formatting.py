@@ -6,14 +6,16 @@ from html.parser import HTMLParser
 
 import pytest
 from django.template import Context, Template
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.safestring import SafeString
 
 from inbox.formatting import (
     describe_remaining,
+    https_link,
     human_size,
     map_url,
     message_preview,
+    reported_errors,
     whatsapp_to_html,
 )
 from messaging.models import Conversation, Message, window_remaining
@@ -514,6 +516,64 @@ def test_it_survives_data_of_the_wrong_shape():
     assert message_preview(message("document", "", {"filename": 42})) == "📄 Document"
 
 
+# What WhatsApp reported about a message it could not pass on.
+
+ISOLATE, END_ISOLATE = "\u2068", "\u2069"
+
+
+def test_it_says_why_whatsapp_could_not_pass_a_message_on():
+    data = {
+        "unsupported": {"type": "poll"},
+        "errors": [
+            {
+                "code": 131051,
+                "title": "Message type unknown",
+                "message": "Message type unknown",
+                "details": "Message type is currently not supported.",
+            }
+        ],
+    }
+
+    assert reported_errors(data) == [
+        f"WhatsApp reports: {ISOLATE}Message type unknown{END_ISOLATE} (error 131051)"
+    ]
+
+
+def test_it_keeps_whatsapps_title_as_it_came_in_an_arabic_page():
+    data = {"errors": [{"code": 131051, "title": "Message type unknown"}]}
+
+    with translation.override("ar"):
+        (line,) = reported_errors(data)
+
+    # Isolated: a left-to-right title does not reorder the right-to-left sentence around it.
+    assert f"{ISOLATE}Message type unknown{END_ISOLATE}" in line
+    assert "131051" in line
+
+
+@pytest.mark.parametrize(
+    ("error", "shown"),
+    [
+        ({"code": None, "title": "Media download error"}, "Media download error"),
+        ({"code": 131052, "title": "", "message": "Media download error"}, "Media download error"),
+        ({"code": 131052, "title": "", "details": "Try again"}, "Try again"),
+        ({"code": 131052}, "WhatsApp reports error 131052"),
+    ],
+)
+def test_it_says_what_it_can_of_an_incomplete_error(error, shown):
+    (line,) = reported_errors({"errors": [error]})
+
+    assert shown in line
+    assert "None" not in line
+
+
+@pytest.mark.parametrize(
+    "data",
+    [{}, None, "x", {"errors": None}, {"errors": "oops"}, {"errors": [None, 5, {}]}],
+)
+def test_it_reports_nothing_when_there_is_no_readable_error(data):
+    assert reported_errors(data) == []
+
+
 # Phone numbers.
 
 
@@ -666,6 +726,43 @@ def test_it_writes_coordinates_in_plain_fixed_point(latitude, longitude, shown):
 )
 def test_it_gives_no_map_link_for_missing_or_bad_coordinates(data):
     assert map_url(data) == ""
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://maps.google.com/?cid=2000000000000000000",
+        "HTTPS://maps.example.org/place",
+        "https://[2001:db8::1]/map",
+        "https://خرائط.example/مكة",
+    ],
+)
+def test_it_links_a_location_url_that_is_https(url):
+    assert https_link(url) == url
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(1)",
+        "JAVASCRIPT://maps.example.org/%0Aalert(1)",
+        "http://maps.example.org/",
+        "data:text/html;base64,PHNjcmlwdD4=",
+        "https:maps.example.org",
+        "https:///path-only",
+        "//maps.example.org/",
+        " https://maps.example.org/",
+        "https://maps.example.org/\nalert",
+        "https://maps.example.org/a b",
+        "https://[::1/",
+        "",
+        None,
+        42,
+        {"href": "https://x.org"},
+    ],
+)
+def test_it_links_nothing_else(url):
+    assert https_link(url) == ""
 
 
 # Template filters.

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from django.utils import translation
+from django.utils.html import escape
 from django.utils.translation.template import templatize
 
 from inbox import jinja
@@ -96,3 +97,82 @@ def test_a_part_missing_from_a_message_renders_as_its_fallback():
     html = bubble(type="contacts", text="", data={"contacts": [{"phones": [{"wa_id": "4917"}]}]})
     assert '<strong dir="auto">Contact</strong>' in html
     assert ">4917</span>" in html
+
+
+def test_an_unsupported_message_says_what_it_was_and_why_whatsapp_did_not_pass_it_on():
+    error = {"code": 131051, "title": "Message type unknown <b>", "details": "Not supported."}
+    data = {"unsupported": {"type": "poll"}, "errors": [error]}
+
+    html = bubble(type="unsupported", text="", data=data)
+
+    assert "Unsupported message (poll)" in html
+    assert "Message type unknown &lt;b&gt;" in html
+    assert "131051" in html
+    assert "<b>" not in html
+
+
+def test_an_unsupported_message_is_labelled_in_arabic_with_whatsapps_title_kept():
+    data = {"errors": [{"code": 131051, "title": "Message type unknown"}]}
+
+    with translation.override("ar"):
+        html = bubble(type="unsupported", text="", data=data)
+        label = translation.gettext("Unsupported message")
+
+    assert label in html
+    assert "Message type unknown" in html
+
+
+LOCATION = {"latitude": 37.4611978, "longitude": -122.2164385}
+
+
+def test_a_location_shows_its_name_address_and_https_url_as_a_link():
+    data = LOCATION | {
+        "name": "Facebook HQ",
+        "address": "1 Hacker Way, Menlo Park, CA 94025",
+        "url": "https://maps.google.com/?cid=2000000000000000000&x=1",
+    }
+
+    html = bubble(type="location", text="", data=data)
+
+    assert "Facebook HQ" in html
+    assert "1 Hacker Way, Menlo Park, CA 94025" in html
+    link = re.search(r'<a href="https://maps\.google\.com/[^"]*"[^>]*>([^<]*)</a>', html)
+    assert link is not None
+    assert link.group(0).count("&amp;x=1") == 2  # in the href and in the text, escaped
+    assert 'rel="noopener noreferrer nofollow"' in link.group(0)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(document.cookie)",
+        " JavaScript:alert(1)",
+        "http://maps.example.org/?q=1",
+        "data:text/html,<script>alert(1)</script>",
+        "https:///no-host",
+        "//maps.example.org/",
+    ],
+)
+def test_a_location_url_that_is_not_https_is_shown_as_text_only(url):
+    html = bubble(type="location", text="", data=LOCATION | {"url": url})
+
+    hrefs = re.findall(r'href="([^"]*)"', html)
+    assert all(href.startswith(("https://www.openstreetmap.org/", "/c/")) for href in hrefs)
+    assert "<script>" not in html
+    assert html.count(escape(url.strip())) == 1
+
+
+def test_a_location_escapes_html_in_its_name_address_and_url():
+    data = LOCATION | {
+        "name": "<b onmouseover=alert(1)>Home</b>",
+        "address": "<script>alert(2)</script>",
+        "url": 'https://maps.example.org/"><script>alert(3)</script>',
+    }
+
+    html = bubble(type="location", text="", data=data)
+
+    assert "<b onmouseover" not in html
+    assert "<script>" not in html
+    assert "&lt;b onmouseover=alert(1)&gt;Home&lt;/b&gt;" in html
+    assert "&lt;script&gt;alert(2)&lt;/script&gt;" in html
+    assert 'href="https://maps.example.org/&#34;&gt;&lt;script&gt;alert(3)&lt;/script&gt;"' in html

@@ -5,6 +5,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -12,6 +13,7 @@ from inbox import services
 from messaging import payloads as p
 from messaging.ingest import receive
 from messaging.models import BusinessNumber, Contact, Conversation, Message
+from messaging.search import SEARCHED_CARDS
 from staff.models import StaffProfile
 
 pytestmark = pytest.mark.django_db
@@ -180,3 +182,100 @@ def test_it_searches_only_the_numbers_a_person_may_see(client, staff_user):
     assert listed(client, "refund") == {"Seen"}
     assert listed(client, "الكتاب") == set()
     assert listed(client, "Hidden") == set()
+
+
+def deliver_item(item, *, sender, name):
+    receive(
+        p.encode(
+            p.envelope(p.value(contacts=[p.contact(wa_id=sender, name=name)], messages=[item]))
+        )
+    )
+    return Message.objects.get(wamid=item["id"])
+
+
+def shared_cards(*names, sender):
+    cards = [
+        {"name": {"formatted_name": name}, "phones": [{"phone": "+1 555 0100"}]} for name in names
+    ]
+    return p.message("contacts", sender=sender) | {"contacts": cards}
+
+
+@pytest.mark.usefixtures("search_strategy")
+def test_it_finds_a_document_by_its_file_name_and_its_caption(staff_client):
+    deliver_item(
+        p.media_message("document", filename="فاتورة-4821.pdf", caption="the signed copy",
+                        sender="966500000011"),
+        sender="966500000011", name="Nadia",
+    )  # fmt: skip
+    deliver("Thanks!", sender="966500000012", name="Other")
+
+    assert listed(staff_client, "فاتورة") == {"Nadia"}
+    assert listed(staff_client, "4821.PDF") == {"Nadia"}
+    assert listed(staff_client, "signed copy") == {"Nadia"}
+
+
+@pytest.mark.usefixtures("search_strategy")
+def test_it_finds_a_contact_card_by_the_shared_contacts_name(staff_client):
+    deliver_item(
+        shared_cards("Chandler Bing", "زينب العلي", sender="966500000013"),
+        sender="966500000013", name="Rami",
+    )  # fmt: skip
+    deliver("Hello", sender="966500000014", name="Other")
+
+    assert listed(staff_client, "chandler") == {"Rami"}
+    assert listed(staff_client, "زينب") == {"Rami"}
+
+
+@pytest.mark.usefixtures("search_strategy")
+def test_it_finds_every_card_of_a_message_sharing_many(staff_client):
+    names = [f"Friend {n:02d}" for n in range(SEARCHED_CARDS)]
+    deliver_item(shared_cards(*names, sender="966500000015"), sender="966500000015", name="Many")
+
+    assert listed(staff_client, names[-1]) == {"Many"}
+
+
+@pytest.mark.usefixtures("search_strategy")
+def test_it_finds_a_place_by_its_name_or_address(staff_client):
+    deliver_item(
+        p.location_message(21.42, 39.82, name="مكتبة القلم", address="Al Aziziyah, Makkah",
+                           sender="966500000016"),
+        sender="966500000016", name="Visitor",
+    )  # fmt: skip
+
+    assert listed(staff_client, "القلم") == {"Visitor"}
+    assert listed(staff_client, "aziziyah") == {"Visitor"}
+
+
+@pytest.mark.usefixtures("search_strategy")
+def test_it_stops_finding_a_card_or_file_once_its_content_is_removed(staff_client):
+    card = deliver_item(
+        shared_cards("Zainab Ali", sender="966500000017"), sender="966500000017", name="Sami"
+    )
+    document = deliver_item(
+        p.media_message("document", filename="passport.pdf", sender="966500000018"),
+        sender="966500000018", name="Huda",
+    )  # fmt: skip
+
+    # As retention and erasure rewrite data (privacy.retention, privacy.mentions).
+    Message.objects.filter(pk=card.pk).update(data={"contacts": [{"erased": True}]})
+    Message.objects.filter(pk=document.pk).update(data={"mime_type": "application/pdf"})
+
+    assert listed(staff_client, "Zainab") == set()
+    assert listed(staff_client, "passport") == set()
+
+
+@pytest.mark.parametrize("term", ["invoice", "فاتورة"])
+def test_the_search_can_use_the_trigram_indexes_of_text_and_other_words_on_postgresql(term):
+    """The index of migration 0011 is built on a copy of messaging.search.search_words()'s SQL:
+    a query whose expression differs in any way could not use it (the search would read
+    every message of a million). The planner is told to avoid reading the table, so that it
+    takes an index wherever it can, however little data the test has."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite has no trigram indexes and scans")
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+
+    plan = Message.objects.containing(term).values_list("conversation_id", flat=True).explain()
+
+    assert "message_text_trgm_idx" in plan
+    assert "message_search_words_trgm_idx" in plan
