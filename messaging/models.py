@@ -387,7 +387,7 @@ class Message(models.Model):
             # On PostgreSQL only, also message_text_trgm_idx: a pg_trgm GIN index on UPPER(text)
             # for the inbox search (messaging/migrations/0006_inbox_indexes.py), and
             # message_search_words_trgm_idx on the other words that find a message
-            # (messaging.search, messaging/migrations/0011_message_search_words_index.py).
+            # (messaging.search, messaging/migrations/0012_message_search_words_index.py).
         ]
 
     def __str__(self) -> str:
