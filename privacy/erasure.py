@@ -57,6 +57,7 @@ from messaging.models import (
     WebhookEvent,
 )
 from messaging.parser import is_bsuid
+from messaging.querysets import Viewer
 from messaging.uploads import discard_upload
 from privacy import audit
 from privacy.mentions import Mentions, remove_person
@@ -181,6 +182,18 @@ def find_person(
     for found in contacts:
         ids |= {value for value in (found.wa_id, found.user_id) if value}
     return contacts, ids
+
+
+def reaches_beyond(
+    user: Viewer, contact: Contact | None = None, *, phone: str = "", user_id: str = ""
+) -> bool:
+    """Whether the person (as `find_person` finds them) wrote to a business number outside
+    `user`'s number scope (never, for someone who sees every number). Erasure takes them off
+    every number, so then only someone who sees every number may erase them
+    (privacy.admin.DeletionRequestAdmin)."""
+    contacts, _ids = find_person(contact, phone=phone, user_id=user_id)
+    theirs = Conversation.objects.filter(contact__in=contacts)
+    return theirs.exclude(pk__in=theirs.visible_to(user).values("pk")).exists()
 
 
 def plan_erasure(
