@@ -53,7 +53,7 @@ def _phone_pattern(digits: str) -> str:
 _DIGIT_RUN = re.compile(r"\d(?:" + _SEPARATORS + r"\d)*")
 _DIGITS = re.compile(r"\d+")
 _BSUID_WORD = re.compile(r"(?<![A-Za-z0-9.])[A-Z]{2}\.[A-Za-z0-9.]*[A-Za-z0-9]")
-# Phone numbers (E.164) have at most 15 digits; none of those we erase has fewer than 7.
+# Phone numbers in international form (E.164) have 7 to 15 digits, country code included.
 _PHONE_DIGITS = range(7, 16)
 
 
