@@ -252,6 +252,9 @@ class ContactAdmin(PersonalDataAdmin):
     list_display = ["__str__", "wa_id", "user_id", "username", "created_at"]
     search_fields = ["wa_id", "user_id", "username", "profile_name"]
     date_hierarchy = "created_at"
+    # The list's own order, given so that the admin's autocomplete (a contact for a deletion
+    # request) pages through contacts in a stable order too.
+    ordering = ["-pk"]
 
 
 @admin.register(Conversation)

@@ -6,8 +6,9 @@ their `AppConfig.ready()`; messaging works, unchanged, with none registered.
 
 - `maintenance_jobs`: callables the worker's periodic run calls in turn (messaging.maintenance),
   in registration order (INSTALLED_APPS order, then each app's own order).
-- `redelivery_guard`: decides which items of a webhook body must not be applied, and removes
-  them from the stored raw copy (privacy keeps erased people from coming back).
+- `redelivery_guard`: decides which items of a webhook body must not be applied, or apply
+  only in part, and removes that from the stored raw copy (privacy keeps erased people from
+  coming back, in their own messages and in others' that name them).
 """
 
 from collections.abc import Callable
@@ -16,7 +17,8 @@ from typing import Any, Protocol
 
 class RedeliveryGuard(Protocol):
     def split(self, items: list, payload: Any) -> tuple[list, Any]:
-        """(items to apply, what was withheld): the latter is falsy when nothing was."""
+        """(items to apply, what was withheld): the latter is falsy when nothing was. An item
+        to apply may be a changed copy of one in `items` (part of it withheld)."""
 
     def scrub(self, event: Any, withheld: Any) -> str:
         """Remove what was withheld from the stored `event` (a WebhookEvent); return

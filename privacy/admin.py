@@ -8,10 +8,11 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
+from django.contrib.admin.widgets import ForeignKeyRawIdWidget
 from django.contrib.auth.models import User
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import ForeignKey, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -25,11 +26,26 @@ from django_stubs_ext import StrOrPromise
 
 from messaging import admin as messaging_admin
 from messaging.models import Contact
+from messaging.querysets import Viewer
 from privacy import audit
-from privacy.erasure import erase_contact, find_person, kind_rows, preview_erasure
+from privacy.erasure import (
+    erase_contact,
+    find_person,
+    kind_rows,
+    preview_erasure,
+    reaches_beyond,
+)
 from privacy.export import export_response
-from privacy.models import AuditEvent, DeletionRequest
+from privacy.models import (
+    AuditEvent,
+    AuditEventQuerySet,
+    DeletionRequest,
+    DeletionRequestQuerySet,
+    holding,
+)
 from privacy.scrub import normalise_id
+from staff.models import StaffProfile
+from staff.permissions import users_with_perm, with_every_number
 
 
 class StaffRequest(HttpRequest):
@@ -43,7 +59,9 @@ class StaffRequest(HttpRequest):
 class AuditEventAdmin(admin.ModelAdmin):
     """The audit log is append-only: nobody adds, changes or deletes entries here (retention
     removes them after RETENTION_AUDIT_DAYS). Reading it takes the privacy.view_auditevent
-    permission (the Privacy officer role has it; superusers have every permission)."""
+    permission (the Privacy officer role has it; superusers have every permission); someone
+    limited to some business numbers reads the entries about those numbers' objects and
+    those about none (AuditEvent.objects.visible_to)."""
 
     list_display = ("at", "actor_name", "action", "object_type", "object_id")
     list_filter = ("action", "at")
@@ -53,6 +71,10 @@ class AuditEventAdmin(admin.ModelAdmin):
     readonly_fields = fields
     list_select_related = False
     show_full_result_count = False  # a count over the whole log on every page is wasted work
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AuditEvent]:
+        queryset = cast(AuditEventQuerySet, super().get_queryset(request))
+        return queryset.visible_to(request.user)
 
     def has_view_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
         # Only the view permission: Django would also let change_auditevent read the log,
@@ -104,6 +126,10 @@ class ReceivedFilter(admin.SimpleListFilter):
 
 
 class DeletionRequestForm(forms.ModelForm):
+    # Who fills the form in (DeletionRequestAdmin.get_form sets it): the ids a person limited
+    # to some business numbers gives must be of someone who wrote to one of them.
+    viewer: Viewer | None = None
+
     class Meta:
         model = DeletionRequest
         fields = ["phone", "user_id", "contact", "channel", "received_at", "status", "notes"]
@@ -131,7 +157,53 @@ class DeletionRequestForm(forms.ModelForm):
             raise forms.ValidationError(
                 _("Give the requester's phone number, business-scoped user id, or contact.")
             )
+        self._check_ids_in_scope()
         return cleaned
+
+    def _check_ids_in_scope(self) -> None:
+        """Someone limited to some numbers names only people who wrote to one of them: an id
+        no contact of theirs holds is refused alike, whether someone else or nobody holds it,
+        so the form tells nothing about other numbers. (The contact field offers only their
+        contacts: DeletionRequestAdmin.formfield_for_foreignkey.)"""
+        if self.viewer is None or StaffProfile.objects.number_scope(self.viewer) is None:
+            return
+        theirs = Contact.objects.visible_to(self.viewer)
+        for name in ("phone", "user_id"):
+            value = self.cleaned_data.get(name)
+            if value and name in self.changed_data and not theirs.filter(holding(value)).exists():
+                self.add_error(
+                    name,
+                    _(
+                        "Nobody who wrote to the business numbers you handle has this number "
+                        "or id. Someone who handles every number can record requests for "
+                        "anyone: %(names)s."
+                    )
+                    % {"names": who_handles_every_number("privacy.add_deletionrequest")},
+                )
+
+
+class VisibleRawIdWidget(ForeignKeyRawIdWidget):
+    """The raw id input of a contact, naming only a contact the viewer may see: an id of
+    another number's contact, typed in and sent back with the form's errors, shows nothing."""
+
+    def __init__(self, *args: Any, visible: QuerySet[Contact], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.visible = visible
+
+    def label_and_url_for_value(self, value: Any) -> tuple[str, str]:
+        try:
+            seen = self.visible.filter(pk=value).exists()
+        except (ValueError, OverflowError, ValidationError):
+            seen = False
+        return super().label_and_url_for_value(value) if seen else ("", "")
+
+
+def who_handles_every_number(perm: str) -> str:
+    """The usernames of the active staff holding `perm` who see every business number: who
+    can act where someone limited to some numbers may not."""
+    staff = users_with_perm(perm).filter(is_staff=True)
+    names = with_every_number(staff).order_by("username").values_list("username", flat=True)
+    return ", ".join(names) or str(_("nobody yet (a superuser can give someone every number)"))
 
 
 class RejectForm(forms.Form):
@@ -144,6 +216,30 @@ class RejectForm(forms.Form):
 
 @admin.register(DeletionRequest)
 class DeletionRequestAdmin(admin.ModelAdmin):
+    """Deletion requests, and what a privacy officer limited to some business numbers
+    (StaffProfile numbers) may do with them. Such an officer acts only for people who wrote
+    to their numbers, and learns nothing of other numbers:
+
+    - They see a request when everyone it names (its contact, phone number, user id) wrote
+      to one of their numbers (DeletionRequest.objects.visible_to); any other request does
+      not exist for them (404, or the admin's "does not exist", as for an id nobody has).
+      A request that names nobody any more (erasure cleared it) keeps only dates, counts and
+      who handled it, and every officer sees it.
+    - They record a request only for someone who wrote to one of their numbers: the contact
+      field offers only those contacts, and an id no such contact holds is refused with the
+      same message whether someone else or no one holds it.
+    - Their exports (here, and from a contact) hold the person's data on their numbers only
+      and say so, with the numbers covered (privacy.export.export_data).
+    - Erasure takes a person off every number at once (one keyed-hash tombstone, which holds
+      back their redeliveries on every number), so they may erase only someone who wrote to
+      none but their numbers. For a person who also wrote to others, the erase page refuses
+      and names who can act: officers and superusers who see every number. Erasing only part
+      of a person would leave the rest of their data while the tombstone treats them as gone;
+      a partial export, saying what it covers, misleads nobody.
+    They may reject any request they see. Officers and superusers who see every number keep
+    every power.
+    """
+
     form = DeletionRequestForm
     list_display = [
         "__str__", "requester", "channel", "status", "received_at", "deadline_display",
@@ -177,6 +273,35 @@ class DeletionRequestAdmin(admin.ModelAdmin):
         # The record that a request was handled is kept, by hand at least: retention
         # deletes it RETENTION_DELETION_REQUESTS_DAYS after it was closed.
         return False
+
+    # Number scope (the policy above)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[DeletionRequest]:
+        queryset = cast(DeletionRequestQuerySet, super().get_queryset(request))
+        return queryset.visible_to(request.user)
+
+    def get_form(
+        self,
+        request: HttpRequest,
+        obj: DeletionRequest | None = None,
+        change: bool = False,
+        **kwargs: Any,
+    ) -> type[forms.ModelForm]:
+        form = super().get_form(request, obj, change, **kwargs)
+        return type(form.__name__, (form,), {"viewer": request.user})
+
+    def formfield_for_foreignkey(
+        self, db_field: ForeignKey[Any, Any], request: HttpRequest, **kwargs: Any
+    ) -> forms.ModelChoiceField | None:
+        if db_field.name == "contact":
+            # An id of another number's contact is "not one of the available choices", as an
+            # id nobody has.
+            visible = Contact.objects.visible_to(request.user)
+            kwargs["queryset"] = visible
+            kwargs["widget"] = VisibleRawIdWidget(
+                db_field.remote_field, self.admin_site, visible=visible
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     # Columns and fields
 
@@ -236,7 +361,12 @@ class DeletionRequestAdmin(admin.ModelAdmin):
     ) -> None:
         if obj.contact is None and (obj.phone or obj.user_id):
             contacts, _ids = find_person(phone=obj.phone, user_id=obj.user_id)
-            obj.contact = contacts[0] if contacts else None
+            theirs = set(
+                Contact.objects.visible_to(request.user)
+                .filter(pk__in=[contact.pk for contact in contacts])
+                .values_list("pk", flat=True)
+            )
+            obj.contact = next((c for c in contacts if c.pk in theirs), None)
         if obj.contact is not None and not (obj.phone or obj.user_id):
             obj.phone = obj.contact.wa_id or ""
             obj.user_id = obj.contact.user_id or ""
@@ -305,6 +435,18 @@ class DeletionRequestAdmin(admin.ModelAdmin):
             self.message_user(
                 request,
                 _("This request names nobody: add a phone number, user id or contact first."),
+                messages.ERROR,
+            )
+            return self._change_redirect(obj)
+        if reaches_beyond(request.user, obj.contact, phone=obj.phone, user_id=obj.user_id):
+            self.message_user(
+                request,
+                _(
+                    "This person also wrote to business numbers you do not handle. Erasure "
+                    "takes them off every number, so it needs someone who handles every "
+                    "number: %(names)s."
+                )
+                % {"names": who_handles_every_number("privacy.erase_contact")},
                 messages.ERROR,
             )
             return self._change_redirect(obj)
@@ -424,7 +566,12 @@ class ContactAdmin(messaging_admin.ContactAdmin):
         return request.user.has_perm("privacy.export_contact")
 
     @admin.action(description=_("Export all their data (JSON)"), permissions=["export"])
-    def export_data(self, request: HttpRequest, queryset: QuerySet[Contact]) -> HttpResponse:
+    def export_data(self, request: HttpRequest, queryset: QuerySet[Contact]) -> HttpResponse | None:
+        # The rows chosen, as far as the viewer may see them (get_queryset): other numbers'
+        # contacts chosen by id leave nothing, which is said as for an empty choice.
         contacts = list(queryset.order_by("pk"))
+        if not contacts:
+            self.message_user(request, _("Choose at least one contact."), messages.WARNING)
+            return None
         subject = contacts[0] if len(contacts) == 1 else None
         return export_response(request, contacts, subject=subject)

@@ -11,8 +11,8 @@ class PrivacyConfig(AppConfig):
 
         from messaging import hooks, signals
         from privacy import audit, checks  # noqa: F401 - checks registers the retention checks
+        from privacy.redelivery import ErasedPeopleGuard
         from privacy.retention import daily_retention
-        from privacy.scrub import ErasedPeopleGuard
 
         user_logged_in.connect(audit.on_login, dispatch_uid="privacy.audit.login")
         user_login_failed.connect(audit.on_login_failed, dispatch_uid="privacy.audit.login_failed")

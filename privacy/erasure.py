@@ -11,7 +11,7 @@ everything that hangs off them: conversations with their assignment, notes, labe
 priority, messages, statuses, and automation's and the outbox's records of them. Raw webhook
 bodies that mention the person are found by decoding every stored body: a body that
 mentions only them is deleted; a batch that also mentions others is rewritten without their
-items (privacy.scrub.scrub_payload) and its body_sha256 recomputed.
+items (privacy.mentions.remove_person) and its body_sha256 recomputed.
 
 Other people's messages that name them (Omar shares her contact card, or writes her number)
 stay, without her: the card is replaced by an anonymous one and her numbers and user ids in
@@ -57,19 +57,12 @@ from messaging.models import (
     WebhookEvent,
 )
 from messaging.parser import is_bsuid
-from messaging.payloads import encode
+from messaging.querysets import Viewer
 from messaging.uploads import discard_upload
 from privacy import audit
-from privacy.mentions import Mentions, redact_payload
+from privacy.mentions import Mentions, remove_person
 from privacy.models import AuditEvent, DeletionRequest, ErasureTombstone
-from privacy.scrub import (
-    Person,
-    decode_body,
-    id_hash,
-    normalise_id,
-    scrub_body,
-    scrub_payload,
-)
+from privacy.scrub import Person, id_hash, normalise_id
 
 # What erasure deletes, in the order it is listed to people (keys are stored in
 # DeletionRequest.erased).
@@ -191,6 +184,18 @@ def find_person(
     return contacts, ids
 
 
+def reaches_beyond(
+    user: Viewer, contact: Contact | None = None, *, phone: str = "", user_id: str = ""
+) -> bool:
+    """Whether the person (as `find_person` finds them) wrote to a business number outside
+    `user`'s number scope (never, for someone who sees every number). Erasure takes them off
+    every number, so then only someone who sees every number may erase them
+    (privacy.admin.DeletionRequestAdmin)."""
+    contacts, _ids = find_person(contact, phone=phone, user_id=user_id)
+    theirs = Conversation.objects.filter(contact__in=contacts)
+    return theirs.exclude(pk__in=theirs.visible_to(user).values("pk")).exists()
+
+
 def plan_erasure(
     contact: Contact | None = None, *, phone: str = "", user_id: str = "", lock: bool = False
 ) -> ErasurePlan:
@@ -252,7 +257,7 @@ def _body_changes(plan: ErasurePlan) -> Iterator[tuple[int, str, bytes | None]]:
     for pk, body in (
         WebhookEvent.objects.order_by("pk").values_list("pk", "body").iterator(BODY_CHUNK)
     ):
-        action, new_body = _scrub(body, plan.person)
+        action, new_body = remove_person(body, plan.person)
         if action != "keep":
             changes.append((pk, action, new_body))
     affected = {pk for pk, _action, _body in changes}
@@ -271,21 +276,6 @@ def _body_changes(plan: ErasurePlan) -> Iterator[tuple[int, str, bytes | None]]:
         elif action == "rewrite":
             taken.add(digests[pk])
         yield pk, action, new_body
-
-
-def _scrub(body: bytes | memoryview, person: Person) -> tuple[str, bytes | None]:
-    """privacy.scrub.scrub_body, with the person also taken out of other people's messages
-    in the body (privacy.mentions), as they are taken out of the message rows."""
-    payload = decode_body(body)
-    if payload is None:
-        return scrub_body(body, person)
-    redacted = redact_payload(payload, person)
-    result = scrub_payload(redacted, person)
-    if result is payload:
-        return "keep", None
-    if result is None:
-        return "delete", None
-    return "rewrite", encode(result)
 
 
 def _task_results(person: Person) -> list[Any]:

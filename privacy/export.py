@@ -8,7 +8,8 @@ requests). Staff appear by username (assignee, note authors): the privacy office
 the file before handing it over. `export_response()` wraps it as a download and records an
 AuditEvent(export).
 The admin offers it as an action on contacts and on deletion requests, to staff with the
-privacy.export_contact permission.
+privacy.export_contact permission. Staff limited to some business numbers export what those
+numbers hold, and the file says so (`scope`).
 """
 
 import json
@@ -21,6 +22,7 @@ from django.db.models import Model, Prefetch, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext
 
 from automation.models import (
     AutomationRun,
@@ -31,12 +33,21 @@ from automation.models import (
     StaffNotification,
     WaitAlert,
 )
-from messaging.models import Contact, Conversation, Message, StatusEvent, WebhookEvent
+from messaging.models import (
+    BusinessNumber,
+    Contact,
+    Conversation,
+    Message,
+    StatusEvent,
+    WebhookEvent,
+)
+from messaging.querysets import Viewer
 from privacy import audit
 from privacy.erasure import BODY_CHUNK, find_person
 from privacy.mentions import redact_payload
 from privacy.models import AuditEvent, DeletionRequest
 from privacy.scrub import Person, decode_body, scrub_payload
+from staff.models import StaffProfile
 
 FORMAT = "waba-alqalam-access-export/1"
 
@@ -61,9 +72,18 @@ def _fields(obj: Model, names: Iterable[str]) -> dict[str, Any]:
 
 
 def export_data(
-    contacts: Sequence[Contact] = (), *, phone: str = "", user_id: str = ""
+    contacts: Sequence[Contact] = (), *, viewer: Viewer, phone: str = "", user_id: str = ""
 ) -> dict[str, Any]:
-    """Everything held about the person who is `contacts` and/or has these ids."""
+    """Everything held about the person who is `contacts` and/or has these ids, as far as
+    `viewer` may see it (each part narrowed by its model's `visible_to`).
+
+    With every business number, all of it. Limited to some numbers (privacy officers: see
+    privacy.admin.DeletionRequestAdmin), what those numbers hold: the person's contact
+    records seen through them, their conversations there, and the deletion requests the
+    viewer may see; raw webhook bodies (a batch may mix numbers) and status events linked to
+    no message (of no number anyone can tell) are left out. `scope` says which it is, and
+    which numbers the export covers.
+    """
     found: list[Contact] = []
     ids: set[str] = set()
     given: Sequence[Contact | None] = contacts or [None]
@@ -71,11 +91,18 @@ def export_data(
         people, person_ids = find_person(contact, phone=phone, user_id=user_id)
         found += [c for c in people if all(c.pk != other.pk for other in found)]
         ids |= person_ids
+    seen = set(
+        Contact.objects.visible_to(viewer)
+        .filter(pk__in=[contact.pk for contact in found])
+        .values_list("pk", flat=True)
+    )
+    found = [contact for contact in found if contact.pk in seen]
     messages = Message.objects.order_by("timestamp", "pk").prefetch_related(
         Prefetch("status_events", queryset=StatusEvent.objects.order_by("timestamp", "pk"))
     )
     conversations = (
-        Conversation.objects.filter(contact__in=found)
+        Conversation.objects.visible_to(viewer)
+        .filter(contact__in=found)
         .select_related("business_number", "assignee", "priority")
         .prefetch_related(
             Prefetch("messages", queryset=messages),
@@ -148,8 +175,10 @@ def export_data(
                 "messages": exported_messages,
             }
         )
-    unlinked = StatusEvent.objects.filter(message__isnull=True).filter(
-        Q(recipient_id__in=ids) | Q(wamid__in=wamids)
+    unlinked = (
+        StatusEvent.objects.visible_to(viewer)
+        .filter(message__isnull=True)
+        .filter(Q(recipient_id__in=ids) | Q(wamid__in=wamids))
     )
     parents = {contact.parent_user_id for contact in found} - {""}
     person = Person(ids=ids | parents, wamids=wamids)
@@ -159,6 +188,7 @@ def export_data(
     return {
         "format": FORMAT,
         "exported_at": timezone.now(),
+        "scope": _scope(viewer),
         "contacts": [
             {"id": contact.pk} | _fields(contact, CONTACT_FIELDS + CONTACT_TIMES)
             for contact in found
@@ -167,12 +197,30 @@ def export_data(
         "unlinked_status_events": [
             _fields(event, STATUS_FIELDS) for event in unlinked.order_by("timestamp", "pk")
         ],
-        "webhook_bodies": list(_bodies(person)) if person else [],
+        "webhook_bodies": list(_bodies(person, viewer)) if person else [],
         "deletion_requests": [
             {"id": request.pk} | _fields(request, REQUEST_FIELDS)
-            for request in DeletionRequest.objects.filter(request_query).order_by("received_at")
+            for request in DeletionRequest.objects.visible_to(viewer)
+            .filter(request_query)
+            .order_by("received_at")
         ],
     }
+
+
+def _scope(viewer: Viewer) -> dict[str, Any]:
+    """Whether the export holds everything, and the business numbers it covers."""
+    numbers = BusinessNumber.objects.visible_to(viewer).order_by("pk")
+    scope: dict[str, Any] = {
+        "complete": StaffProfile.objects.number_scope(viewer) is None,
+        "business_numbers": [n.display_phone_number or n.phone_number_id for n in numbers],
+    }
+    if not scope["complete"]:
+        scope["note"] = gettext(
+            "Partial: only what the business numbers listed hold about this person. Anything "
+            "they sent to other numbers, raw webhook bodies and delivery statuses not linked "
+            "to a message are left out; someone who handles every number can export it all."
+        )
+    return scope
 
 
 AUTOMATION_KEYS = ("automation_runs", "staff_notifications", "waiting_alerts")
@@ -232,9 +280,10 @@ def _priority(conversation: Conversation) -> str:
     return str(ConversationPriority.Level(level).label)
 
 
-def _bodies(person: Person) -> Iterator[dict[str, Any]]:
+def _bodies(person: Person, viewer: Viewer) -> Iterator[dict[str, Any]]:
     """The raw webhook bodies that mention the person, decoded, with only their items."""
-    rows = WebhookEvent.objects.order_by("pk").values_list("pk", "received_at", "body")
+    events = WebhookEvent.objects.visible_to(viewer).order_by("pk")
+    rows = events.values_list("pk", "received_at", "body")
     for pk, received_at, body in rows.iterator(BODY_CHUNK):
         payload = decode_body(body)
         if payload is None:
@@ -261,12 +310,13 @@ def export_response(
     """A JSON download of `export_data()`, recorded in the audit log (counts, no content).
 
     `subject`: what the audit entry names (a contact or deletion request instance)."""
-    data = export_data(contacts, phone=phone, user_id=user_id)
+    data = export_data(contacts, viewer=request.user, phone=phone, user_id=user_id)
     audit.record(
         AuditEvent.Action.EXPORT,
         actor=request.user,
         obj=subject,
         details={
+            "complete": data["scope"]["complete"],
             "contacts": len(data["contacts"]),
             "messages": count_messages(data),
             "webhook_bodies": len(data["webhook_bodies"]),

@@ -2,22 +2,47 @@
 audit trail of staff actions that touch personal data."""
 
 from datetime import datetime, timedelta
-from typing import Self
+from typing import Any, Self
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import models, transaction
-from django.db.models import Q
+from django.db.models import CharField, Exists, OuterRef, Q
+from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from messaging.models import Contact
+from messaging.models import Contact, Conversation, Message, StatusEvent, WebhookEvent
+from messaging.querysets import Viewer
+from staff.models import StaffProfile
+
+
+def holding(value: Any) -> Q:
+    """Contacts holding `value` (a value or an expression) as their phone number or BSUID:
+    the id a request was given may be either."""
+    return Q(wa_id=value) | Q(user_id=value)
 
 
 class DeletionRequestQuerySet(models.QuerySet["DeletionRequest"]):
     def open(self) -> Self:
         return self.filter(status__in=self.model.OPEN_STATES)
+
+    def visible_to(self, user: Viewer) -> Self:
+        """The requests `user` may see: with every business number, all; limited to some
+        (StaffProfile.objects.number_scope), those of which every contact and id named is
+        someone who wrote to one of their numbers (a contact they may see). A request that
+        names nobody any more (erasure cleared it) shows only dates, counts and who handled
+        it, and every officer sees it. The whole policy: privacy.admin.DeletionRequestAdmin.
+        """
+        if StaffProfile.objects.number_scope(user) is None:
+            return self
+        contacts = Contact.objects.visible_to(user)
+        return self.filter(
+            Q(contact__isnull=True) | Q(contact__in=contacts),
+            Q(phone="") | Exists(contacts.filter(holding(OuterRef("phone")))),
+            Q(user_id="") | Exists(contacts.filter(holding(OuterRef("user_id")))),
+        )
 
     def record_from_inbox(
         self, contact: Contact, by: AbstractBaseUser
@@ -158,6 +183,30 @@ class ErasureTombstone(models.Model):
         return f"tombstone {self.id_hash[:12]}…"
 
 
+class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
+    def visible_to(self, user: Viewer) -> Self:
+        """The entries `user` may read: with every business number, all; limited to some,
+        those about no one object (sign-ins, retention runs, searches) and those about an
+        object they may see (its model's `visible_to`), so that other numbers' activity
+        stays out of sight. An entry about an object that is gone (erased, expired) belongs
+        to no number anyone can tell: only those who see every number read it."""
+        if StaffProfile.objects.number_scope(user) is None:
+            return self
+        audited: dict[str, models.QuerySet[Any]] = {
+            "messaging.contact": Contact.objects.visible_to(user),
+            "messaging.conversation": Conversation.objects.visible_to(user),
+            "messaging.message": Message.objects.visible_to(user),
+            "messaging.statusevent": StatusEvent.objects.visible_to(user),
+            "messaging.webhookevent": WebhookEvent.objects.visible_to(user),
+            "privacy.deletionrequest": DeletionRequest.objects.visible_to(user),
+        }
+        seen = Q(object_id="")
+        for label, objects in audited.items():
+            keys = objects.annotate(key=Cast("pk", CharField())).values("key")
+            seen |= Q(object_type=label, object_id__in=keys)
+        return self.filter(seen)
+
+
 class AuditEvent(models.Model):
     """Append-only record of staff actions that touch personal data. Never message content:
     only who, what kind of action, which object, and when."""
@@ -184,6 +233,8 @@ class AuditEvent(models.Model):
     object_type = models.CharField(max_length=40, blank=True)
     object_id = models.CharField(max_length=64, blank=True)
     details = models.JSONField(default=dict, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("audit event")

@@ -1,17 +1,14 @@
 """Recognising a person in webhook bodies and tombstones, without keeping who they were.
 
-Shared by erasure (privacy.erasure), access exports (privacy.export) and ingestion of
-redelivered webhooks (`ErasedPeopleGuard`, registered as messaging's redelivery guard), so it
+Shared by erasure (privacy.erasure), access exports (privacy.export), other people's
+mentions of a person (privacy.mentions) and the redelivery guard (privacy.redelivery), so it
 imports nothing but models and pure helpers.
 
 - `id_hash()`: the keyed hash (HMAC-SHA256 with settings.ERASURE_HASH_KEY) a tombstone keeps
   of a phone number (digits only) or business-scoped user id (BSUID).
-- `split_redeliveries()`: which events of a webhook body name an erased person and can only
-  bring them back (dropped, and scrubbed from the raw copy), in one query for most bodies.
 - `Person`: the ids (and message ids) that identify one person's items in a raw body.
 - `scrub_payload()` / `scrub_body()`: a decoded / raw body without that person's items,
-  or None when nothing else is left; `only_person()`: the inverse, for exports.
-- `scrub_webhook_event()`: applies `scrub_body()` to a stored WebhookEvent (rewrite or delete).
+  or None when nothing else is left; with keep_person=True, the inverse, for exports.
 """
 
 import hashlib
@@ -20,25 +17,12 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import Max, Q
 
-from messaging.events import (
-    ContactChange,
-    ContactRef,
-    Event,
-    IgnoredField,
-    InboundMessage,
-    StatusUpdate,
-)
-from messaging.models import Contact, Message, WebhookEvent
 from messaging.parser import is_bsuid
 from messaging.payloads import encode
-from privacy.models import ErasureTombstone
 
 # Characters a person may type in a phone number ("+966 50-123 4567", "(650) 555-1234").
 _PHONE_CHARS = re.compile(r"^[+\d\s().-]+$")
@@ -69,146 +53,7 @@ def id_hash(value: object) -> str:
     return hmac.new(key, normalised.encode(), hashlib.sha256).hexdigest()
 
 
-# Tombstones, as ingestion sees them.
-
-
-def event_ids(item: Event, payload: Any = None) -> set[str]:
-    """The ids (phones, BSUIDs) of the person a normalised webhook event is about: a
-    message's sender, a status's recipient, the user whose ids changed (as they were), and
-    any id in the raw item of a field we ignore (calls, …; found in `payload`, the decoded
-    body)."""
-    match item:
-        case InboundMessage() | ContactChange():
-            ref = item.contact
-        case StatusUpdate():
-            ref = item.recipient
-        case IgnoredField():
-            return _id_like_strings(_node_at(payload, item.path))
-        case _:
-            return set()
-    return {value for value in (ref.wa_id, ref.user_id) if value}
-
-
-def split_redeliveries(items: list[Event], payload: Any) -> tuple[list[Event], "Person"]:
-    """The events of a body to apply, and who is to be scrubbed from its raw copy.
-
-    An event about an erased person (a tombstone holds one of its ids) is dropped when it
-    can only bring them back:
-    - a message or status from before the erasure (Meta redelivers for 7 days);
-    - a status about none of our messages, whatever its time: what it reports on was erased
-      with them (a late "read" of an old reply);
-    - a change of their ids (a user_id_update, a number change) or a field we ignore (a
-      call, …), unless they have come back since (a contact holds the id again) and, for a
-      change, it is dated after the erasure.
-    One tombstone query for the whole body (none when it names nobody); the few more that
-    the rules need run only when the body names someone erased.
-    """
-    ids = {id(item): event_ids(item, payload) for item in items}
-    erased = _erased_at(set().union(*ids.values()))
-    if not erased:
-        return items, Person()
-    facts = _Facts(items, ids, erased)
-    live, dropped_ids, dropped_wamids = [], set(), set()
-    for item in items:
-        times = [erased[value] for value in ids[id(item)] if value in erased]
-        if times and facts.brings_back(item, max(times)):
-            if isinstance(item, IgnoredField):  # it may name others too: only theirs go
-                dropped_ids |= ids[id(item)] & erased.keys()
-            else:
-                dropped_ids |= ids[id(item)]
-            if isinstance(item, ContactChange):  # what they became is theirs too
-                dropped_ids |= {item.new_wa_id, item.new_user_id}
-            dropped_wamids.add(getattr(item, "wamid", ""))
-        else:
-            live.append(item)
-    return live, Person(ids=dropped_ids, wamids=dropped_wamids)
-
-
-def _erased_at(ids: set[str]) -> dict[str, datetime]:
-    """{id: when it was last erased} for those of `ids` that have a tombstone (one query)."""
-    hashes = {id_hash(value): value for value in ids}
-    hashes.pop("", None)
-    if not hashes:
-        return {}
-    rows = (
-        ErasureTombstone.objects.filter(id_hash__in=hashes)
-        .values("id_hash")
-        .annotate(latest=Max("erased_at"))
-        .values_list("id_hash", "latest")
-    )
-    return {hashes[digest]: erased_at for digest, erased_at in rows}
-
-
-class _Facts:
-    """What deciding about an erased person's events needs from the database, each looked
-    up once per body and only if asked."""
-
-    def __init__(
-        self, items: list[Event], ids: dict[int, set[str]], erased: dict[str, datetime]
-    ) -> None:
-        self.items, self.ids, self.erased = items, ids, erased
-        self._ours: set[object] | None = None
-        self._held: set[str] | None = None
-
-    def brings_back(self, item: Event, erased_at: datetime) -> bool:
-        match item:
-            case InboundMessage():
-                return item.timestamp < erased_at
-            case StatusUpdate():
-                return item.timestamp < erased_at or not self.is_ours(item)
-            case ContactChange():
-                dated_after = item.timestamp is not None and item.timestamp >= erased_at
-                return not (dated_after and self.has_come_back(item.contact))
-            case IgnoredField():
-                return not any(value in self.held() for value in self.ids[id(item)])
-        return False
-
-    def is_ours(self, status: StatusUpdate) -> bool:
-        """Whether a status is about a message we hold (by wamid, or by the id we sent)."""
-        if self._ours is None:
-            statuses = [
-                item
-                for item in self.items
-                if isinstance(item, StatusUpdate) and self.ids[id(item)] & self.erased.keys()
-            ]
-            wamids = {item.wamid for item in statuses}
-            pks = {item.our_message_id for item in statuses} - {None}
-            rows = Message.objects.filter(Q(wamid__in=wamids) | Q(pk__in=pks)).values_list(
-                "pk", "wamid"
-            )
-            self._ours = {value for row in rows for value in row}
-        return status.wamid in self._ours or status.our_message_id in self._ours
-
-    def has_come_back(self, ref: ContactRef) -> bool:
-        return any(value in self.held() for value in (ref.wa_id, ref.user_id) if value)
-
-    def held(self) -> set[str]:
-        """The erased ids that a contact holds again (the person wrote since)."""
-        if self._held is None:
-            ids = set(self.erased)
-            rows = Contact.objects.filter(Q(wa_id__in=ids) | Q(user_id__in=ids)).values_list(
-                "wa_id", "user_id"
-            )
-            self._held = {value for row in rows for value in row if value in ids}
-        return self._held
-
-
-def _node_at(payload: Any, path: str) -> Any:
-    """The part of a decoded body at an event's path ("entry[0].changes[1].value.calls"),
-    or None."""
-    node = payload
-    for part in path.split(".") if path else []:
-        name, _, index = part.partition("[")
-        node = node.get(name) if isinstance(node, dict) else None
-        if index:
-            position = index.rstrip("]")
-            if not (isinstance(node, list) and position.isdigit() and int(position) < len(node)):
-                return None
-            node = node[int(position)]
-    return node
-
-
-def _id_like_strings(node: Any) -> set[str]:
+def id_like_strings(node: Any) -> set[str]:
     """Every value inside `node` that could be a phone number or a BSUID, normalised."""
     found, stack = set(), [node]
     while stack:
@@ -405,41 +250,3 @@ def scrub_body(body: bytes | memoryview, person: Person) -> tuple[str, bytes | N
     if result is None:
         return "delete", None
     return "rewrite", encode(result)
-
-
-def scrub_webhook_event(event: WebhookEvent, person: Person) -> str:
-    """Remove `person` from a stored webhook body: rewrite it without their items (its
-    body_sha256 recomputed), or delete it when nothing else is left — or when another row
-    already holds exactly the rewritten body (a redelivery of a batch scrubbed before).
-
-    Returns "kept", "rewritten" or "deleted". A deleted event's pk becomes None.
-    """
-    action, new_body = scrub_body(event.body, person)
-    if action == "keep":
-        return "kept"
-    if new_body is not None:  # "rewrite"
-        digest = hashlib.sha256(new_body).hexdigest()
-        if not WebhookEvent.objects.filter(body_sha256=digest).exclude(pk=event.pk).exists():
-            try:
-                with transaction.atomic():
-                    WebhookEvent.objects.filter(pk=event.pk).update(
-                        body=new_body, body_sha256=digest
-                    )
-            except IntegrityError:
-                pass  # the same scrubbed body was stored concurrently: this copy goes
-            else:
-                event.body, event.body_sha256 = new_body, digest
-                return "rewritten"
-    event.delete()
-    return "deleted"
-
-
-class ErasedPeopleGuard:
-    """messaging.hooks' redelivery guard: erased people's items are withheld from a webhook
-    body (`split_redeliveries`) and scrubbed from its stored raw copy."""
-
-    def split(self, items: list[Event], payload: Any) -> tuple[list[Event], Person]:
-        return split_redeliveries(items, payload)
-
-    def scrub(self, event: WebhookEvent, withheld: Person) -> str:
-        return scrub_webhook_event(event, withheld)

@@ -83,3 +83,10 @@ def who_can_open(users, conversation):
 def users_with_perm(perm):
     """Active users holding `perm`, their own or through a group, and superusers."""
     return OneQueryModelBackend().with_perm(perm)
+
+
+def with_every_number(users):
+    """`users` narrowed to those who see every business number (their number scope is None:
+    StaffProfile.objects.number_scope): superusers, and everyone given no numbers."""
+    scope = StaffProfile.numbers.through.objects.filter(staffprofile__user_id=OuterRef("pk"))
+    return users.filter(Q(is_superuser=True) | ~Exists(scope))

@@ -21,9 +21,9 @@ class ApplyContext:
     counts: Counter[str] = field(default_factory=Counter)
     problems: list = field(default_factory=list)
     failures: list = field(default_factory=list)
-    # Items the redelivery guard withheld (messaging.hooks: with privacy installed, those
-    # that name an erased person and could only bring them back), to be scrubbed from this
-    # raw copy; falsy when none were.
+    # What the redelivery guard withheld (messaging.hooks: with privacy installed, items
+    # that could only bring an erased person back, and their ids in others' older
+    # messages), to be scrubbed from this raw copy; falsy when nothing was.
     withheld: Any = None
     # New inbound messages (never redeliveries): announced (messages_received) after commit.
     new_messages: list[int] = field(default_factory=list)

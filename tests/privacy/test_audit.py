@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from messaging.media import queue_media_message
 from messaging.message_templates.outbox import queue_template_message
+from messaging.models import Conversation
 from messaging.sending import queue_reaction, queue_text_reply
 from privacy.audit import Action, record
 from privacy.models import AuditEvent
@@ -233,3 +234,29 @@ def test_staff_without_the_view_permission_do_not_see_the_log(client, django_use
 
     assert client.get(reverse("admin:privacy_auditevent_changelist")).status_code == 403
     assert "auditevent" not in client.get(reverse("admin:index")).content.decode()
+
+
+def test_an_officer_limited_to_some_numbers_reads_only_the_entries_about_them(
+    client, limited_officer, everywhere_officer, numbers
+):
+    sami_1, sami_2 = Conversation.objects.filter(contact=numbers.sami).order_by("business_number")
+    ours = [
+        record(Action.VIEW_CONVERSATION, actor=everywhere_officer, obj=sami_1),
+        record(Action.EXPORT, actor=everywhere_officer, obj=numbers.nadia),
+        record(Action.LOGIN, actor=everywhere_officer),
+        record(Action.VIEW_CONVERSATION, actor=everywhere_officer, obj=("messaging.contact", None)),
+    ]
+    theirs = [
+        record(Action.VIEW_CONVERSATION, actor=everywhere_officer, obj=sami_2),
+        record(Action.EXPORT, actor=everywhere_officer, obj=numbers.layla),
+        record(Action.VIEW_CONVERSATION, actor=everywhere_officer, obj=("messaging.contact", "99")),
+    ]
+
+    client.force_login(limited_officer)
+    html = client.get("/admin/privacy/auditevent/").content.decode()
+
+    assert all(f"/admin/privacy/auditevent/{event.pk}/change/" in html for event in ours)
+    assert not any(f"/admin/privacy/auditevent/{event.pk}/change/" in html for event in theirs)
+    hidden = client.get(f"/admin/privacy/auditevent/{theirs[0].pk}/change/")
+    assert (hidden.status_code, hidden["Location"]) == (302, "/admin/")
+    assert set(AuditEvent.objects.visible_to(everywhere_officer)) >= {*ours, *theirs}

@@ -22,6 +22,7 @@ from tests.erasure_support import (
     traces,
     zainab_needles,
 )
+from tests.number_scope_support import LAYLA, NADIA, NUMBER_2_NEEDLES, SAMI, found
 from tests.staff_support import grant
 
 pytestmark = pytest.mark.django_db
@@ -388,3 +389,156 @@ def test_opening_a_request_needs_the_reply_permission(client, django_user_model,
     assert response.status_code == 403
     assert not DeletionRequest.objects.exists()
     assert Conversation.objects.filter(pk=world.zainab_conversation.pk).exists()
+
+
+# Number scope: an officer limited to some numbers acts only for people of those numbers.
+
+
+def request_for(contact, **fields):
+    return DeletionRequest.objects.create(
+        contact=contact, phone=contact.wa_id, channel="email", **fields
+    )
+
+
+def add_form(**fields):
+    return {
+        "phone": "", "user_id": "", "contact": "", "channel": "email", "status": "received",
+        "received_at_0": "2026-01-01", "received_at_1": "10:00:00", "notes": "",
+    } | fields  # fmt: skip
+
+
+def test_a_limited_officer_lists_only_requests_about_people_of_their_numbers(
+    client, limited_officer, numbers
+):
+    nadias, samis = request_for(numbers.nadia), request_for(numbers.sami)
+    laylas = request_for(numbers.layla)
+    by_phone_only = make_request(phone=numbers.layla.wa_id)
+    closed = make_request(phone="", status="completed", erased={"messages": 3})
+
+    html = login(client, limited_officer).get(CHANGELIST).content.decode()
+
+    shown = {
+        r.pk for r in (nadias, samis, laylas, by_phone_only, closed) if url(r, "change") in html
+    }
+    assert shown == {nadias.pk, samis.pk, closed.pk}
+    assert found(NUMBER_2_NEEDLES, html) == []
+    searched = client.get(CHANGELIST, {"q": numbers.layla.wa_id}).content.decode()
+    assert url(laylas, "change") not in searched
+
+
+def test_a_request_about_someone_of_another_number_does_not_exist_for_a_limited_officer(
+    client, limited_officer, numbers
+):
+    laylas = request_for(numbers.layla)
+    login(client, limited_officer)
+
+    for page in ("change", "history"):
+        response = client.get(url(laylas, page))
+        assert (response.status_code, response["Location"]) == (302, "/admin/"), page
+    for page in ("erase", "reject"):
+        assert client.get(url(laylas, page)).status_code == 404, page
+        assert client.post(url(laylas, page), {"post": "yes", "reason": "x"}).status_code == 404
+    laylas.refresh_from_db()
+    assert laylas.status == DeletionRequest.Status.RECEIVED
+    assert Contact.objects.filter(pk=numbers.layla.pk).exists()
+
+
+@pytest.mark.parametrize("who", ["contact", "phone", "user_id", "unknown"])
+def test_a_limited_officer_files_requests_only_for_people_of_their_numbers(
+    client, limited_officer, numbers, who
+):
+    Contact.objects.filter(pk=numbers.layla.pk).update(user_id="SA.202")
+    fields = {
+        "contact": {"contact": numbers.layla.pk},
+        "phone": {"phone": "+966 50 000 0202"},
+        "user_id": {"user_id": "SA.202"},
+        "unknown": {"phone": "966500000999"},
+    }[who]
+
+    response = login(client, limited_officer).post(f"{CHANGELIST}add/", add_form(**fields))
+
+    assert response.status_code == 200
+    assert not DeletionRequest.objects.exists()
+    html = response.content.decode()
+    typed = f'value="{next(iter(fields.values()))}"'  # what they typed comes back, no more
+    assert found(NUMBER_2_NEEDLES, html.replace(typed, "")) == []
+    if who != "contact":  # the same answer, whether someone else or no one has the id
+        assert "Nobody who wrote to the business numbers you handle has this" in html
+
+
+def test_a_limited_officer_files_a_request_for_someone_of_their_numbers(
+    client, limited_officer, numbers
+):
+    response = login(client, limited_officer).post(
+        f"{CHANGELIST}add/", add_form(phone="+966 50 000 0303")
+    )
+
+    assert response.status_code == 302
+    assert DeletionRequest.objects.get().contact == numbers.sami
+
+
+def test_the_contact_lookups_of_the_add_form_offer_nobody_of_other_numbers(
+    client, limited_officer, numbers
+):
+    login(client, limited_officer)
+    autocomplete = client.get(
+        "/admin/autocomplete/",
+        {"app_label": "privacy", "model_name": "deletionrequest", "field_name": "contact",
+         "term": "number"},
+    )  # fmt: skip
+    popup = client.get("/admin/messaging/contact/", {"_to_field": "id", "_popup": "1"})
+
+    assert {r["text"] for r in autocomplete.json()["results"]} == {
+        NADIA["name"], SAMI["name"],
+    }  # fmt: skip
+    assert found(NUMBER_2_NEEDLES, popup.content.decode()) == []
+    assert NADIA["name"] in popup.content.decode()
+
+
+def test_a_limited_officer_erases_someone_who_wrote_only_to_their_numbers(
+    client, limited_officer, numbers
+):
+    nadias = request_for(numbers.nadia)
+    login(client, limited_officer)
+
+    assert NADIA["name"] in client.get(url(nadias, "erase")).content.decode()
+    client.post(url(nadias, "erase"), {"post": "yes"})
+
+    nadias.refresh_from_db()
+    assert nadias.status == DeletionRequest.Status.COMPLETED
+    assert not Contact.objects.filter(wa_id=NADIA["wa_id"]).exists()
+    assert url(nadias, "change") in client.get(CHANGELIST).content.decode()  # theirs to see
+
+
+def test_a_limited_officer_may_not_erase_someone_also_known_to_other_numbers_and_learns_who_may(
+    client, limited_officer, everywhere_officer, django_user_model, numbers
+):
+    samis = request_for(numbers.sami)
+    django_user_model.objects.create_superuser("root", "root@example.org", None)
+    login(client, limited_officer)
+
+    page = client.get(url(samis, "erase"), follow=True)
+    posted = client.post(url(samis, "erase"), {"post": "yes"}, follow=True)
+
+    for response in (page, posted):
+        assert response.redirect_chain == [(url(samis, "change"), 302)]
+        html = response.content.decode()
+        assert "also wrote to business numbers you do not handle" in html
+        assert "olga, root" in html
+        assert found(NUMBER_2_NEEDLES, html) == []
+    samis.refresh_from_db()
+    assert samis.status == DeletionRequest.Status.RECEIVED
+    assert Message.objects.filter(wamid="wamid.S2").exists()
+    assert not AuditEvent.objects.filter(action="erase").exists()
+
+
+def test_an_officer_with_every_number_sees_and_erases_everyone(client, everywhere_officer, numbers):
+    laylas, samis = request_for(numbers.layla), request_for(numbers.sami)
+    login(client, everywhere_officer)
+
+    assert url(laylas, "change") in client.get(CHANGELIST).content.decode()
+    assert LAYLA["name"] in client.get(url(laylas, "change")).content.decode()
+    client.post(url(samis, "erase"), {"post": "yes"})
+
+    assert not Contact.objects.filter(wa_id=SAMI["wa_id"]).exists()
+    assert not Message.objects.filter(wamid__in=["wamid.S1", "wamid.S2"]).exists()

@@ -14,15 +14,21 @@ from messaging.ingest import receive
 from messaging.models import Contact, Conversation, Message, StatusEvent, WebhookEvent
 from messaging.sending import queue_text_reply
 from privacy.erasure import erase_contact
+from privacy.mentions import ERASED_CARD
 from privacy.models import ErasureTombstone
 from tests.erasure_support import (
+    OMAR_MENTION,
+    OMAR_MENTION_ERASED,
     OMAR_PHONE,
     OMAR_TEXT,
     ZAINAB_BSUID,
     ZAINAB_NAME,
     ZAINAB_PHONE,
+    minutes_ago,
+    omar_contact,
     populate,
     traces,
+    zainab_card,
     zainab_contact,
     zainab_needles,
 )
@@ -55,7 +61,9 @@ def snapshot():
     }
 
 
-@pytest.mark.parametrize("name", ["zainab_only", "batch", "statuses", "reaction", "edit"])
+@pytest.mark.parametrize(
+    "name", ["zainab_only", "batch", "omar_mentions", "statuses", "reaction", "edit"]
+)
 def test_a_redelivered_pre_erasure_webhook_recreates_nothing_and_keeps_no_raw_copy(erased, name):
     before = snapshot()
 
@@ -282,3 +290,109 @@ def test_a_field_we_ignore_naming_nobody_erased_is_kept_as_it_came(erased):
 
     assert bytes(WebhookEvent.objects.get(pk=event.pk).body) == raw
     assert event.summary["events"] == {"IgnoredField": 1, "ignored:calls": 1}
+
+
+# Her in other people's messages: a redelivery is redacted as erasure redacted the stored copy.
+
+
+def omar_mentioning_her(timestamp, *, wamid="wamid.O3"):
+    return p.text_message(OMAR_MENTION, wamid=wamid, sender=OMAR_PHONE, timestamp=timestamp)
+
+
+def stored_bodies():
+    return json.dumps(
+        [json.loads(bytes(body)) for body in WebhookEvent.objects.values_list("body", flat=True)],
+        ensure_ascii=False,
+    )
+
+
+def test_a_redelivered_batch_keeps_the_other_persons_message_without_her_number(erased):
+    """Her message and Omar's quoting her number, as Meta first sent them together."""
+    batch = p.encode(p.envelope(p.value(
+        contacts=[zainab_contact(), omar_contact()],
+        messages=[
+            p.text_message("late copy", sender=ZAINAB_PHONE, timestamp=minutes_ago(29)),
+            omar_mentioning_her(minutes_ago(29)),
+        ],
+    )))  # fmt: skip
+
+    event = receive(batch)
+
+    body = bytes(WebhookEvent.objects.get(pk=event.pk).body).decode()
+    assert OMAR_MENTION_ERASED in body
+    assert traces(zainab_needles()) == []
+
+
+def test_a_lost_message_naming_her_arrives_after_the_erasure_without_her(erased):
+    Message.objects.filter(wamid__in=["wamid.O2", "wamid.O3"]).delete()  # never delivered
+
+    receive(erased.bodies["omar_mentions"])
+
+    assert Message.objects.get(wamid="wamid.O3").text == OMAR_MENTION_ERASED
+    assert Message.objects.get(wamid="wamid.O2").data["contacts"] == [ERASED_CARD]
+    assert traces(zainab_needles()) == []
+
+
+def test_an_edit_sent_before_the_erasure_brings_back_no_number_of_hers(erased):
+    edit = p.message(
+        "edit",
+        {"original_message_id": "wamid.O1",
+         "message": {"type": "text", "text": {"body": OMAR_MENTION}}},
+        wamid="wamid.O1E", sender=OMAR_PHONE, timestamp=minutes_ago(5),
+    )  # fmt: skip
+
+    receive(p.encode(p.envelope(p.value(contacts=[omar_contact()], messages=[edit]))))
+
+    assert Message.objects.get(wamid="wamid.O1").text == OMAR_MENTION_ERASED
+    assert traces(zainab_needles()) == []
+
+
+def test_what_someone_writes_about_her_after_the_erasure_is_kept_as_written(erased):
+    card = p.message("contacts", [zainab_card()], wamid="wamid.O9", sender=OMAR_PHONE,
+                     timestamp=after_erasure())  # fmt: skip
+    raw = p.encode(p.envelope(p.value(
+        contacts=[omar_contact()],
+        messages=[omar_mentioning_her(after_erasure(), wamid="wamid.O8"), card],
+    )))  # fmt: skip
+
+    event = receive(raw)
+
+    assert bytes(WebhookEvent.objects.get(pk=event.pk).body) == raw
+    assert Message.objects.get(wamid="wamid.O8").text == OMAR_MENTION
+    assert Message.objects.get(wamid="wamid.O9").data["contacts"] != [ERASED_CARD]
+
+
+def test_numbers_of_people_never_erased_are_left_in_the_text(erased):
+    text = f"Call Omar on +{OMAR_PHONE} or the office on 0096611 222 3333"
+
+    event = receive(p.encode(p.envelope(p.value(
+        contacts=[omar_contact()],
+        messages=[p.text_message(text, sender=OMAR_PHONE, wamid="wamid.O7",
+                                 timestamp=minutes_ago(29))],
+    ))))  # fmt: skip
+
+    assert Message.objects.get(wamid="wamid.O7").text == text
+    assert text in stored_bodies()
+    assert event.pk is not None
+
+
+@pytest.mark.parametrize(
+    ("written", "left"),
+    [
+        ("+966501112233", "[removed]"),
+        ("00966501112233", "[removed]"),
+        ("966 50 111 2233", "[removed]"),
+        ("+966 (50) 111-22.33", "[removed]"),
+        (f"{OMAR_PHONE} {ZAINAB_PHONE}", f"{OMAR_PHONE} [removed]"),
+        (ZAINAB_BSUID, "[removed]"),
+    ],
+)
+def test_her_ids_are_found_in_a_redelivery_however_erasure_recognises_them(erased, written, left):
+    receive(p.encode(p.envelope(p.value(
+        contacts=[omar_contact()],
+        messages=[p.text_message(f"Her: {written}.", sender=OMAR_PHONE, wamid="wamid.O6",
+                                 timestamp=minutes_ago(29))],
+    ))))  # fmt: skip
+
+    assert Message.objects.get(wamid="wamid.O6").text == f"Her: {left}."
+    assert traces(zainab_needles()) == []

@@ -18,6 +18,7 @@ from tests.erasure_support import (
     ZAINAB_PHONE,
     ZAINAB_TEXTS,
 )
+from tests.number_scope_support import NUMBER_2_NEEDLES, SAMI_TEXT_1, SAMI_TEXT_2, found
 from tests.staff_support import grant
 
 pytestmark = pytest.mark.django_db
@@ -50,8 +51,8 @@ def download(response):
     return json.loads(response.content)
 
 
-def test_the_export_contains_every_message_of_the_contact(world):
-    data = export_data([zainab()])
+def test_the_export_contains_every_message_of_the_contact(world, superuser):
+    data = export_data([zainab()], viewer=superuser)
 
     exported = [m for c in data["conversations"] for m in c["messages"]]
     stored = Message.objects.filter(conversation__contact=zainab())
@@ -67,10 +68,10 @@ def test_the_export_contains_every_message_of_the_contact(world):
     assert all("upload" not in m["data"] for m in exported)  # a private storage path
 
 
-def test_the_export_holds_the_contact_statuses_bodies_and_requests(world):
+def test_the_export_holds_the_contact_statuses_bodies_and_requests(world, superuser):
     DeletionRequest.objects.create(phone=ZAINAB_PHONE, channel="email")
 
-    data = export_data([zainab()])
+    data = export_data([zainab()], viewer=superuser)
 
     assert data["contacts"][0]["wa_id"] == ZAINAB_PHONE
     assert data["contacts"][0]["user_id"] == ZAINAB_BSUID
@@ -82,8 +83,8 @@ def test_the_export_holds_the_contact_statuses_bodies_and_requests(world):
     assert [r["phone"] for r in data["deletion_requests"]] == [ZAINAB_PHONE]
 
 
-def test_the_export_holds_what_staff_and_automation_keep_about_her(world):
-    (conversation,) = export_data([zainab()])["conversations"]
+def test_the_export_holds_what_staff_and_automation_keep_about_her(world, superuser):
+    (conversation,) = export_data([zainab()], viewer=superuser)["conversations"]
 
     assert conversation["assignee"] == "amina"
     assert conversation["priority"] == "High"
@@ -102,7 +103,7 @@ def test_the_export_holds_what_staff_and_automation_keep_about_her(world):
 
 
 def test_the_export_takes_as_many_queries_however_many_conversations(
-    world, staff_user, django_assert_max_num_queries
+    world, staff_user, superuser, django_assert_max_num_queries
 ):
     other_number = BusinessNumber.objects.create(phone_number_id="222", display_phone_number="2")
     second = Conversation.objects.create(business_number=other_number, contact=zainab())
@@ -110,14 +111,15 @@ def test_the_export_takes_as_many_queries_however_many_conversations(
     ConversationPriority.objects.create(conversation=second, level=-1)
     WaitAlert.objects.create(conversation=second, waiting_since=second.created_at)
 
-    with django_assert_max_num_queries(14):
-        data = export_data([zainab()])
+    # Two of them narrow to what the viewer may see: contacts, and the numbers covered.
+    with django_assert_max_num_queries(16):
+        data = export_data([zainab()], viewer=superuser)
 
     assert [c["priority"] for c in data["conversations"]] == ["High", "Low"]
 
 
-def test_the_export_holds_nobody_elses_data(world):
-    data = json.dumps(export_data([zainab()]), ensure_ascii=False, default=str)
+def test_the_export_holds_nobody_elses_data(world, superuser):
+    data = json.dumps(export_data([zainab()], viewer=superuser), ensure_ascii=False, default=str)
 
     assert OMAR_PHONE not in data
     assert OMAR_NAME not in data
@@ -169,3 +171,65 @@ def test_superusers_may_export(client, django_user_model, world):
     response = client.post(CONTACTS, {"action": "export_data", "_selected_action": [zainab().pk]})
 
     assert download(response)["contacts"][0]["profile_name"] == ZAINAB_NAME
+
+
+# Number scope: an officer limited to some numbers exports what those numbers hold.
+
+
+def everything_in(data):
+    return json.dumps(data, ensure_ascii=False, default=str)
+
+
+def texts_in(data):
+    return {m["text"] for c in data["conversations"] for m in c["messages"]}
+
+
+def test_an_export_by_a_limited_officer_holds_only_their_numbers_and_says_so(
+    limited_officer, numbers
+):
+    data = export_data([numbers.sami], viewer=limited_officer)
+
+    assert texts_in(data) == {SAMI_TEXT_1}
+    assert [c["business_number"] for c in data["conversations"]] == ["15550000111"]
+    assert data["scope"]["complete"] is False
+    assert data["scope"]["business_numbers"] == ["15550000111"]
+    assert "Partial" in data["scope"]["note"]
+    assert data["webhook_bodies"] == []  # a batch may hold any number's messages
+    assert found(NUMBER_2_NEEDLES, everything_in(data)) == []
+
+
+def test_an_export_by_an_officer_with_every_number_is_complete(everywhere_officer, numbers):
+    data = export_data([numbers.sami], viewer=everywhere_officer)
+
+    assert texts_in(data) == {SAMI_TEXT_1, SAMI_TEXT_2}
+    assert data["scope"] == {"complete": True, "business_numbers": ["15550000111", "15550000222"]}
+    assert len(data["webhook_bodies"]) == 2
+
+
+def test_a_limited_officer_exports_nothing_of_someone_of_another_number(limited_officer, numbers):
+    data = export_data([numbers.layla], viewer=limited_officer)
+
+    assert data["contacts"] == data["conversations"] == []
+    assert found(NUMBER_2_NEEDLES, everything_in(data)) == []
+
+
+@pytest.mark.parametrize("path", [CONTACTS, REQUESTS])
+def test_the_admin_exports_of_a_limited_officer_hold_only_their_numbers(
+    client, limited_officer, numbers, path
+):
+    request = DeletionRequest.objects.create(contact=numbers.sami, channel="phone")
+    layla_request = DeletionRequest.objects.create(contact=numbers.layla, channel="phone")
+    mine, theirs = {CONTACTS: (numbers.sami, numbers.layla), REQUESTS: (request, layla_request)}[
+        path
+    ]
+    client.force_login(limited_officer)
+
+    data = json.loads(
+        client.post(path, {"action": "export_data", "_selected_action": [mine.pk]}).content
+    )
+    refused = client.post(path, {"action": "export_data", "_selected_action": [theirs.pk]})
+
+    assert texts_in(data) == {SAMI_TEXT_1}
+    assert found(NUMBER_2_NEEDLES, everything_in(data)) == []
+    assert not refused.get("Content-Disposition")
+    assert AuditEvent.objects.get(action="export").details["complete"] is False

@@ -5,7 +5,7 @@ from django.contrib.auth.models import Group, Permission
 
 from messaging.models import BusinessNumber, Contact, Conversation
 from staff.models import StaffProfile
-from staff.permissions import can_open, users_with_perm, who_can_open
+from staff.permissions import can_open, users_with_perm, who_can_open, with_every_number
 
 pytestmark = pytest.mark.django_db
 
@@ -80,3 +80,18 @@ def test_users_with_a_permission_are_the_active_holders_and_superusers(people):
     holders = users_with_perm("messaging.view_conversation").values_list("username", flat=True)
 
     assert set(holders) == {"own", "group", "root", "scoped-away"}
+
+
+def test_those_with_every_number_are_those_whose_number_scope_is_none(
+    django_user_model, people, other_number
+):
+    root_with_numbers = django_user_model.objects.create_superuser("root-scoped")
+    StaffProfile.objects.create(user=root_with_numbers).numbers.add(other_number)
+    everyone = django_user_model.objects.all()
+
+    at_once = set(with_every_number(everyone).values_list("username", flat=True))
+
+    one_by_one = {u.username for u in everyone if StaffProfile.objects.number_scope(u) is None}
+    assert at_once == one_by_one
+    assert "scoped-away" not in at_once
+    assert {"own", "root", "root-scoped"} <= at_once
