@@ -57,6 +57,7 @@
     const element = timeline();
     if (!incoming || !element) return;
     const stick = nearBottom(element);
+    const arrived = incoming.children.length > 0;
     Array.from(incoming.children).forEach((message) => {
       // Look in the timeline only: the incoming copy itself is in the document too.
       const existing = element.querySelector(`#${CSS.escape(message.id)}`);
@@ -71,7 +72,9 @@
       else element.appendChild(message);
     });
     regroupDays();
-    if (stick) scrollToBottom();
+    // Only for news: a poll that brings just the header (a read, an assignment) leaves the
+    // timeline where the reader scrolled it.
+    if (stick && arrived) scrollToBottom();
   }
 
   // List rows from a poll: each replaces its older copy, at its place by last activity
@@ -363,6 +366,17 @@
       const textarea = document.querySelector("#composer textarea");
       if (textarea && !textarea.disabled) textarea.focus();
     }
+  });
+  // A header the poll replaces keeps the menus open in it: the read that follows opening a
+  // conversation (or a colleague's change) must not close the label menu under the pointer.
+  document.addEventListener("htmx:oobBeforeSwap", (event) => {
+    const { target, fragment } = event.detail;
+    if (target.id !== "conversation-header" || !fragment) return;
+    target.querySelectorAll("details[open]").forEach((menu) => {
+      const name = menu.classList[0];
+      const again = name && fragment.querySelector(`details.${CSS.escape(name)}`);
+      if (again) again.open = true;
+    });
   });
   document.addEventListener("htmx:oobAfterSwap", (event) => {
     const target = event.detail.target || event.target;
