@@ -374,17 +374,24 @@ def set_state(conversation, state):
 
 
 def mark_read(conversation):
-    """Opening a conversation reads it for the whole team, and (unless switched off) tells
-    the customer with one read receipt for their newest message, which covers the others."""
+    """Read the conversation for the whole team and (unless switched off) tell the customer
+    with one read receipt for their newest message, which covers the others. True if this
+    call read it: of several pages posting at once, the conditional UPDATE lets one alone find
+    it unread, so one receipt goes out each time it turns read."""
+    read_now = False
     if conversation.unread_count:
         with transaction.atomic():
-            if Conversation.objects.filter(pk=conversation.pk, unread_count__gt=0).update(
-                unread_count=0
-            ):
+            read_now = bool(
+                Conversation.objects.filter(pk=conversation.pk, unread_count__gt=0).update(
+                    unread_count=0
+                )
+            )
+            if read_now:
                 InboxChange.objects.record(conversation.pk)
                 if settings.WHATSAPP_READ_RECEIPTS:
                     queue_read_receipt(conversation)
         conversation.unread_count = 0
+    return read_now
 
 
 def queue_read_receipt(conversation):

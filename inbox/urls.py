@@ -17,6 +17,7 @@ urlpatterns = [
     path("c/<int:pk>/reply/", views.reply, name="reply"),
     path("c/<int:pk>/assign/", views.assign, name="assign"),
     path("c/<int:pk>/state/", views.set_state, name="state"),
+    path("c/<int:pk>/read/", views.mark_read, name="read"),
     path("c/<int:pk>/unread/", views.mark_unread, name="unread"),
     path("c/<int:pk>/m/<int:message_pk>/retry/", views.retry, name="retry"),
     path("c/<int:pk>/m/<int:message_pk>/react/", views.react, name="react"),

@@ -144,8 +144,10 @@ def index(request):
 def conversation(request, pk):
     cursor = services.current_cursor()
     conversation = get_conversation(request, pk)
+    # Seeing personal data is what the audit is for; reading it for the team and telling the
+    # customer wait for the page to post that it was shown (mark_read): with SameSite=Lax
+    # cookies a link on another site reaches this GET signed in.
     record(Action.VIEW_CONVERSATION, actor=request.user, obj=conversation)
-    services.mark_read(conversation)
     # A message's "Reply" link, followed without JavaScript, quotes it in the composer.
     reply_to = quoted_message(conversation, positive_int(request.GET.get("reply_to")))
     return conversation_page(request, conversation, cursor, reply_to=reply_to)
@@ -301,6 +303,18 @@ def set_state(request, pk):
 
 @view_required
 @require_POST
+def mark_read(request, pk):
+    """Read the conversation for the team and send the customer a read receipt: posted by the
+    page once it is looked at (inbox.js), or by its "Mark read" button without JavaScript."""
+    conversation = get_object_or_404(Conversation.objects.visible_to(request.user), pk=pk)
+    if not services.mark_read(conversation) and request.htmx:
+        return HttpResponse(status=204)  # nothing was unread: nothing for the page to show
+    # The poll brings the row, the header and the total back read.
+    return poll_now(request, conversation)
+
+
+@view_required
+@require_POST
 def mark_unread(request, pk):
     conversation = get_conversation(request, pk)
     services.mark_unread(conversation)
@@ -336,7 +350,8 @@ def choose_language(request):
 def poll(request):
     """What changed since the page's cursor: 204 when nothing did (one query), else
     fragments that the page puts in place: the changed list rows (inbox.js moves, inserts or
-    drops each), the open conversation's header and new or changed messages."""
+    drops each), the open conversation's header and new or changed messages. It changes
+    nothing, not even the read state of what it shows: the page posts that (mark_read)."""
     # First, like every view: even "nothing changed" is news about the inbox.
     if not permissions.can_view(request.user):
         raise PermissionDenied
@@ -345,13 +360,6 @@ def poll(request):
     except ValueError:
         return HttpResponseBadRequest("since and gaps must be a change cursor")
     open_pk = positive_int(request.GET.get("open"))
-    visible = request.GET.get("visible") == "1"
-    if visible and open_pk and request.GET.get("read") == "1":
-        # A page looked at again shows an unread conversation (it was hidden when the
-        # messages came): read it now. Its announcement comes back in this same answer.
-        shown = Conversation.objects.visible_to(request.user).filter(pk=open_pk).first()
-        if shown:
-            services.mark_read(shown)
     changes, next_cursor = services.changes_after(cursor)
     if not changes:
         return HttpResponse(status=204)
@@ -366,13 +374,10 @@ def poll(request):
             .first()
         )
         if open_conversation:
-            if visible:
-                services.mark_read(open_conversation)
             ids = {m for c, m in changes if c == open_pk and m}
             context |= header_context(request, open_conversation) | {
                 "changed_messages": services.messages_by_id(open_conversation, ids),
             }
-    # After reading the open conversation, so that its row and the total show it read.
     rows = services.changed_rows(request.user, filters, changed)
     context |= cursor_context(next_cursor) | {
         "rows": rows,

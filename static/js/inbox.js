@@ -57,6 +57,7 @@
     const element = timeline();
     if (!incoming || !element) return;
     const stick = nearBottom(element);
+    const arrived = incoming.children.length > 0;
     Array.from(incoming.children).forEach((message) => {
       // Look in the timeline only: the incoming copy itself is in the document too.
       const existing = element.querySelector(`#${CSS.escape(message.id)}`);
@@ -71,7 +72,9 @@
       else element.appendChild(message);
     });
     regroupDays();
-    if (stick) scrollToBottom();
+    // Only for news: a poll that brings just the header (a read, an assignment) leaves the
+    // timeline where the reader scrolled it.
+    if (stick && arrived) scrollToBottom();
   }
 
   // List rows from a poll: each replaces its older copy, at its place by last activity
@@ -313,21 +316,21 @@
     if (status) status.hidden = false;
   }
 
+  // Reading: the open conversation is read (and the customer sent a read receipt) when its
+  // header shows unread messages on a page being looked at: as it opens, when the poll brings
+  // messages that came meanwhile, when a hidden tab is looked at again. #reader posts it;
+  // the poll it asks for brings the header back read.
+  function readIfShown() {
+    const header = document.getElementById("conversation-header");
+    const reader = document.getElementById("reader");
+    if (!header || !reader || !window.htmx || document.visibilityState !== "visible") return;
+    if (header.dataset.unread === "0") return;
+    header.dataset.unread = "0"; // once for this header: the next one comes with the poll
+    window.htmx.trigger(reader, "inbox:read");
+  }
+
   // htmx integration.
   let olderScroll = null;
-  document.addEventListener("htmx:configRequest", (event) => {
-    if (event.detail.elt.id === "poller") {
-      const visible = document.visibilityState === "visible";
-      event.detail.parameters.visible = visible ? "1" : "0";
-      // Messages that came while the tab was hidden are read once it is looked at; the
-      // answer brings the header back with its new unread count.
-      const header = document.getElementById("conversation-header");
-      if (visible && header && header.dataset.unread !== "0") {
-        event.detail.parameters.read = "1";
-        header.dataset.unread = "0";
-      }
-    }
-  });
   document.addEventListener("htmx:beforeSwap", (event) => {
     if (event.detail.elt.classList.contains("load-older")) {
       const element = timeline();
@@ -364,18 +367,33 @@
       if (textarea && !textarea.disabled) textarea.focus();
     }
   });
+  // A header the poll replaces keeps the menus open in it: the read that follows opening a
+  // conversation (or a colleague's change) must not close the label menu under the pointer.
+  document.addEventListener("htmx:oobBeforeSwap", (event) => {
+    const { target, fragment } = event.detail;
+    if (target.id !== "conversation-header" || !fragment) return;
+    target.querySelectorAll("details[open]").forEach((menu) => {
+      const name = menu.classList[0];
+      const again = name && fragment.querySelector(`details.${CSS.escape(name)}`);
+      if (again) again.open = true;
+    });
+  });
   document.addEventListener("htmx:oobAfterSwap", (event) => {
     const target = event.detail.target || event.target;
     if (target.id === "incoming") placeIncoming();
     if (target.id === "incoming-rows") placeRows();
     if (target.id === "unread-total") updateTitle();
-    if (target.id === "conversation-header") syncComposer();
+    if (target.id === "conversation-header") {
+      syncComposer();
+      readIfShown();
+    }
     if (target.id === "incoming-rows" || target.id === "conversation-header") refreshWindows();
   });
 
   // A tab that slept catches up at once when it is looked at again.
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible" && window.htmx) {
+      readIfShown();
       window.htmx.trigger(document.body, "inbox:poll");
     }
   });
@@ -386,6 +404,7 @@
     refreshWindows();
     updateTitle();
     scrollToBottom();
+    readIfShown();
     const textarea = document.querySelector("#composer textarea");
     if (textarea) growTextarea(textarea);
   });

@@ -405,50 +405,6 @@ def test_live_updates_keep_the_rows_loaded_with_older_conversations_and_the_focu
     assert page_errors == []
 
 
-def hide_tab(page, hidden):
-    """Make the page believe it is in a background tab (or in front again)."""
-    page.evaluate(
-        """hidden => {
-            Object.defineProperty(document, "visibilityState", {
-                configurable: true, get: () => (hidden ? "hidden" : "visible"),
-            });
-            document.dispatchEvent(new Event("visibilitychange"));
-        }""",
-        hidden,
-    )
-
-
-def test_messages_that_came_while_the_tab_was_hidden_are_read_when_it_is_looked_at(
-    page, page_errors, staff_user, password, live_server
-):
-    deliver_text(live_server, "Salaam, one question")
-    sign_in(page, password)
-    open_conversation(page, "Amina Khalid")
-    hide_tab(page, True)
-
-    deliver_text(live_server, "Are you there?")
-
-    expect(timeline_message(page, "Are you there?")).to_be_visible(timeout=LIVE)
-    expect(row(page, "Amina Khalid").locator(".badge")).to_have_text("1")
-    with database():
-        assert Conversation.objects.get().unread_count == 1
-
-    hide_tab(page, False)
-
-    expect(row(page, "Amina Khalid").locator(".badge")).to_have_count(0, timeout=LIVE)
-    with database():
-        assert Conversation.objects.get().unread_count == 0
-    run_worker()
-    with database():
-        wamids = [
-            Message.objects.get(text=text).wamid
-            for text in ("Salaam, one question", "Are you there?")
-        ]
-    receipts = [payload for _, payload in locmem.outbox if payload.get("status") == "read"]
-    assert [receipt["message_id"] for receipt in receipts] == wamids  # on opening, then now
-    assert page_errors == []
-
-
 def test_a_message_from_yesterday_arriving_late_is_placed_under_its_own_day(
     page, page_errors, staff_user, password, live_server
 ):

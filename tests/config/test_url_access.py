@@ -187,7 +187,8 @@ INBOX = {
     # Actions: POST only, so a GET that passes the permission check is 405.
     **dict.fromkeys(
         [
-            "inbox:reply", "inbox:assign", "inbox:state", "inbox:unread", "inbox:retry",
+            "inbox:reply", "inbox:assign", "inbox:state", "inbox:read", "inbox:unread",
+            "inbox:retry",
             "inbox:react", "inbox:template_preview", "inbox:template_send", "inbox:attach",
             "inbox:deletion_request", "inbox:label", "inbox:note",
         ],

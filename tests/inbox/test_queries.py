@@ -279,6 +279,27 @@ def test_it_opens_a_conversation_in_a_fixed_number_of_queries(
     )
 
 
+def test_it_reads_a_conversation_in_a_fixed_number_of_queries(
+    supervisor_client, supervisor, number, first, django_assert_max_num_queries
+):
+    url = reverse("inbox:read", args=[first.pk])
+
+    def unread():
+        Conversation.objects.filter(pk=first.pk).update(unread_count=2)
+
+    unread()
+    supervisor_client.post(url, headers=HTMX)
+    unread()
+    few = count_queries(supervisor_client, url, method="post", headers=HTMX)
+    grow(number, first, supervisor)
+    unread()
+
+    with django_assert_max_num_queries(few):
+        supervisor_client.post(url, headers=HTMX)
+    first.refresh_from_db()
+    assert first.unread_count == 0
+
+
 def test_it_loads_older_messages_in_a_fixed_number_of_queries(
     supervisor_client, supervisor, number, first, django_assert_max_num_queries
 ):
@@ -323,7 +344,7 @@ def test_it_answers_a_poll_with_changes_in_a_fixed_number_of_queries(
     InboxChange.objects.record(first.pk, reply.pk)
     Note.objects.create(conversation=first, text="Sent them the invoice")
     InboxChange.objects.record(first.pk)
-    url = f"/poll/?since={since}&open={first.pk}&visible=1"
+    url = f"/poll/?since={since}&open={first.pk}"
 
     def more_changes():
         grow(number, first, supervisor)

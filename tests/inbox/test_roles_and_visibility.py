@@ -201,6 +201,7 @@ def test_other_numbers_conversations_are_404_for_every_action(sales_only, two_nu
         (reverse("inbox:reply", args=[support.pk]), "post"),
         (reverse("inbox:assign", args=[support.pk]), "post"),
         (reverse("inbox:state", args=[support.pk]), "post"),
+        (reverse("inbox:read", args=[support.pk]), "post"),
         (reverse("inbox:unread", args=[support.pk]), "post"),
         (reverse("inbox:react", args=[support.pk, message.pk]), "post"),
     ]:

@@ -275,18 +275,6 @@ def test_a_row_shows_no_number_chip_with_a_single_business_number(staff_client):
 # The conversation
 
 
-def test_opening_a_conversation_marks_it_read_for_the_team(staff_client):
-    conversation = deliver_text()
-    assert conversation.unread_count == 1
-
-    response = staff_client.get(conversation_url(conversation))
-
-    assert response.status_code == 200
-    conversation.refresh_from_db()
-    assert conversation.unread_count == 0
-    assert InboxChange.objects.filter(conversation=conversation).count() == 2
-
-
 def test_a_missing_conversation_is_404(staff_client):
     assert staff_client.get("/c/999999/").status_code == 404
 
@@ -849,7 +837,7 @@ def test_an_agent_cannot_close_a_colleagues_conversation(staff_client, superviso
 
 def test_mark_unread_returns_to_the_list_with_the_badge_back(staff_client):
     conversation = deliver_text()
-    staff_client.get(conversation_url(conversation))
+    staff_client.post(reverse("inbox:read", args=[conversation.pk]))
 
     response = staff_client.post(reverse("inbox:unread", args=[conversation.pk]))
 
@@ -941,7 +929,7 @@ def test_a_poll_after_a_new_message_returns_it_and_the_list(staff_client):
     cursor = InboxChange.objects.latest("pk").pk
     deliver_text("second message")
 
-    response = poll(staff_client, cursor, open=conversation.pk, visible="1")
+    response = poll(staff_client, cursor, open=conversation.pk)
 
     html = response.content.decode()
     assert response.status_code == 200
@@ -950,19 +938,6 @@ def test_a_poll_after_a_new_message_returns_it_and_the_list(staff_client):
     assert f'<li id="row-{conversation.pk}"' in html.split('id="incoming-rows"')[1]
     next_since = int(html.split("since=")[1].split("&")[0])
     assert next_since > cursor
-    conversation.refresh_from_db()
-    assert conversation.unread_count == 0  # the open, visible conversation was read
-
-
-def test_a_poll_from_a_hidden_tab_does_not_mark_messages_read(staff_client):
-    conversation = deliver_text("first")
-    cursor = InboxChange.objects.latest("pk").pk
-    deliver_text("second")
-
-    poll(staff_client, cursor, open=conversation.pk, visible="0")
-
-    conversation.refresh_from_db()
-    assert conversation.unread_count == 2
 
 
 def test_a_status_webhook_reaches_the_open_page_as_a_changed_tick(staff_client, staff_user):
@@ -1008,12 +983,12 @@ def test_a_poll_after_a_change_elsewhere_keeps_following_the_open_conversation(s
     cursor = InboxChange.objects.latest("pk").pk
     deliver_text("elsewhere", sender="966500000002", name="Other One")
 
-    first = poll(staff_client, cursor, open=open_one.pk, visible="1").content.decode()
+    first = poll(staff_client, cursor, open=open_one.pk).content.decode()
     assert f"open={open_one.pk}" in poller_url(first)
     assert 'id="incoming"' not in first
     deliver_text("in the open one", sender="966500000001", name="Open One")
 
-    second = staff_client.get(poller_url(first) + "&visible=1").content.decode()
+    second = staff_client.get(poller_url(first)).content.decode()
 
     assert "in the open one" in second.split('id="incoming"')[1]
     assert 'aria-current="true"' in row_of(second, open_one)
@@ -1038,56 +1013,6 @@ def test_a_poll_sends_only_the_changed_rows_and_drops_those_no_longer_in_the_lis
     assert f'id="row-{quiet.pk}"' not in rows
     assert f'<li id="row-{closing.pk}" data-removed></li>' in rows
     assert 'id="conversation-list"' not in html
-
-
-def test_a_poll_from_a_page_looked_at_again_reads_the_open_conversation(
-    staff_client, django_capture_on_commit_callbacks
-):
-    conversation = deliver_text("first")
-    staff_client.get(conversation_url(conversation))
-    deliver_text("while the tab was hidden")
-    cursor = InboxChange.objects.latest("pk").pk  # the hidden tab already had it
-    newest = Message.objects.get(text="while the tab was hidden")
-
-    with django_capture_on_commit_callbacks(execute=True):
-        response = poll(staff_client, cursor, open=conversation.pk, visible="1", read="1")
-
-    conversation.refresh_from_db()
-    assert conversation.unread_count == 0
-    assert response.status_code == 200
-    assert 'data-unread="0"' in response.content.decode().split('id="conversation-header"')[1]
-    receipts = DBTaskResult.objects.filter(task_path="messaging.tasks.send_read_receipt")
-    assert [task.args_kwargs["args"] for task in receipts] == [[newest.pk]]
-
-
-def test_a_poll_asking_to_read_from_a_hidden_tab_reads_nothing(staff_client):
-    conversation = deliver_text("first")
-    cursor = InboxChange.objects.latest("pk").pk
-
-    response = poll(staff_client, cursor, open=conversation.pk, visible="0", read="1")
-
-    assert response.status_code == 204
-    conversation.refresh_from_db()
-    assert conversation.unread_count == 1
-
-
-def test_a_poll_cannot_read_a_conversation_on_a_number_it_may_not_see(client, staff_user):
-    from staff.models import StaffProfile
-
-    conversation = deliver_text("first")
-    second = deliver_text(
-        "other line", sender="966500000009", phone_number_id="222", display_phone_number="1555"
-    )
-    profile, _ = StaffProfile.objects.get_or_create(user=staff_user)
-    profile.numbers.add(second.business_number)
-    client.force_login(staff_user)
-    cursor = InboxChange.objects.latest("pk").pk
-
-    response = poll(client, cursor, open=conversation.pk, visible="1", read="1")
-
-    assert response.status_code == 204
-    conversation.refresh_from_db()
-    assert conversation.unread_count == 1
 
 
 # Reactions, retries and read receipts
@@ -1187,33 +1112,6 @@ def test_a_reply_whose_author_account_is_gone_shows_former_staff_not_automation(
 
     assert '<span class="msg-sender">former staff</span>' in html
     assert '<span class="msg-sender">Automation</span>' not in html
-
-
-def test_opening_an_unread_conversation_sends_one_read_receipt_for_the_newest_message(
-    staff_client, django_capture_on_commit_callbacks
-):
-    conversation = deliver_text("one", minutes_ago=3)
-    deliver_text("two", minutes_ago=2)
-    newest = Message.objects.get(text="two")
-
-    with django_capture_on_commit_callbacks(execute=True):
-        staff_client.get(conversation_url(conversation))
-        staff_client.get(conversation_url(conversation))  # already read: nothing more
-
-    receipts = DBTaskResult.objects.filter(task_path="messaging.tasks.send_read_receipt")
-    assert [task.args_kwargs["args"] for task in receipts] == [[newest.pk]]
-
-
-def test_read_receipts_can_be_switched_off(
-    staff_client, settings, django_capture_on_commit_callbacks
-):
-    settings.WHATSAPP_READ_RECEIPTS = False
-    conversation = deliver_text()
-
-    with django_capture_on_commit_callbacks(execute=True):
-        staff_client.get(conversation_url(conversation))
-
-    assert not DBTaskResult.objects.filter(task_path="messaging.tasks.send_read_receipt").exists()
 
 
 def test_the_read_receipt_task_sends_metas_read_body():
