@@ -99,7 +99,8 @@ class CloudBackend(BaseBackend):
         except requests.RequestException as exc:
             raise transport_error(exc, "Could not download the media") from exc
         with response:
-            if response.is_redirect:
+            # Any 3xx, with or without a Location: none of them is the file.
+            if 300 <= response.status_code < 400:
                 raise UnsafeRequest(
                     f"The media URL answered with a redirect (HTTP {response.status_code}), "
                     "which the inbox does not follow"

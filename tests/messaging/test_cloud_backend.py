@@ -368,3 +368,13 @@ def test_a_media_download_does_not_follow_a_redirect(backend, location, status):
     assert [call.request.url for call in mocked.calls] == [MEDIA_URL]
     assert caught.value.permanent
     assert "redirect" in caught.value.title
+
+
+def test_a_media_answer_in_the_3xx_range_without_a_location_is_no_file_either(backend):
+    transport, mocked = backend
+    mocked.get(MEDIA_URL, status=302, body=b"<html>Moved</html>")
+
+    with pytest.raises(SendError) as caught:
+        b"".join(transport.download_media(MEDIA_URL, 1000))
+
+    assert caught.value.permanent
