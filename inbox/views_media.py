@@ -27,7 +27,7 @@ from django.views.decorators.http import require_GET, require_POST
 from inbox import services
 from inbox.views import back_to, get_conversation
 from messaging.backends import get_backend
-from messaging.backends.base import SendError
+from messaging.backends.base import SendError, UnsafeRequest
 from messaging.media import MAX_UPLOAD_BYTES, queue_media_message
 from messaging.models import Message
 from messaging.sending import ReplyRefused
@@ -92,6 +92,8 @@ def media(request, message_pk):
             # The token is what failed, not the media: every Graph call fails alike.
             pause_sending(message.conversation.business_number, error)
             return unavailable(request, message, token_rejected=True)
+        if isinstance(error, UnsafeRequest):
+            return unavailable(request, message, refused=True)
         return unavailable(request, message, temporary=not error.permanent)
 
     content_type = media_type(info.mime_type) or media_type(message.data.get("mime_type"))
@@ -138,11 +140,26 @@ def download_name(message, base_type):
     return f"whatsapp-{message.type}-{message.pk}{extension}"
 
 
-def unavailable(request, message, *, too_large=False, temporary=False, token_rejected=False):
+def unavailable(
+    request, message, *, too_large=False, temporary=False, token_rejected=False, refused=False
+):
     """A small page instead of the file: expired (410), too large (410), Meta unreachable
-    for now (503, try again), or our access token refused (503, until staff replace it)."""
-    if token_rejected:
-        temporary = True
+    for now (503, try again), our access token refused (503, until staff replace it), or
+    what Meta gave for the file refused by the transport (502: an id or a URL the access
+    token must not be sent to; the log says which)."""
+    heading = _("Media no longer available")
+    status = 410
+    retry_after = False
+    if refused:
+        heading = _("Media not available")
+        status = 502
+        reason = _(
+            "The inbox refused to fetch this file: WhatsApp gave an id or an address that the "
+            "inbox does not send its access token to. The server log has the details."
+        )
+    elif token_rejected:
+        heading = _("Media not available right now")
+        status = 503
         reason = _(
             "WhatsApp rejected the inbox's access token, so media cannot be fetched until an "
             "administrator replaces the token."
@@ -152,6 +169,9 @@ def unavailable(request, message, *, too_large=False, temporary=False, token_rej
             "limit": filesizeformat(settings.WHATSAPP_MEDIA_MAX_BYTES)
         }
     elif temporary:
+        heading = _("Media not available right now")
+        status = 503
+        retry_after = True
         reason = _("WhatsApp could not be reached to fetch this file. Try again in a moment.")
     else:
         reason = _(
@@ -160,17 +180,11 @@ def unavailable(request, message, *, too_large=False, temporary=False, token_rej
     response = render(
         request,
         "inbox/media_unavailable.html",
-        {
-            "message": message,
-            "reason": reason,
-            "heading": _("Media not available right now")
-            if temporary
-            else _("Media no longer available"),
-        },
-        status=503 if temporary else 410,
+        {"message": message, "reason": reason, "heading": heading},
+        status=status,
     )
     response["Cache-Control"] = NO_STORE
-    if temporary and not token_rejected:
+    if retry_after:
         response["Retry-After"] = "30"
     return response
 

@@ -45,6 +45,12 @@ class SendError(Exception):
         return not (self.retryable or self.ambiguous)
 
 
+class UnsafeRequest(SendError):
+    """The transport refused a request that could carry the access token somewhere other
+    than where Meta's API lives: an id that is not a Graph id, a media URL that is not https,
+    a redirect. Permanent: trying again gives the same answer."""
+
+
 @dataclass(frozen=True)
 class MediaInfo:
     """What GET /{media-id} tells: a download URL valid for about five minutes."""

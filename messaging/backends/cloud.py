@@ -9,7 +9,7 @@ from django.conf import settings
 from requests import exceptions as http
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
 
-from messaging.backends.base import BaseBackend, MediaInfo, SendError, SendResult
+from messaging.backends.base import BaseBackend, MediaInfo, SendError, SendResult, UnsafeRequest
 from messaging.safe_urls import is_safe_url
 
 # Meta's error codes (developers.facebook.com, Cloud API error codes). Temporary: throttling,
@@ -26,6 +26,10 @@ NOT_SENT = (http.ConnectTimeout, http.SSLError, http.ProxyError)
 UNUSABLE_URL = (
     http.InvalidURL, http.MissingSchema, http.InvalidSchema, http.URLRequired, http.InvalidHeader,
 )  # fmt: skip
+# Graph object ids (phone numbers, business accounts, templates, media) are decimal numbers
+# in every answer and webhook of Meta's. An id goes into the request path, where anything
+# else ("../", "?", "/messages") could reach another endpoint with the bearer token.
+GRAPH_ID = re.compile(r"[0-9]{1,32}")
 TEMPLATE_FIELDS = [
     "id", "name", "language", "status", "category", "components", "parameter_format",
     "rejected_reason",
@@ -39,11 +43,15 @@ class CloudBackend(BaseBackend):
         self.timeout = timeout
         self.session = requests.Session()
 
-    def url(self, path: str) -> str:
+    def url(self, object_id: str, edge: str = "") -> str:
+        """The Graph URL of `object_id` (checked) or of one of its edges (our own constants)."""
+        if not isinstance(object_id, str) or not GRAPH_ID.fullmatch(object_id):
+            raise UnsafeRequest("Not a Graph API object id (digits only); nothing was sent")
+        path = f"{object_id}/{edge}" if edge else object_id
         return f"{settings.WHATSAPP_GRAPH_URL}/{settings.WHATSAPP_API_VERSION}/{path}"
 
     def send(self, phone_number_id: str, payload: dict[str, Any]) -> SendResult:
-        data = self.post(f"{phone_number_id}/messages", json=payload)
+        data = self.request("POST", phone_number_id, "messages", json=payload)
         try:
             return SendResult(wamid=data["messages"][0]["id"])
         except (KeyError, IndexError, TypeError):
@@ -54,8 +62,10 @@ class CloudBackend(BaseBackend):
     def upload_media(
         self, phone_number_id: str, filename: str, content: bytes, mime_type: str
     ) -> str:
-        data = self.post(
-            f"{phone_number_id}/media",
+        data = self.request(
+            "POST",
+            phone_number_id,
+            "media",
             data={"messaging_product": "whatsapp", "type": mime_type},
             files={"file": (filename, content, mime_type)},
         )
@@ -77,13 +87,24 @@ class CloudBackend(BaseBackend):
     def download_media(self, url: str, max_bytes: int) -> Iterator[bytes]:
         if not is_safe_url(url):
             # The token goes with this request: only to where nobody can read it on the way.
-            raise SendError("The Graph API gave a media URL that is not https")
+            raise UnsafeRequest("The Graph API gave a media URL that is not https")
         headers = {"Authorization": f"Bearer {settings.WHATSAPP_ACCESS_TOKEN}"}
         try:
-            response = self.session.get(url, headers=headers, timeout=self.timeout, stream=True)
+            # Meta's media URLs answer with the file itself. requests would follow a redirect
+            # with the token to any path of the same host (another Graph endpoint), and to
+            # any other host without it: the token goes to the URL Meta named, and no further.
+            response = self.session.get(
+                url, headers=headers, timeout=self.timeout, stream=True, allow_redirects=False
+            )
         except requests.RequestException as exc:
             raise transport_error(exc, "Could not download the media") from exc
         with response:
+            # Any 3xx, with or without a Location: none of them is the file.
+            if 300 <= response.status_code < 400:
+                raise UnsafeRequest(
+                    f"The media URL answered with a redirect (HTTP {response.status_code}), "
+                    "which the inbox does not follow"
+                )
             if not response.ok:
                 error = graph_error(response)
                 if error.code is None and not error.retryable:
@@ -114,9 +135,8 @@ class CloudBackend(BaseBackend):
             "limit": 100,
             "fields": ",".join(TEMPLATE_FIELDS),
         }
-        path = f"{waba_id}/message_templates"
-        while path:
-            page = self.request("GET", path, params=params)
+        while True:
+            page = self.request("GET", waba_id, "message_templates", params=params)
             yield from page.get("data", [])
             after = ((page.get("paging") or {}).get("cursors") or {}).get("after")
             # Meta includes "next" only while more pages exist.
@@ -124,17 +144,15 @@ class CloudBackend(BaseBackend):
                 break
             params = {**params, "after": after}
 
-    def post(self, path: str, **kwargs: Any) -> Any:
-        return self.request("POST", path, **kwargs)
-
-    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+    def request(self, method: str, object_id: str, edge: str = "", **kwargs: Any) -> Any:
+        url = self.url(object_id, edge)
         headers = {"Authorization": f"Bearer {settings.WHATSAPP_ACCESS_TOKEN}"}
         try:
             # The Graph API does not redirect; following one would re-send a message
             # request somewhere else (or turn it into a GET).
             response = self.session.request(
                 method,
-                self.url(path),
+                url,
                 headers=headers,
                 timeout=self.timeout,
                 allow_redirects=False,
@@ -143,7 +161,7 @@ class CloudBackend(BaseBackend):
         except requests.RequestException as exc:
             raise transport_error(exc, "Could not reach the Graph API") from exc
         if response.is_redirect:
-            raise SendError(
+            raise UnsafeRequest(
                 f"The Graph API answered with a redirect (HTTP {response.status_code}); "
                 "check WHATSAPP_GRAPH_URL"
             )

@@ -272,8 +272,39 @@ def test_a_media_url_that_is_not_https_never_gets_the_token(staff_client, cloud)
 
     response = staff_client.get(url(message))
 
-    assert response.status_code == 410
+    assert response.status_code == 502
+    assert "refused to fetch this file" in response.content.decode()
     assert [call.request.url for call in cloud.calls] == [f"{GRAPH}/44"]
+
+
+def test_it_refuses_a_media_id_that_is_not_a_graph_id_with_a_page_and_no_request(
+    staff_client, cloud
+):
+    message = deliver_media("document", media_id="../../../v23.0/106540352242922/messages?x=")
+
+    response = staff_client.get(url(message))
+
+    assert len(cloud.calls) == 0
+    assert response.status_code == 502
+    assert response["Cache-Control"] == "no-store"
+    page = response.content.decode()
+    assert "refused to fetch this file" in page
+    assert "no longer available" not in page
+    assert "Back to the conversation" in page
+
+
+def test_it_refuses_a_media_url_that_redirects_with_a_page_and_sends_nothing_further(
+    staff_client, cloud
+):
+    message = deliver_media("image", media_id="45")
+    cloud.get(f"{GRAPH}/45", json={"url": MEDIA_URL, "mime_type": "image/png"})
+    cloud.get(MEDIA_URL, status=302, headers={"Location": f"{GRAPH}/106540352242922/messages"})
+
+    response = staff_client.get(url(message))
+
+    assert response.status_code == 502
+    assert "refused to fetch this file" in response.content.decode()
+    assert [call.request.url for call in cloud.calls] == [f"{GRAPH}/45", MEDIA_URL]
 
 
 def test_messages_without_media_are_not_found(staff_client):

@@ -49,3 +49,35 @@ def message_insert_failure(django_db_blocker):
     fault = DatabaseFault(run, create, drop)
     yield fault
     fault.stop()
+
+
+@pytest.fixture(scope="module")
+def gunicorn_server(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The project under gunicorn (tests/gunicorn_support.py), on the test database.
+
+    PostgreSQL's test database serves as it is. SQLite's lives in this process's memory, out
+    of gunicorn's reach: it is copied to a file, which this process then uses too until the
+    module ends. Tests need `transactional_db`, since gunicorn sees only committed rows.
+    """
+    from django.db import connections
+
+    from tests.gunicorn_support import Gunicorn, database_url
+
+    folder = tmp_path_factory.mktemp("gunicorn")
+    original = connections["default"]
+    if original.vendor == "sqlite":
+        path = folder / "db.sqlite3"
+        with django_db_blocker.unblock(), original.cursor() as cursor:
+            cursor.execute("VACUUM INTO %s", [str(path)])
+        shared = connections.create_connection("default")
+        shared.settings_dict = {**shared.settings_dict, "NAME": str(path)}
+        connections["default"] = shared
+    server = Gunicorn(database_url(connections["default"].settings_dict), folder / "gunicorn.log")
+    try:
+        server.wait_until_ready()
+        yield server
+    finally:
+        server.stop()
+        if connections["default"] is not original:
+            connections["default"].close()
+            connections["default"] = original

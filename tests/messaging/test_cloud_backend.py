@@ -282,3 +282,99 @@ def test_a_download_refused_for_the_token_stops_sending(backend):
         b"".join(transport.download_media(url, 1000))
 
     assert caught.value.stop_sending
+
+
+# Ids that go into a Graph path: Meta's object ids are decimal numbers. Anything else could
+# walk the path to another endpoint, which would get the bearer token.
+
+BAD_IDS = [
+    "../../../v23.0/106540352242922/messages?x=",
+    "106540352242922/messages",
+    "2621233374848975?fields=id",
+    "2621233374848975#x",
+    "%2e%2e%2f123",
+    "",
+    " 123",
+    "123\n",
+    "١٢٣",  # Arabic-Indic digits: digits to str.isdigit(), not to Meta
+    "https://elsewhere.example/123",
+]
+
+
+@pytest.mark.parametrize("media_id", BAD_IDS)
+def test_it_refuses_a_media_id_that_is_not_a_graph_id_without_any_request(backend, media_id):
+    transport, mocked = backend
+
+    with pytest.raises(SendError) as caught:
+        transport.media_info(media_id)
+
+    assert len(mocked.calls) == 0
+    assert caught.value.permanent
+    assert "id" in caught.value.title
+
+
+@pytest.mark.parametrize("bad_id", BAD_IDS[:3])
+def test_it_refuses_phone_number_and_account_ids_that_are_not_graph_ids(backend, bad_id):
+    transport, mocked = backend
+
+    for call in (
+        lambda: transport.send(bad_id, {}),
+        lambda: transport.upload_media(bad_id, "a.pdf", b"%PDF", "application/pdf"),
+        lambda: list(transport.list_templates(bad_id)),
+    ):
+        with pytest.raises(SendError) as caught:
+            call()
+        assert caught.value.permanent
+
+    assert len(mocked.calls) == 0
+
+
+def test_a_graph_id_is_looked_up_with_the_token(backend):
+    transport, mocked = backend
+    mocked.get(f"{GRAPH}/2621233374848975", json={"url": "https://lookaside.fbsbx.com/x?mid=1"})
+
+    assert transport.media_info("2621233374848975").url == "https://lookaside.fbsbx.com/x?mid=1"
+    assert mocked.calls[0].request.headers["Authorization"] == "Bearer secret-token"
+
+
+# Media downloads follow no redirect: the token would go wherever the Location points.
+
+MEDIA_URL = "https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=1&ext=2&hash=3"
+
+
+@pytest.mark.parametrize(
+    "location",
+    [
+        f"{GRAPH}/106540352242922/messages",  # another path on the Graph host
+        "https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=2",  # same host
+        "https://elsewhere.example/collect",  # another host
+        "/v23.0/106540352242922/messages",  # relative
+    ],
+)
+@pytest.mark.parametrize("status", [302, 307])
+def test_a_media_download_does_not_follow_a_redirect(backend, location, status):
+    transport, mocked = backend
+    mocked.assert_all_requests_are_fired = False
+    mocked.get(MEDIA_URL, status=status, headers={"Location": location})
+    target = mocked.get(
+        location if location.startswith("http") else f"https://lookaside.fbsbx.com{location}",
+        body=b"not for us",
+    )
+
+    with pytest.raises(SendError) as caught:
+        b"".join(transport.download_media(MEDIA_URL, 1000))
+
+    assert target.call_count == 0
+    assert [call.request.url for call in mocked.calls] == [MEDIA_URL]
+    assert caught.value.permanent
+    assert "redirect" in caught.value.title
+
+
+def test_a_media_answer_in_the_3xx_range_without_a_location_is_no_file_either(backend):
+    transport, mocked = backend
+    mocked.get(MEDIA_URL, status=302, body=b"<html>Moved</html>")
+
+    with pytest.raises(SendError) as caught:
+        b"".join(transport.download_media(MEDIA_URL, 1000))
+
+    assert caught.value.permanent

@@ -209,6 +209,26 @@ def test_a_body_over_three_megabytes_is_refused_with_413(post_webhook):
     assert nothing_written()
 
 
+def test_a_chunked_body_the_server_cannot_decode_is_refused_as_such_not_as_forged(client, settings):
+    """Django's runserver neither decodes chunked bodies nor says it has (gunicorn does both:
+    tests/messaging/test_webhook_under_gunicorn.py): the answer must say so, and Meta, seeing
+    no 200, delivers the body again."""
+    body = p.encode(one_text())
+
+    response = client.post(
+        URL,
+        body,
+        content_type="application/json",
+        headers={"X-Hub-Signature-256": sign(body, settings.WHATSAPP_APP_SECRETS[0])},
+        CONTENT_LENGTH="",
+        HTTP_TRANSFER_ENCODING="chunked",
+    )
+
+    assert response.status_code == 411
+    assert b"chunked" in response.content
+    assert nothing_written()
+
+
 def test_other_routes_still_refuse_bodies_over_djangos_limit(client, settings):
     """Only the webhook reads up to 3 MB: everywhere else Django's 2.5 MB limit stands."""
     body = b"username=amina&password=" + b"x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1)
