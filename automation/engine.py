@@ -34,7 +34,6 @@ open the conversation.
 """
 
 import logging
-import re
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -404,8 +403,8 @@ def from_own_number(contact):
     replies must never answer each other)."""
     if not contact.wa_id:
         return False
-    numbers = BusinessNumber.objects.values_list("display_phone_number", flat=True)
-    return contact.wa_id in {re.sub(r"\D", "", number) for number in numbers}
+    numbers = BusinessNumber.objects.only("phone_number_id", "display_phone_number")
+    return any(number.is_called(contact.wa_id) for number in numbers)
 
 
 @task
