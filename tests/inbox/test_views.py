@@ -537,8 +537,13 @@ def test_a_quote_shows_only_a_message_of_the_same_conversation(staff_client):
 
 
 def test_messages_are_grouped_by_day_in_timestamp_order(staff_client):
-    conversation = deliver_text("today, later", minutes_ago=1)
-    inbound(conversation, "text", text="today, earlier", minutes_ago=3)
+    # Both of today's messages fall after local midnight, even when the test runs just after it.
+    now = timezone.localtime()
+    since_midnight = (
+        now - now.replace(hour=0, minute=0, second=0, microsecond=0)
+    ).total_seconds() / 60
+    conversation = deliver_text("today, later", minutes_ago=min(1, since_midnight / 3))
+    inbound(conversation, "text", text="today, earlier", minutes_ago=min(3, since_midnight * 2 / 3))
     inbound(conversation, "text", text="two days ago", minutes_ago=2 * 24 * 60)
 
     html = staff_client.get(conversation_url(conversation)).content.decode()
