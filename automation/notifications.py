@@ -106,7 +106,7 @@ def deliver(notification_id):
             status=StaffNotification.Status.SKIPPED
         )
         return StaffNotification.Status.SKIPPED
-    with translation.override(language_of(user)):
+    with translation.override(StaffProfile.objects.language_of(user)):
         subject, body = compose(notification)
     try:
         send_mail(subject, body, None, [user.email], using="default")
@@ -118,11 +118,6 @@ def deliver(notification_id):
         return StaffNotification.Status.FAILED
     logger.info("notification %s (%s) sent", notification_id, notification.kind)
     return StaffNotification.Status.SENT
-
-
-def language_of(user):
-    language = StaffProfile.objects.filter(user=user).values_list("language", flat=True).first()
-    return language or settings.LANGUAGE_CODE
 
 
 def absolute(path):

@@ -23,6 +23,12 @@ class StaffProfileManager(models.Manager):
             user._number_scope = scope
         return scope
 
+    def language_of(self, user):
+        """The language `user` reads the interface in: what goes to them outside a request
+        (e-mails from tasks) is written in it."""
+        language = self.filter(user=user).values_list("language", flat=True).first()
+        return language or settings.LANGUAGE_CODE
+
 
 class StaffProfile(models.Model):
     """Per-person settings that follow a staff member from device to device."""

@@ -47,7 +47,7 @@ def deliver(event_id: int) -> int:
     event = AccountEvent.objects.select_related("business_number", "template").get(pk=event_id)
     sent = 0
     for user in recipients(event):
-        with translation.override(_language_of(user)):
+        with translation.override(StaffProfile.objects.language_of(user)):
             subject, body = compose(event)
         try:
             send_mail(subject, body, None, [user.email], using="default")
@@ -87,8 +87,3 @@ def compose(event: AccountEvent) -> tuple[str, str]:
         _("WABA Al Qalam. You receive this as you may see WhatsApp account events."),
     ]
     return f"[WABA Al Qalam] {subject}", "\n".join(lines)
-
-
-def _language_of(user: User) -> str:
-    language = StaffProfile.objects.filter(user=user).values_list("language", flat=True).first()
-    return language or settings.LANGUAGE_CODE
