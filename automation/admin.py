@@ -1,5 +1,6 @@
 """Configuration of teamwork and automation, for supervisors (model permissions of this app:
-e.g. automation.change_routingrule to edit routing rules)."""
+e.g. automation.change_routingrule to edit routing rules), within the business numbers each
+may see (NumberScopedAdmin)."""
 
 from django.contrib import admin
 from django.utils import timezone
@@ -20,6 +21,44 @@ from automation.models import (
     StaffNotification,
     StaffPreferences,
 )
+from messaging.admin import VisibleNumberFilter
+from messaging.models import BusinessNumber
+from staff.models import StaffProfile
+
+LIMITED_NUMBER_HELP = _(
+    "Choose one of your numbers. Settings for every number are made by staff who may see "
+    "every number."
+)
+
+
+class NumberScopedAdmin(admin.ModelAdmin):
+    """Rows that belong to a business number, reached through `number_field` (a lookup path
+    to it). Staff limited to some numbers see, change and add only rows of those: the others
+    do not exist for them, as everywhere else (BusinessNumber.objects.visible_to).
+
+    A row without a number (an automatic reply or routing rule for every number) acts on
+    numbers beyond a limited person's, so only staff who see every number see and make
+    those; limited staff must name one of their numbers (a row for their number takes the
+    place of the one for every number)."""
+
+    number_field = "business_number"
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if StaffProfile.objects.number_scope(request.user) is None:
+            return queryset
+        visible = BusinessNumber.objects.visible_to(request.user)
+        return queryset.filter(**{f"{self.number_field}__in": visible})
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == self.number_field:
+            # A forged id of another number is "not one of the available choices".
+            kwargs["queryset"] = BusinessNumber.objects.visible_to(request.user)
+            if StaffProfile.objects.number_scope(request.user) is not None:
+                kwargs["required"] = True
+                kwargs["help_text"] = LIMITED_NUMBER_HELP
+                kwargs["error_messages"] = {"required": LIMITED_NUMBER_HELP}
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 @admin.register(Label)
@@ -60,7 +99,7 @@ class HolidayInline(admin.TabularInline):
 
 
 @admin.register(BusinessHours)
-class BusinessHoursAdmin(admin.ModelAdmin):
+class BusinessHoursAdmin(NumberScopedAdmin):
     list_display = ["business_number", "time_zone", "away_interval_hours", "open_now"]
     inlines = [OpeningPeriodInline, HolidayInline]
 
@@ -78,10 +117,10 @@ class BusinessHoursAdmin(admin.ModelAdmin):
 
 
 @admin.register(AutoReply)
-class AutoReplyAdmin(admin.ModelAdmin):
+class AutoReplyAdmin(NumberScopedAdmin):
     list_display = ["kind", "business_number", "language", "is_active"]
     list_editable = ["is_active"]
-    list_filter = ["kind", "language", "is_active", "business_number"]
+    list_filter = ["kind", "language", "is_active", ("business_number", VisibleNumberFilter)]
     fields = ["kind", "business_number", "language", "text", "is_active"]
 
 
@@ -91,7 +130,7 @@ ACTION_FIELDS = [
 
 
 @admin.register(RoutingRule)
-class RoutingRuleAdmin(admin.ModelAdmin):
+class RoutingRuleAdmin(NumberScopedAdmin):
     list_display = [
         "position", "name", "match", "pattern", "business_number", "action", "target",
         "stop_processing", "is_active",
@@ -148,7 +187,8 @@ class ReadOnly(admin.ModelAdmin):
 
 
 @admin.register(StaffNotification)
-class StaffNotificationAdmin(ReadOnly):
+class StaffNotificationAdmin(NumberScopedAdmin, ReadOnly):
+    number_field = "conversation__business_number"
     list_display = ["created_at", "user", "kind", "conversation", "actor", "status", "sent_at"]
     list_filter = ["kind", "status"]
     list_select_related = [
@@ -158,14 +198,16 @@ class StaffNotificationAdmin(ReadOnly):
 
 
 @admin.register(AutomationRun)
-class AutomationRunAdmin(ReadOnly):
+class AutomationRunAdmin(NumberScopedAdmin, ReadOnly):
+    number_field = "message__conversation__business_number"
     list_display = ["message", "ran_at", "outcome"]
     list_select_related = ["message"]
     date_hierarchy = "ran_at"
 
 
 @admin.register(AutoReplyClaim)
-class AutoReplyClaimAdmin(ReadOnly):
+class AutoReplyClaimAdmin(NumberScopedAdmin, ReadOnly):
+    number_field = "conversation__business_number"
     list_display = ["created_at", "kind", "conversation", "message", "reply"]
     list_select_related = [
         "conversation__contact", "conversation__business_number", "message", "reply"
