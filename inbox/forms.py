@@ -57,7 +57,8 @@ class AssignForm(forms.Form):
         person = self.staff.filter(pk=int(choice)).first() if choice.isdecimal() else None
         if person is None:
             raise forms.ValidationError(
-                _("Choose an active member of staff to assign."), code="invalid_choice"
+                _("Choose an active member of staff who can open this conversation."),
+                code="invalid_choice",
             )
         return person
 

@@ -16,6 +16,7 @@ from automation.labels import label_filter, label_search, with_teamwork
 from automation.notes import merge_into_timeline
 from messaging.models import Contact, Conversation, InboxChange, Message
 from messaging.tasks import send_read_receipt
+from staff.permissions import who_can_open
 
 PAGE_SIZE = 30
 TIMELINE_PAGE_SIZE = 50
@@ -339,12 +340,11 @@ def _without(gap, found):
     return parts
 
 
-def staff_choices():
-    return (
-        get_user_model()
-        .objects.filter(is_active=True, is_staff=True)
-        .order_by("first_name", "username")
-    )
+def staff_choices(conversation):
+    """Whom the conversation may be assigned to: active staff who can open it, the rule that
+    routing rules and round-robin follow too (staff.permissions.who_can_open)."""
+    staff = get_user_model().objects.filter(is_staff=True)
+    return who_can_open(staff, conversation).order_by("first_name", "username")
 
 
 # Actions. Each is one conditional UPDATE plus an announcement, in one transaction.

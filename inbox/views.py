@@ -59,12 +59,17 @@ def list_context(request, filters, open_conversation=None):
 def header_context(request, conversation):
     """What the conversation header and each message's controls need."""
     can_assign_others = permissions.can_assign_others(request.user)
+    staff = list(services.staff_choices(conversation)) if can_assign_others else []
+    # Assigned before they lost access (a role or a number taken away): the menu says so
+    # rather than showing the conversation unassigned.
+    stranded = conversation.assignee_id and conversation.assignee_id not in {p.pk for p in staff}
     return {
         "conversation": conversation,
         "can_reply": permissions.can_reply(request.user),
         "can_assign_others": can_assign_others,
         "can_close": permissions.can_close(request.user, conversation),
-        "staff": services.staff_choices() if can_assign_others else [],
+        "staff": staff,
+        "stranded_assignee": conversation.assignee if stranded and can_assign_others else None,
         "reactions": reaction_buttons(),
         "filter_query": urlencode(ListFilters.from_query(request.GET).as_query()),
     }
@@ -273,7 +278,7 @@ def react(request, pk, message_pk):
 @require_POST
 def assign(request, pk):
     conversation = get_conversation(request, pk)
-    form = AssignForm(request.POST, user=request.user, staff=services.staff_choices())
+    form = AssignForm(request.POST, user=request.user, staff=services.staff_choices(conversation))
     if not form.is_valid():
         return refuse(form)
     assignee = form.cleaned_data["assignee"]

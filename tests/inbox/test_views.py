@@ -873,7 +873,9 @@ def test_assigning_to_someone_who_is_not_staff_is_a_400_that_says_why(client, su
     response = assign(client, conversation, assignee)
 
     assert response.status_code == 400
-    assert "Choose an active member of staff to assign." in response.content.decode()
+    assert "Choose an active member of staff who can open this conversation." in (
+        response.content.decode()
+    )
     conversation.refresh_from_db()
     assert conversation.assignee is None
 
