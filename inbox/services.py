@@ -292,14 +292,20 @@ def current_cursor(now=None, recent=200):
     return ChangeCursor(rows[-1][0], _new_gaps(rows[0][0], rows[1:], now or timezone.now()))
 
 
-def changes_after(cursor, now=None, limit=500):
-    """(conversation id, message id) pairs changed after `cursor` (or filling its gaps), and
-    the next cursor."""
+def changes_after(cursor, user, now=None, limit=500):
+    """(conversation id, message id) pairs changed after `cursor` (or filling its gaps) in
+    conversations `user` may see, and the next cursor.
+
+    For someone limited to some numbers, the changes of other numbers are not there at all:
+    the answer is the same as if nothing had happened (no row to drop, no cursor moved), and
+    their ids look like gaps, asked for again until they expire like any other.
+    """
     condition = Q(pk__gt=cursor.after)
     for gap in cursor.gaps:
         condition |= Q(pk__range=(gap.first, gap.last))
     rows = list(
-        InboxChange.objects.filter(condition)
+        InboxChange.objects.visible_to(user)
+        .filter(condition)
         .order_by("pk")
         .values_list("pk", "conversation_id", "message_id", "created_at")[:limit]
     )

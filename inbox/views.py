@@ -357,7 +357,7 @@ def poll(request):
         shown = Conversation.objects.visible_to(request.user).filter(pk=open_pk).first()
         if shown:
             services.mark_read(shown)
-    changes, next_cursor = services.changes_after(cursor)
+    changes, next_cursor = services.changes_after(cursor, request.user)
     if not changes:
         return HttpResponse(status=204)
     filters = ListFilters.from_query(request.GET)
