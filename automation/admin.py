@@ -3,6 +3,8 @@ e.g. automation.change_routingrule to edit routing rules), within the business n
 may see (NumberScopedAdmin)."""
 
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -22,16 +24,33 @@ from automation.models import (
     StaffPreferences,
 )
 from messaging.admin import VisibleNumberFilter
+from messaging.ids import parse_id
 from messaging.models import BusinessNumber
 from staff.models import StaffProfile
 
+DATE_PARTS = ["year", "month", "day"]
 LIMITED_NUMBER_HELP = _(
     "Choose one of your numbers. Settings for every number are made by staff who may see "
     "every number."
 )
 
 
-class NumberScopedAdmin(admin.ModelAdmin):
+class AutomationAdmin(admin.ModelAdmin):
+    """This module's admins. A list's filters in the address that Django would let through to
+    a server error are "invalid" (the admin's ?e=1), as it makes every other bad filter: a
+    NUL character (PostgreSQL refuses it in text) and a date-hierarchy year, month or day
+    too long for datetime() (an OverflowError)."""
+
+    def get_changelist_instance(self, request):
+        field = self.date_hierarchy
+        dates = {f"{field}__{part}" for part in DATE_PARTS} if field else set()
+        for name, values in request.GET.lists():
+            if any("\x00" in value or (name in dates and len(value) > 4) for value in values):
+                raise IncorrectLookupParameters(f"{name} cannot be a filter's value")
+        return super().get_changelist_instance(request)
+
+
+class NumberScopedAdmin(AutomationAdmin):
     """Rows that belong to a business number, reached through `number_field` (a lookup path
     to it). Staff limited to some numbers see, change and add only rows of those: the others
     do not exist for them, as everywhere else (BusinessNumber.objects.visible_to).
@@ -62,7 +81,7 @@ class NumberScopedAdmin(admin.ModelAdmin):
 
 
 @admin.register(Label)
-class LabelAdmin(admin.ModelAdmin):
+class LabelAdmin(AutomationAdmin):
     list_display = ["name", "colour", "description"]
     search_fields = ["name"]
 
@@ -74,7 +93,7 @@ class QuickReplyTextInline(admin.StackedInline):
 
 
 @admin.register(QuickReply)
-class QuickReplyAdmin(admin.ModelAdmin):
+class QuickReplyAdmin(AutomationAdmin):
     list_display = ["__str__", "title", "languages", "is_active"]
     list_filter = ["is_active"]
     search_fields = ["shortcut", "title"]
@@ -168,15 +187,30 @@ class RoutingRuleAdmin(NumberScopedAdmin):
         return values.get(obj.action) or "—"
 
 
+class IdAutocompleteSelect(AutocompleteSelect):
+    """Django's autocomplete widget looks up the submitted value as it came to show it again
+    with the form's errors: text that is no id broke that query (a 500, not a form error)."""
+
+    def optgroups(self, name, value, attr=None):
+        return super().optgroups(name, [pk for pk in value if parse_id(pk)], attr)
+
+
 @admin.register(StaffPreferences)
-class StaffPreferencesAdmin(admin.ModelAdmin):
+class StaffPreferencesAdmin(AutomationAdmin):
     list_display = ["user", "notify_assigned", "notify_mentioned", "notify_waiting", "available"]
     list_filter = ["available"]
     search_fields = ["user__username", "user__first_name", "user__last_name"]
     autocomplete_fields = ["user"]
 
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "user":
+            kwargs["widget"] = IdAutocompleteSelect(
+                db_field, self.admin_site, using=kwargs.get("using")
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
-class ReadOnly(admin.ModelAdmin):
+
+class ReadOnly(AutomationAdmin):
     """Records automation writes itself: to look at, not to edit."""
 
     def has_add_permission(self, request):
@@ -200,6 +234,14 @@ class StaffNotificationAdmin(NumberScopedAdmin, ReadOnly):
 @admin.register(AutomationRun)
 class AutomationRunAdmin(NumberScopedAdmin, ReadOnly):
     number_field = "message__conversation__business_number"
+
+    def get_object(self, request, object_id, from_field=None):
+        # Its primary key is its message's: Django bounds an id looked up on an integer
+        # column, not through a foreign key (messaging.ids).
+        if parse_id(object_id) is None:
+            return None
+        return super().get_object(request, object_id, from_field)
+
     list_display = ["message", "ran_at", "outcome"]
     list_select_related = ["message"]
     date_hierarchy = "ran_at"

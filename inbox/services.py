@@ -14,6 +14,8 @@ from django.utils import timezone
 
 from automation.labels import label_filter, label_search, with_teamwork
 from automation.notes import merge_into_timeline
+from messaging.db import db_safe
+from messaging.ids import parse_id
 from messaging.models import Contact, Conversation, InboxChange, Message
 from messaging.tasks import send_read_receipt
 from staff.permissions import who_can_open
@@ -57,20 +59,12 @@ class ListFilters:
     def from_query(cls, params):
         assigned = params.get("assigned", "all")
         state = params.get("state", "open")
-        try:
-            number = int(params["number"]) if params.get("number") else None
-        except ValueError:
-            number = None
-        try:
-            label = int(params["label"]) if params.get("label") else None
-        except ValueError:
-            label = None
         return cls(
             assigned=assigned if assigned in {"all", "mine", "unassigned"} else "all",
             state=state if state in {"open", "closed", "all"} else "open",
-            number=number,
-            q=params.get("q", "").strip()[:100],
-            label=label,
+            number=parse_id(params.get("number")),
+            q=db_safe(params.get("q", "")).strip()[:100],
+            label=parse_id(params.get("label")),
         )
 
     def as_query(self):

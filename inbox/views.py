@@ -16,6 +16,7 @@ from inbox import services
 from inbox.forms import AssignForm, ReplyForm, StateForm
 from inbox.language import set_language
 from inbox.services import ChangeCursor, ListFilters
+from messaging.ids import parse_id
 from messaging.models import BusinessNumber, Conversation, Message
 from messaging.sending import ReplyRefused, queue_reaction, queue_text_reply
 from messaging.tasks import retry_message
@@ -119,14 +120,6 @@ def quoted_message(conversation, pk):
     return conversation.messages.filter(pk=pk, wamid__isnull=False, revoked_at=None).first()
 
 
-def positive_int(value):
-    try:
-        number = int(value or 0)
-    except ValueError:
-        return None
-    return number if number > 0 else None
-
-
 def refuse(form):
     """400 for a form no page of ours sends (tampered with, or very stale), saying why."""
     reasons = [str(error) for errors in form.errors.values() for error in errors]
@@ -152,7 +145,7 @@ def conversation(request, pk):
     record(Action.VIEW_CONVERSATION, actor=request.user, obj=conversation)
     services.mark_read(conversation)
     # A message's "Reply" link, followed without JavaScript, quotes it in the composer.
-    reply_to = quoted_message(conversation, positive_int(request.GET.get("reply_to")))
+    reply_to = quoted_message(conversation, parse_id(request.GET.get("reply_to")))
     return conversation_page(request, conversation, cursor, reply_to=reply_to)
 
 
@@ -349,7 +342,7 @@ def poll(request):
         cursor = ChangeCursor.parse(request.GET.get("since", ""), request.GET.get("gaps", ""))
     except ValueError:
         return HttpResponseBadRequest("since and gaps must be a change cursor")
-    open_pk = positive_int(request.GET.get("open"))
+    open_pk = parse_id(request.GET.get("open"))
     visible = request.GET.get("visible") == "1"
     if visible and open_pk and request.GET.get("read") == "1":
         # A page looked at again shows an unread conversation (it was hidden when the

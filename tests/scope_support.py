@@ -24,6 +24,7 @@ from messaging import payloads as p
 from messaging.ingest import receive
 from messaging.models import BusinessNumber, Conversation
 from messaging.phones import format_phone
+from messaging.sending import queue_text_reply
 from staff.models import StaffProfile
 
 
@@ -46,8 +47,8 @@ class Side:
 
 
 def build_side(user, *, phone_number_id, display, line, customer, wa_id, colour):
-    """A number called `line`, and a customer's conversation on it, labelled, noted, replied
-    to, greeted and routed; `user` was notified of it."""
+    """A number called `line`, and a customer's conversation on it, labelled, noted, answered
+    by `user`, greeted and routed; `user` was notified of it."""
     receive(
         p.encode(
             p.envelope(
@@ -69,6 +70,7 @@ def build_side(user, *, phone_number_id, display, line, customer, wa_id, colour)
     label = Label.objects.create(name=f"Tag {colour}", colour=colour)
     ConversationLabel.objects.create(conversation=conversation, label=label)
     Note.objects.create(conversation=conversation, author=user, text=f"Note on {line}")
+    queue_text_reply(conversation, user, f"Reply on {line}")
     hours = BusinessHours.objects.create(business_number=number, time_zone="Asia/Riyadh")
     Holiday.objects.create(hours=hours, date=date(2026, 12, 1), name=f"Holiday of {line}")
     auto_reply = AutoReply.objects.create(
@@ -89,6 +91,7 @@ def build_side(user, *, phone_number_id, display, line, customer, wa_id, colour)
         format_phone(wa_id),
         f"Question for {line}",
         f"Note on {line}",
+        f"Reply on {line}",
         f"Welcome to {line}",
         f"Rule of {line}",
         f"Holiday of {line}",

@@ -6,16 +6,15 @@ import re
 import pytest
 from django.urls import reverse
 
-from tests.scope_support import member, signed_in, two_numbers
+from tests.scope_support import member, signed_in
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def people(django_user_model):
+def people(django_user_model, numbers):
     """A supervisor of every number and the colleagues they might hand conversations to."""
-    world = two_numbers(django_user_model.objects.create_user("colleague", is_staff=True))
-    ours, theirs = world.ours.number, world.theirs.number
+    ours, theirs = numbers.ours.number, numbers.theirs.number
     found = {
         "boss": member(django_user_model, "boss", "Supervisor"),
         "agent": member(django_user_model, "agent", "Agent"),
@@ -26,7 +25,7 @@ def people(django_user_model):
     }
     found["gone"].is_active = False
     found["gone"].save()
-    return world.ours.conversation, found
+    return numbers.ours.conversation, found
 
 
 def menu(html):
