@@ -35,6 +35,11 @@ LIMITED_NUMBER_HELP = _(
 )
 
 
+def every_number(user):
+    """Whether `user` may see every business number (no number scope)."""
+    return StaffProfile.objects.number_scope(user) is None
+
+
 class AutomationAdmin(admin.ModelAdmin):
     """This module's admins. A list's filters in the address that Django would let through to
     a server error are "invalid" (the admin's ?e=1), as it makes every other bad filter: a
@@ -64,7 +69,7 @@ class NumberScopedAdmin(AutomationAdmin):
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
-        if StaffProfile.objects.number_scope(request.user) is None:
+        if every_number(request.user):
             return queryset
         visible = BusinessNumber.objects.visible_to(request.user)
         return queryset.filter(**{f"{self.number_field}__in": visible})
@@ -73,15 +78,30 @@ class NumberScopedAdmin(AutomationAdmin):
         if db_field.name == self.number_field:
             # A forged id of another number is "not one of the available choices".
             kwargs["queryset"] = BusinessNumber.objects.visible_to(request.user)
-            if StaffProfile.objects.number_scope(request.user) is not None:
+            if not every_number(request.user):
                 kwargs["required"] = True
                 kwargs["help_text"] = LIMITED_NUMBER_HELP
                 kwargs["error_messages"] = {"required": LIMITED_NUMBER_HELP}
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
+class SharedAdmin(AutomationAdmin):
+    """Settings every number shares (labels, quick replies): changing or deleting one acts
+    on numbers beyond a limited person's (and a delete page lists where they use it), so
+    only staff who see every number change them; limited staff look them up."""
+
+    def has_add_permission(self, request):
+        return every_number(request.user) and super().has_add_permission(request)
+
+    def has_change_permission(self, request, obj=None):
+        return every_number(request.user) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return every_number(request.user) and super().has_delete_permission(request, obj)
+
+
 @admin.register(Label)
-class LabelAdmin(AutomationAdmin):
+class LabelAdmin(SharedAdmin):
     list_display = ["name", "colour", "description"]
     search_fields = ["name"]
 
@@ -93,7 +113,7 @@ class QuickReplyTextInline(admin.StackedInline):
 
 
 @admin.register(QuickReply)
-class QuickReplyAdmin(AutomationAdmin):
+class QuickReplyAdmin(SharedAdmin):
     list_display = ["__str__", "title", "languages", "is_active"]
     list_filter = ["is_active"]
     search_fields = ["shortcut", "title"]

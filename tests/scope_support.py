@@ -22,7 +22,7 @@ from automation.models import (
 )
 from messaging import payloads as p
 from messaging.ingest import receive
-from messaging.models import BusinessNumber, Conversation
+from messaging.models import BusinessNumber, Conversation, WebhookEvent
 from messaging.phones import format_phone
 from messaging.sending import queue_text_reply
 from staff.models import StaffProfile
@@ -39,6 +39,7 @@ class Side:
     rule: RoutingRule
     hours: BusinessHours
     label: Label
+    webhook: WebhookEvent  # the raw body its customer's message came in
     marks: list[str]
 
     @property
@@ -49,7 +50,7 @@ class Side:
 def build_side(user, *, phone_number_id, display, line, customer, wa_id, colour):
     """A number called `line`, and a customer's conversation on it, labelled, noted, answered
     by `user`, greeted and routed; `user` was notified of it."""
-    receive(
+    webhook = receive(
         p.encode(
             p.envelope(
                 p.value(
@@ -96,7 +97,7 @@ def build_side(user, *, phone_number_id, display, line, customer, wa_id, colour)
         f"Rule of {line}",
         f"Holiday of {line}",
     ]
-    return Side(number, conversation, auto_reply, rule, hours, label, marks)
+    return Side(number, conversation, auto_reply, rule, hours, label, webhook, marks)
 
 
 @dataclass

@@ -504,3 +504,29 @@ def test_automation_records_of_another_number_do_not_exist_for_limited_staff(
     assert f"/admin/automation/{model}/{theirs.pk}/change/" not in html
     assert does_not_exist(client.get(f"/admin/automation/{model}/{theirs.pk}/change/"))
     assert not [mark for mark in numbers.theirs.marks if mark in html]
+
+
+@pytest.mark.parametrize("model", ["label", "quickreply"])
+def test_settings_every_number_shares_are_only_looked_up_by_limited_supervisors(
+    sales_supervisor, numbers, model
+):
+    shared = (
+        numbers.theirs.label
+        if model == "label"
+        else QuickReply.objects.create(shortcut="hours", title="Hours")
+    )
+    base = f"/admin/automation/{model}/"
+
+    listed = sales_supervisor.get(base)
+    opened = sales_supervisor.get(f"{base}{shared.pk}/change/")
+    answers = [
+        sales_supervisor.get(f"{base}add/"),
+        sales_supervisor.post(f"{base}{shared.pk}/change/", {"name": "Renamed"}),
+        sales_supervisor.get(f"{base}{shared.pk}/delete/"),
+        sales_supervisor.post(f"{base}{shared.pk}/delete/", {"post": "yes"}),
+    ]
+
+    assert (listed.status_code, opened.status_code) == (200, 200)
+    assert [answer.status_code for answer in answers] == [403, 403, 403, 403]
+    assert type(shared).objects.filter(pk=shared.pk).exists()
+    assert "Rule of Support line" not in html_of(opened)
