@@ -3,7 +3,6 @@ e.g. automation.change_routingrule to edit routing rules), within the business n
 may see (NumberScopedAdmin)."""
 
 from django.contrib import admin
-from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -23,12 +22,11 @@ from automation.models import (
     StaffNotification,
     StaffPreferences,
 )
-from messaging.admin import VisibleNumberFilter
+from messaging.admin import CheckedFiltersAdmin, VisibleNumberFilter
 from messaging.ids import parse_id
 from messaging.models import BusinessNumber
 from staff.models import StaffProfile
 
-DATE_PARTS = ["year", "month", "day"]
 LIMITED_NUMBER_HELP = _(
     "Choose one of your numbers. Settings for every number are made by staff who may see "
     "every number."
@@ -40,22 +38,7 @@ def every_number(user):
     return StaffProfile.objects.number_scope(user) is None
 
 
-class AutomationAdmin(admin.ModelAdmin):
-    """This module's admins. A list's filters in the address that Django would let through to
-    a server error are "invalid" (the admin's ?e=1), as it makes every other bad filter: a
-    NUL character (PostgreSQL refuses it in text) and a date-hierarchy year, month or day
-    too long for datetime() (an OverflowError)."""
-
-    def get_changelist_instance(self, request):
-        field = self.date_hierarchy
-        dates = {f"{field}__{part}" for part in DATE_PARTS} if field else set()
-        for name, values in request.GET.lists():
-            if any("\x00" in value or (name in dates and len(value) > 4) for value in values):
-                raise IncorrectLookupParameters(f"{name} cannot be a filter's value")
-        return super().get_changelist_instance(request)
-
-
-class NumberScopedAdmin(AutomationAdmin):
+class NumberScopedAdmin(CheckedFiltersAdmin):
     """Rows that belong to a business number, reached through `number_field` (a lookup path
     to it). Staff limited to some numbers see, change and add only rows of those: the others
     do not exist for them, as everywhere else (BusinessNumber.objects.visible_to).
@@ -85,7 +68,7 @@ class NumberScopedAdmin(AutomationAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
-class SharedAdmin(AutomationAdmin):
+class SharedAdmin(CheckedFiltersAdmin):
     """Settings every number shares (labels, quick replies): changing or deleting one acts
     on numbers beyond a limited person's (and a delete page lists where they use it), so
     only staff who see every number change them; limited staff look them up."""
@@ -216,7 +199,7 @@ class IdAutocompleteSelect(AutocompleteSelect):
 
 
 @admin.register(StaffPreferences)
-class StaffPreferencesAdmin(AutomationAdmin):
+class StaffPreferencesAdmin(CheckedFiltersAdmin):
     list_display = ["user", "notify_assigned", "notify_mentioned", "notify_waiting", "available"]
     list_filter = ["available"]
     search_fields = ["user__username", "user__first_name", "user__last_name"]
@@ -230,7 +213,7 @@ class StaffPreferencesAdmin(AutomationAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
-class ReadOnly(AutomationAdmin):
+class ReadOnly(CheckedFiltersAdmin):
     """Records automation writes itself: to look at, not to edit."""
 
     def has_add_permission(self, request):
@@ -254,6 +237,9 @@ class StaffNotificationAdmin(NumberScopedAdmin, ReadOnly):
 @admin.register(AutomationRun)
 class AutomationRunAdmin(NumberScopedAdmin, ReadOnly):
     number_field = "message__conversation__business_number"
+    list_display = ["message", "ran_at", "outcome"]
+    list_select_related = ["message"]
+    date_hierarchy = "ran_at"
 
     def get_object(self, request, object_id, from_field=None):
         # Its primary key is its message's: Django bounds an id looked up on an integer
@@ -261,10 +247,6 @@ class AutomationRunAdmin(NumberScopedAdmin, ReadOnly):
         if parse_id(object_id) is None:
             return None
         return super().get_object(request, object_id, from_field)
-
-    list_display = ["message", "ran_at", "outcome"]
-    list_select_related = ["message"]
-    date_hierarchy = "ran_at"
 
 
 @admin.register(AutoReplyClaim)
