@@ -53,6 +53,8 @@ def add_note(conversation, author, text):
         raise NoteRefused(_("Write a note first."))
     if len(text) > NOTE_LIMIT:
         raise NoteRefused(_("A note can be at most %(limit)d characters.") % {"limit": NOTE_LIMIT})
+    if "\x00" in text:  # never typed; and PostgreSQL refuses it in text
+        raise NoteRefused(_("Null characters are not allowed."))
     mentioned = mentioned_users(text, author)
     with transaction.atomic():
         note = Note.objects.create(

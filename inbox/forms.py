@@ -2,6 +2,7 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
+from messaging.ids import MAX_ID, parse_id
 from staff.two_factor import TwoFactorLoginFormMixin
 
 
@@ -32,9 +33,11 @@ class ReplyForm(forms.Form):
     reply_to = forms.IntegerField(
         required=False,
         min_value=1,
+        max_value=MAX_ID,
         error_messages={
             "invalid": _("The message to reply to must be given by its number."),
             "min_value": _("The message to reply to must be given by its number."),
+            "max_value": _("The message to reply to must be given by its number."),
         },
     )
 
@@ -54,10 +57,12 @@ class AssignForm(forms.Form):
             return self.user
         if not choice:
             return None
-        person = self.staff.filter(pk=int(choice)).first() if choice.isdecimal() else None
+        pk = parse_id(choice)
+        person = self.staff.filter(pk=pk).first() if pk else None
         if person is None:
             raise forms.ValidationError(
-                _("Choose an active member of staff to assign."), code="invalid_choice"
+                _("Choose an active member of staff who can open this conversation."),
+                code="invalid_choice",
             )
         return person
 

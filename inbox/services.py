@@ -14,9 +14,12 @@ from django.utils import timezone
 
 from automation.labels import label_filter, label_search, with_teamwork
 from automation.notes import merge_into_timeline
+from messaging.db import db_safe
+from messaging.ids import parse_id
 from messaging.models import Contact, Conversation, InboxChange, Message
 from messaging.search import search_words
 from messaging.tasks import send_read_receipt
+from staff.permissions import who_can_open
 
 PAGE_SIZE = 30
 TIMELINE_PAGE_SIZE = 50
@@ -57,20 +60,12 @@ class ListFilters:
     def from_query(cls, params):
         assigned = params.get("assigned", "all")
         state = params.get("state", "open")
-        try:
-            number = int(params["number"]) if params.get("number") else None
-        except ValueError:
-            number = None
-        try:
-            label = int(params["label"]) if params.get("label") else None
-        except ValueError:
-            label = None
         return cls(
             assigned=assigned if assigned in {"all", "mine", "unassigned"} else "all",
             state=state if state in {"open", "closed", "all"} else "open",
-            number=number,
-            q=params.get("q", "").strip()[:100],
-            label=label,
+            number=parse_id(params.get("number")),
+            q=db_safe(params.get("q", "")).strip()[:100],
+            label=parse_id(params.get("label")),
         )
 
     def as_query(self):
@@ -297,14 +292,20 @@ def current_cursor(now=None, recent=200):
     return ChangeCursor(rows[-1][0], _new_gaps(rows[0][0], rows[1:], now or timezone.now()))
 
 
-def changes_after(cursor, now=None, limit=500):
-    """(conversation id, message id) pairs changed after `cursor` (or filling its gaps), and
-    the next cursor."""
+def changes_after(cursor, user, now=None, limit=500):
+    """(conversation id, message id) pairs changed after `cursor` (or filling its gaps) in
+    conversations `user` may see, and the next cursor.
+
+    For someone limited to some numbers, the changes of other numbers are not there at all:
+    the answer is the same as if nothing had happened (no row to drop, no cursor moved), and
+    their ids look like gaps, asked for again until they expire like any other.
+    """
     condition = Q(pk__gt=cursor.after)
     for gap in cursor.gaps:
         condition |= Q(pk__range=(gap.first, gap.last))
     rows = list(
-        InboxChange.objects.filter(condition)
+        InboxChange.objects.visible_to(user)
+        .filter(condition)
         .order_by("pk")
         .values_list("pk", "conversation_id", "message_id", "created_at")[:limit]
     )
@@ -345,12 +346,11 @@ def _without(gap, found):
     return parts
 
 
-def staff_choices():
-    return (
-        get_user_model()
-        .objects.filter(is_active=True, is_staff=True)
-        .order_by("first_name", "username")
-    )
+def staff_choices(conversation):
+    """Whom the conversation may be assigned to: active staff who can open it, the rule that
+    routing rules and round-robin follow too (staff.permissions.who_can_open)."""
+    staff = get_user_model().objects.filter(is_staff=True)
+    return who_can_open(staff, conversation).order_by("first_name", "username")
 
 
 # Actions. Each is one conditional UPDATE plus an announcement, in one transaction.

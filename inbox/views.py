@@ -16,6 +16,7 @@ from inbox import services
 from inbox.forms import AssignForm, ReplyForm, StateForm
 from inbox.language import set_language
 from inbox.services import ChangeCursor, ListFilters
+from messaging.ids import parse_id
 from messaging.models import BusinessNumber, Conversation, Message
 from messaging.sending import ReplyRefused, queue_reaction, queue_text_reply
 from messaging.tasks import retry_message
@@ -59,12 +60,17 @@ def list_context(request, filters, open_conversation=None):
 def header_context(request, conversation):
     """What the conversation header and each message's controls need."""
     can_assign_others = permissions.can_assign_others(request.user)
+    staff = list(services.staff_choices(conversation)) if can_assign_others else []
+    # Assigned before they lost access (a role or a number taken away): the menu says so
+    # rather than showing the conversation unassigned.
+    stranded = conversation.assignee_id and conversation.assignee_id not in {p.pk for p in staff}
     return {
         "conversation": conversation,
         "can_reply": permissions.can_reply(request.user),
         "can_assign_others": can_assign_others,
         "can_close": permissions.can_close(request.user, conversation),
-        "staff": services.staff_choices() if can_assign_others else [],
+        "staff": staff,
+        "stranded_assignee": conversation.assignee if stranded and can_assign_others else None,
         "reactions": reaction_buttons(),
         "filter_query": urlencode(ListFilters.from_query(request.GET).as_query()),
     }
@@ -114,14 +120,6 @@ def quoted_message(conversation, pk):
     return conversation.messages.filter(pk=pk, wamid__isnull=False, revoked_at=None).first()
 
 
-def positive_int(value):
-    try:
-        number = int(value or 0)
-    except ValueError:
-        return None
-    return number if number > 0 else None
-
-
 def refuse(form):
     """400 for a form no page of ours sends (tampered with, or very stale), saying why."""
     reasons = [str(error) for errors in form.errors.values() for error in errors]
@@ -149,7 +147,7 @@ def conversation(request, pk):
     # cookies a link on another site reaches this GET signed in.
     record(Action.VIEW_CONVERSATION, actor=request.user, obj=conversation)
     # A message's "Reply" link, followed without JavaScript, quotes it in the composer.
-    reply_to = quoted_message(conversation, positive_int(request.GET.get("reply_to")))
+    reply_to = quoted_message(conversation, parse_id(request.GET.get("reply_to")))
     return conversation_page(request, conversation, cursor, reply_to=reply_to)
 
 
@@ -275,7 +273,7 @@ def react(request, pk, message_pk):
 @require_POST
 def assign(request, pk):
     conversation = get_conversation(request, pk)
-    form = AssignForm(request.POST, user=request.user, staff=services.staff_choices())
+    form = AssignForm(request.POST, user=request.user, staff=services.staff_choices(conversation))
     if not form.is_valid():
         return refuse(form)
     assignee = form.cleaned_data["assignee"]
@@ -359,8 +357,8 @@ def poll(request):
         cursor = ChangeCursor.parse(request.GET.get("since", ""), request.GET.get("gaps", ""))
     except ValueError:
         return HttpResponseBadRequest("since and gaps must be a change cursor")
-    open_pk = positive_int(request.GET.get("open"))
-    changes, next_cursor = services.changes_after(cursor)
+    open_pk = parse_id(request.GET.get("open"))
+    changes, next_cursor = services.changes_after(cursor, request.user)
     if not changes:
         return HttpResponse(status=204)
     filters = ListFilters.from_query(request.GET)

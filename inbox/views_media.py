@@ -28,6 +28,7 @@ from inbox import services
 from inbox.views import back_to, get_conversation
 from messaging.backends import get_backend
 from messaging.backends.base import SendError, UnsafeRequest
+from messaging.ids import parse_id
 from messaging.media import MAX_UPLOAD_BYTES, queue_media_message
 from messaging.models import Message
 from messaging.sending import ReplyRefused
@@ -219,9 +220,8 @@ def _attach(request, conversation):
     except ValueError:
         token = None
     reply_to = None
-    # ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
-    if (value := request.POST.get("reply_to", "")).isascii() and value.isdigit():
-        reply_to = conversation.messages.filter(pk=value).first()
+    if pk := parse_id(request.POST.get("reply_to")):
+        reply_to = conversation.messages.filter(pk=pk).first()
     try:
         message = queue_media_message(
             conversation,

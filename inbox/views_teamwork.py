@@ -15,6 +15,7 @@ from automation.labels import add_label, remove_label
 from automation.models import Label, StaffPreferences
 from automation.notes import NoteRefused, add_note
 from inbox.views import after_action, back_to, get_conversation
+from messaging.ids import parse_id
 from staff.permissions import view_required
 
 
@@ -33,9 +34,8 @@ def label(request, pk):
     conversation = get_conversation(request, pk)
     if not can_label(request.user):
         raise PermissionDenied
-    try:
-        label_id = int(request.POST.get("label", ""))
-    except ValueError:
+    label_id = parse_id(request.POST.get("label"))
+    if label_id is None:
         return HttpResponseBadRequest("label must be a label id")
     chosen = get_object_or_404(Label, pk=label_id)
     action = request.POST.get("action")

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from inbox import services
 from inbox.services import ListFilters
 from inbox.views import conversation_context, cursor_context, get_conversation, list_context
+from messaging.ids import parse_id
 from messaging.message_templates.filling import preview_parts
 from messaging.message_templates.outbox import queue_template_message
 from messaging.message_templates.reading import (
@@ -44,10 +45,8 @@ def replier_conversation(request, pk):
 
 
 def chosen_template(raw):
-    try:
-        return MessageTemplate.objects.filter(pk=int(raw)).first()
-    except (TypeError, ValueError):
-        return None
+    pk = parse_id(raw)
+    return MessageTemplate.objects.filter(pk=pk).first() if pk else None
 
 
 def submitted_values(post):

@@ -3,6 +3,8 @@ from collections.abc import Iterable
 from typing import Any, cast
 
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
 from django.db.models import Model, QuerySet
 from django.db.models.fields.related import RelatedField
 from django.http import HttpRequest, HttpResponse
@@ -44,8 +46,25 @@ from staff.permissions import can_see_account_events
 # The newest account events an admin page lists (the account event list has them all).
 HISTORY_SHOWN = 50
 
+DATE_PARTS = ("year", "month", "day")
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+
+class CheckedFiltersAdmin(admin.ModelAdmin):
+    """A list's filters in the address that Django would let through to a server error are
+    "invalid" (the admin's ?e=1), as it makes every other bad filter: a NUL character
+    (PostgreSQL refuses it in text) and a date-hierarchy year, month or day too long for
+    datetime() (an OverflowError)."""
+
+    def get_changelist_instance(self, request: HttpRequest) -> ChangeList:
+        field = self.date_hierarchy
+        dates = {f"{field}__{part}" for part in DATE_PARTS} if field else set()
+        for name, values in request.GET.lists():
+            if any("\x00" in value or (name in dates and len(value) > 4) for value in values):
+                raise IncorrectLookupParameters(f"{name} cannot be a filter's value")
+        return super().get_changelist_instance(request)
+
+
+class ReadOnlyAdmin(CheckedFiltersAdmin):
     """Rows that only the webhook (and erasure) may write: staff can look, not touch."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -125,7 +144,7 @@ class VisibleNumberFilter(admin.RelatedFieldListFilter):
 
 
 @admin.register(BusinessNumber)
-class BusinessNumberAdmin(admin.ModelAdmin):
+class BusinessNumberAdmin(CheckedFiltersAdmin):
     list_display = [
         "__str__", "display_phone_number", "phone_number_id", "waba_id", "sending_paused_at"
     ]  # fmt: skip

@@ -130,7 +130,10 @@ class AccountEventQuerySet(models.QuerySet):
         return Q(alert=True) & lasting & ~Exists(later)
 
 
-class InboxChangeQuerySet(models.QuerySet):
+class InboxChangeQuerySet(NumberScopedQuerySet):
+    # A poll hears only of the conversations its user may open (inbox.services.changes_after).
+    number_field = "conversation__business_number_id"
+
     def record(self, conversation_id: int, message_id: int | None = None) -> None:
         """Tell open inbox pages that a conversation (and maybe one of its messages) changed.
 

@@ -1,5 +1,5 @@
-"""Authentication backend: Django's ModelBackend, reading a user and their permissions in one
-statement."""
+"""Authentication backend: Django's ModelBackend, reading a user, their permissions and their
+number scope in one statement."""
 
 from functools import cache
 
@@ -7,6 +7,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Permission
 from django.db import connections
+
+from staff.models import StaffProfile
 
 # How each database we run on joins strings in an aggregate (settings allows these two).
 STRING_AGG = {"postgresql": "string_agg", "sqlite": "group_concat"}
@@ -18,11 +20,14 @@ class OneQueryModelBackend(ModelBackend):
     """Every staff page checks permissions, and an open inbox page polls every
     INBOX_POLL_SECONDS: Django's backend reads the user, then their own permissions, then
     their groups' (three statements). Here `get_user`, which loads the user of a session on
-    every request, reads the user and the names of every permission granted to them, directly
-    or through a group, in one statement (`Manager.raw()`); a user loaded any other way has
-    them read by the same statement on first use. Either way they are kept on the user object
-    for the request, as Django keeps them, and read afresh on the next: a permission granted or
-    a group changed counts from the next request, with nothing to invalidate.
+    every request, reads the user, the names of every permission granted to them, directly
+    or through a group, and the business numbers their profile limits them to (the number
+    scope every inbox query narrows on: StaffProfile.objects.number_scope) in one statement
+    (`Manager.raw()`); a user loaded any other way has their permissions read by the same
+    statement on first use, and their scope by a query of its own. Either way they are kept
+    on the user object for the request, as Django keeps them, and read afresh on the next: a
+    permission granted, a group or a number changed counts from the next request, with
+    nothing to invalidate.
 
     The statement is written once as SQL from the models' table and column names rather than
     built by the ORM on each request: compiling the ORM's version (a StringAgg subquery) cost
@@ -49,20 +54,27 @@ class OneQueryModelBackend(ModelBackend):
 
 def load_user(user_id):
     """The user with this id, with `granted_permissions`: the "app_label.codename" names of
-    the permissions granted to them, directly or through a group; None if there is none."""
+    the permissions granted to them, directly or through a group, and their number scope
+    kept (StaffProfile.objects.keep_scope); None if there is none."""
     manager = get_user_model()._default_manager
     sql = user_sql(manager.db)
-    user = next(iter(manager.raw(sql, [SEPARATOR, user_id, user_id, user_id])), None)
+    params = [SEPARATOR, user_id, user_id, SEPARATOR, user_id, user_id]
+    user = next(iter(manager.raw(sql, params)), None)
     if user is not None:
-        names = user.permission_names
+        names, numbers = user.permission_names, user.number_ids
         user.granted_permissions = set(names.split(SEPARATOR)) if names else set()
+        StaffProfile.objects.keep_scope(
+            user, (int(pk) for pk in numbers.split(SEPARATOR)) if numbers else ()
+        )
     return user
 
 
 @cache
 def user_sql(alias):
-    """A user's row with `permission_names`, the names of their permissions joined by the
-    first parameter; the user's id three times as the next parameters."""
+    """A user's row with `permission_names`, the names of their permissions, and
+    `number_ids`, the ids of the numbers their profile lists, each joined by a separator;
+    the parameters: the separator and the user's id twice (permissions), the separator and
+    the id (numbers), the id (the row)."""
     connection = connections[alias]
     quote = connection.ops.quote_name
 
@@ -93,11 +105,18 @@ def user_sql(alias):
         f"ON ug.{column(groups, 'group')} = gp.{column(group_permissions, 'group')} "
         f"WHERE ug.{column(groups, 'user')} = %s"
     )
+    profile = StaffProfile._meta
+    numbers = profile.get_field("numbers").remote_field.through._meta
+    number = f"CAST(n.{column(numbers, 'businessnumber')} AS TEXT)"
     # Only quoted names from the models go into the text; values are parameters.
     return (
         f"SELECT {columns}, (SELECT {STRING_AGG[connection.vendor]}({name}, %s) "  # noqa: S608
         f"FROM {quote(permission.db_table)} p JOIN {quote(content_type.db_table)} ct "
         f"ON ct.{quote(content_type.pk.column)} = p.{column(permission, 'content_type')} "
-        f"WHERE p.{quote(permission.pk.column)} IN ({granted_ids})) AS permission_names "
+        f"WHERE p.{quote(permission.pk.column)} IN ({granted_ids})) AS permission_names, "
+        f"(SELECT {STRING_AGG[connection.vendor]}({number}, %s) "
+        f"FROM {quote(numbers.db_table)} n JOIN {quote(profile.db_table)} sp "
+        f"ON sp.{quote(profile.pk.column)} = n.{column(numbers, 'staffprofile')} "
+        f"WHERE sp.{column(profile, 'user')} = %s) AS number_ids "
         f"FROM {quote(user_meta.db_table)} u WHERE u.{quote(user_meta.pk.column)} = %s"
     )

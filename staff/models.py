@@ -12,15 +12,16 @@ class StaffProfileManager(models.Manager):
         The one definition of number scope: every query that returns conversations, contacts,
         messages or media narrows on it (the messaging models' `visible_to`), so a number
         outside someone's scope is a 404 for them everywhere. Looked up once per request
-        (cached on the user object the request carries).
+        (cached on the user object the request carries); the user a session signs in comes
+        with their profile's numbers already read (staff.backends).
         """
         scope = getattr(user, "_number_scope", _UNSET)
         if scope is _UNSET:
-            scope = None
+            ids = ()
             if not user.is_superuser:
                 allowed = self.model.numbers.through.objects.filter(staffprofile__user=user)
-                scope = set(allowed.values_list("businessnumber_id", flat=True)) or None
-            user._number_scope = scope
+                ids = allowed.values_list("businessnumber_id", flat=True)
+            scope = self.keep_scope(user, ids)
         return scope
 
     def language_of(self, user):
@@ -28,6 +29,11 @@ class StaffProfileManager(models.Manager):
         (e-mails from tasks) is written in it."""
         language = self.filter(user=user).values_list("language", flat=True).first()
         return language or settings.LANGUAGE_CODE
+
+    def keep_scope(self, user, number_ids):
+        """Remember `user`'s scope from the ids of the numbers their profile lists."""
+        user._number_scope = None if user.is_superuser else set(number_ids) or None
+        return user._number_scope
 
 
 class StaffProfile(models.Model):

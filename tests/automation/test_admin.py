@@ -9,16 +9,21 @@ from django.core.exceptions import ValidationError
 
 from automation.hours import is_open
 from automation.models import (
+    AutomationRun,
+    AutoReply,
+    AutoReplyClaim,
     BusinessHours,
     Holiday,
     Label,
     OpeningPeriod,
     QuickReply,
     RoutingRule,
+    StaffNotification,
 )
 from automation.patterns import check_regex
 from automation.text import fill, script_language
 from messaging.models import BusinessNumber, Contact
+from tests.scope_support import does_not_exist, member
 from tests.staff_support import grant
 from tests.teamwork_support import deliver
 
@@ -323,3 +328,205 @@ def test_a_contact_known_only_by_number_leaves_no_gap_where_the_name_was():
 )
 def test_the_answer_language_follows_the_script_of_the_customers_text(text, language):
     assert script_language(text) == language
+
+
+# Number scope: a supervisor limited to some numbers configures only those numbers.
+
+SCOPED_SETTINGS = {"autoreply": "auto_reply", "routingrule": "rule", "businesshours": "hours"}
+
+
+def html_of(response):
+    return response.content.decode()
+
+
+@pytest.mark.parametrize("model", list(SCOPED_SETTINGS))
+def test_it_lists_only_the_rows_of_a_limited_supervisors_own_numbers(
+    sales_supervisor, numbers, model
+):
+    attribute = SCOPED_SETTINGS[model]
+    ours, theirs = getattr(numbers.ours, attribute), getattr(numbers.theirs, attribute)
+
+    html = html_of(sales_supervisor.get(f"/admin/automation/{model}/"))
+
+    assert f"/admin/automation/{model}/{ours.pk}/change/" in html
+    assert f"/admin/automation/{model}/{theirs.pk}/change/" not in html
+    assert not [mark for mark in numbers.theirs.marks if mark in html]
+
+
+@pytest.mark.parametrize("model", list(SCOPED_SETTINGS))
+def test_it_refuses_a_limited_supervisor_the_rows_of_another_number(
+    sales_supervisor, numbers, model
+):
+    theirs = getattr(numbers.theirs, SCOPED_SETTINGS[model])
+    base = f"/admin/automation/{model}/{theirs.pk}"
+
+    for page in ["change", "history", "delete"]:
+        assert does_not_exist(sales_supervisor.get(f"{base}/{page}/")), page
+    deleted = sales_supervisor.post(f"{base}/delete/", {"post": "yes"})
+    changed = sales_supervisor.post(f"{base}/change/", {"time_zone": "UTC", "text": "Hacked"})
+
+    assert does_not_exist(deleted)
+    assert does_not_exist(changed)
+    assert type(theirs).objects.filter(pk=theirs.pk).exists()
+    assert "Hacked" not in str(type(theirs).objects.filter(pk=theirs.pk).values().get())
+
+
+def test_its_list_editing_cannot_reach_another_numbers_rows(sales_supervisor, numbers):
+    theirs = numbers.theirs.auto_reply
+
+    sales_supervisor.post(
+        "/admin/automation/autoreply/",
+        {
+            "form-TOTAL_FORMS": "1",
+            "form-INITIAL_FORMS": "1",
+            "form-0-id": theirs.pk,
+            "_save": "Save",
+        },
+    )
+
+    theirs.refresh_from_db()
+    assert theirs.is_active
+
+
+def auto_reply_form(number):
+    return {"kind": "away", "business_number": number, "language": "en", "text": "Closed now"}
+
+
+def rule_for(number, label):
+    return rule_form(match="any", business_number=number, label=label.pk)
+
+
+def hours_form(number):
+    inlines = {
+        f"{prefix}-{field}": value
+        for prefix in ["periods", "holidays"]
+        for field, value in [("TOTAL_FORMS", "0"), ("INITIAL_FORMS", "0")]
+    }
+    return {"business_number": number, "time_zone": "UTC", "away_interval_hours": "24", **inlines}
+
+
+def test_it_offers_a_limited_supervisor_only_their_own_numbers_to_configure(
+    sales_supervisor, numbers
+):
+    for model in SCOPED_SETTINGS:
+        html = html_of(sales_supervisor.get(f"/admin/automation/{model}/add/"))
+        choices = re.search(r'<select name="business_number".*?</select>', html, re.S).group()
+
+        assert f'value="{numbers.ours.number.pk}"' in choices, model
+        assert f'value="{numbers.theirs.number.pk}"' not in choices, model
+        assert not [mark for mark in numbers.theirs.marks if mark in html], model
+
+
+@pytest.mark.parametrize("number", ["theirs", "every number"])
+def test_it_refuses_a_limited_supervisor_adding_automation_for_numbers_beyond_theirs(
+    sales_supervisor, numbers, number
+):
+    # BusinessHours has no row for "every number": the form must name one.
+    chosen = "" if number == "every number" else numbers.theirs.number.pk
+    BusinessHours.objects.filter(business_number=numbers.theirs.number).delete()
+    label = numbers.ours.label
+    before = {model: model.objects.count() for model in [AutoReply, RoutingRule, BusinessHours]}
+
+    answers = [
+        sales_supervisor.post("/admin/automation/autoreply/add/", auto_reply_form(chosen)),
+        sales_supervisor.post("/admin/automation/routingrule/add/", rule_for(chosen, label)),
+        sales_supervisor.post("/admin/automation/businesshours/add/", hours_form(chosen)),
+    ]
+
+    assert [answer.status_code for answer in answers] == [200, 200, 200]
+    for answer in answers:
+        assert answer.context["adminform"].form.errors["business_number"]
+    assert before == {model: model.objects.count() for model in before}
+
+
+def test_a_limited_supervisor_configures_their_own_number(sales_supervisor, numbers):
+    ours = numbers.ours.number
+    BusinessHours.objects.filter(business_number=ours).delete()
+
+    answers = [
+        sales_supervisor.post("/admin/automation/autoreply/add/", auto_reply_form(ours.pk)),
+        sales_supervisor.post(
+            "/admin/automation/routingrule/add/", rule_for(ours.pk, numbers.ours.label)
+        ),
+        sales_supervisor.post("/admin/automation/businesshours/add/", hours_form(ours.pk)),
+    ]
+
+    assert [answer.status_code for answer in answers] == [302, 302, 302]
+    assert AutoReply.objects.get(kind="away").business_number == ours
+    assert RoutingRule.objects.get(name="Refunds").business_number == ours
+    assert BusinessHours.objects.filter(business_number=ours).exists()
+
+
+def test_a_supervisor_of_every_number_keeps_every_row_and_the_rows_for_every_number(
+    client, django_user_model, numbers
+):
+    everywhere = AutoReply.objects.create(kind="away", language="en", text="For every number")
+    client.force_login(member(django_user_model, "boss", "Supervisor"))
+
+    html = html_of(client.get("/admin/automation/autoreply/"))
+    added = client.post("/admin/automation/routingrule/add/", rule_for("", numbers.ours.label))
+
+    for reply in [numbers.ours.auto_reply, numbers.theirs.auto_reply, everywhere]:
+        assert f"/admin/automation/autoreply/{reply.pk}/change/" in html
+    assert added.status_code == 302
+    assert RoutingRule.objects.get(name="Refunds").business_number is None
+
+
+def test_a_limited_supervisor_does_not_see_rows_for_every_number(sales_supervisor, numbers):
+    everywhere = AutoReply.objects.create(kind="away", language="en", text="For every number")
+
+    html = html_of(sales_supervisor.get("/admin/automation/autoreply/"))
+
+    assert f"/admin/automation/autoreply/{everywhere.pk}/" not in html
+    assert does_not_exist(
+        sales_supervisor.get(f"/admin/automation/autoreply/{everywhere.pk}/change/")
+    )
+
+
+@pytest.mark.parametrize("model", ["staffnotification", "automationrun", "autoreplyclaim"])
+def test_automation_records_of_another_number_do_not_exist_for_limited_staff(
+    client, django_user_model, numbers, model
+):
+    user = member(django_user_model, "sales-boss", "Supervisor", numbers=[numbers.ours.number])
+    client.force_login(grant(user, f"view_{model}"))
+    records = {
+        "staffnotification": StaffNotification.objects.filter,
+        "automationrun": AutomationRun.objects.filter,
+        "autoreplyclaim": AutoReplyClaim.objects.filter,
+    }[model]
+    field = "message__conversation" if model == "automationrun" else "conversation"
+    ours = records(**{field: numbers.ours.conversation}).get()
+    theirs = records(**{field: numbers.theirs.conversation}).get()
+
+    html = html_of(client.get(f"/admin/automation/{model}/"))
+
+    assert f"/admin/automation/{model}/{ours.pk}/change/" in html
+    assert f"/admin/automation/{model}/{theirs.pk}/change/" not in html
+    assert does_not_exist(client.get(f"/admin/automation/{model}/{theirs.pk}/change/"))
+    assert not [mark for mark in numbers.theirs.marks if mark in html]
+
+
+@pytest.mark.parametrize("model", ["label", "quickreply"])
+def test_settings_every_number_shares_are_only_looked_up_by_limited_supervisors(
+    sales_supervisor, numbers, model
+):
+    shared = (
+        numbers.theirs.label
+        if model == "label"
+        else QuickReply.objects.create(shortcut="hours", title="Hours")
+    )
+    base = f"/admin/automation/{model}/"
+
+    listed = sales_supervisor.get(base)
+    opened = sales_supervisor.get(f"{base}{shared.pk}/change/")
+    answers = [
+        sales_supervisor.get(f"{base}add/"),
+        sales_supervisor.post(f"{base}{shared.pk}/change/", {"name": "Renamed"}),
+        sales_supervisor.get(f"{base}{shared.pk}/delete/"),
+        sales_supervisor.post(f"{base}{shared.pk}/delete/", {"post": "yes"}),
+    ]
+
+    assert (listed.status_code, opened.status_code) == (200, 200)
+    assert [answer.status_code for answer in answers] == [403, 403, 403, 403]
+    assert type(shared).objects.filter(pk=shared.pk).exists()
+    assert "Rule of Support line" not in html_of(opened)

@@ -335,6 +335,23 @@ def test_it_answers_a_poll_with_nothing_new_in_three_queries(
     assert response.status_code == 204
 
 
+def test_it_answers_a_limited_agents_poll_in_three_queries_when_only_another_number_changed(
+    client, staff_user, number, first, django_assert_num_queries
+):
+    """The same three: the agent's numbers come with the user (staff.backends)."""
+    StaffProfile.objects.create(user=staff_user).numbers.add(number)
+    client.force_login(staff_user)
+    since = InboxChange.objects.latest("pk").pk
+    grow(number, first, staff_user)
+    for conversation in Conversation.objects.exclude(business_number=number):
+        InboxChange.objects.record(conversation.pk)
+
+    with django_assert_num_queries(3):
+        response = client.get(f"/poll/?since={since}&open={first.pk}")
+
+    assert response.status_code == 204
+
+
 def test_it_answers_a_poll_with_changes_in_a_fixed_number_of_queries(
     supervisor_client, supervisor, number, first, django_assert_max_num_queries
 ):

@@ -245,6 +245,31 @@ def test_polls_do_not_reveal_other_numbers(sales_only, two_numbers):
     assert "Support Customer" not in html
 
 
+def test_a_poll_answers_nothing_new_when_only_another_number_changed(sales_only, two_numbers):
+    cursor = InboxChange.objects.latest("pk").pk
+    deliver("new support message", sender="966500000002", name="Support Customer",
+            phone_number_id="222", display="15550000222")  # fmt: skip
+
+    response = sales_only.get(reverse("inbox:poll"), {"since": cursor})
+
+    assert response.status_code == 204
+
+
+def test_a_poll_reports_its_own_numbers_changes_and_nothing_of_another(sales_only, two_numbers):
+    sales, support = two_numbers
+    cursor = InboxChange.objects.latest("pk").pk
+    deliver("new support message", sender="966500000002", name="Support Customer",
+            phone_number_id="222", display="15550000222")  # fmt: skip
+    deliver("new sales message", sender="966500000001", name="Sales Customer",
+            phone_number_id="111", display="15550000111")  # fmt: skip
+
+    html = sales_only.get(reverse("inbox:poll"), {"since": cursor}).content.decode()
+
+    assert f'id="row-{sales.pk}"' in html
+    assert f'id="row-{support.pk}"' not in html
+    assert "new support message" not in html
+
+
 def role_permissions():
     return {
         group.name: {

@@ -858,7 +858,9 @@ def test_actions_need_a_post(staff_client):
     assert staff_client.get(reverse("inbox:assign", args=[conversation.pk])).status_code == 405
 
 
-@pytest.mark.parametrize("assignee", ["abc", "999999", "99999999999999999999999", "1.5"])
+@pytest.mark.parametrize(
+    "assignee", ["abc", "999999", "99999999999999999999999", "1.5", "9" * 5000, "١٢"]
+)
 def test_assigning_to_someone_who_is_not_staff_is_a_400_that_says_why(client, supervisor, assignee):
     client.force_login(supervisor)
     conversation = deliver_text()
@@ -866,7 +868,9 @@ def test_assigning_to_someone_who_is_not_staff_is_a_400_that_says_why(client, su
     response = assign(client, conversation, assignee)
 
     assert response.status_code == 400
-    assert "Choose an active member of staff to assign." in response.content.decode()
+    assert "Choose an active member of staff who can open this conversation." in (
+        response.content.decode()
+    )
     conversation.refresh_from_db()
     assert conversation.assignee is None
 
@@ -905,6 +909,28 @@ def test_a_tampered_paging_cursor_shows_the_first_page_instead_of_failing(staff_
     assert listing.status_code == 200
     assert older.status_code == 200
     assert "first" in older.content.decode()
+
+
+@pytest.mark.parametrize("name", ["number", "label"])
+@pytest.mark.parametrize("value", ["10000000000000000000000000", "-1", "9" * 5000, "x"])
+def test_it_ignores_a_list_filter_that_names_no_row_and_shows_the_whole_list(
+    staff_client, name, value
+):
+    deliver_text("still listed")
+
+    response = staff_client.get("/", {name: value})
+
+    assert response.status_code == 200
+    assert "still listed" in response.content.decode()
+
+
+def test_a_search_holding_a_nul_character_searches_without_it(staff_client):
+    deliver_text("find me")
+
+    response = staff_client.get("/", {"q": "find\x00 me"})
+
+    assert response.status_code == 200
+    assert "find me" in response.content.decode()
 
 
 # Live updates

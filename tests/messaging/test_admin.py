@@ -42,6 +42,27 @@ def test_lists_render_and_never_show_message_bodies(admin_client, delivered, pat
     assert b"confidential text" not in response.content
 
 
+@pytest.mark.parametrize(
+    ("path", "query"),
+    [
+        ("/admin/messaging/message/", {"timestamp__year": "9" * 26}),
+        ("/admin/messaging/webhookevent/", {"received_at__month": "-" + "9" * 26}),
+        ("/admin/messaging/contact/", {"created_at__day": "9" * 5000}),
+        ("/admin/messaging/message/", {"status__exact": "read\x00"}),
+        ("/admin/messaging/conversation/", {"state__exact": "open\x00"}),
+        ("/admin/messaging/messagetemplate/", {"status__exact": "\x00"}),
+    ],
+    ids=str,
+)
+def test_it_refuses_a_list_filter_it_cannot_apply_as_an_invalid_filter(
+    admin_client, delivered, path, query
+):
+    response = admin_client.get(path, query)
+
+    assert response.status_code == 302
+    assert response["Location"] == f"{path}?e=1"
+
+
 def test_webhook_events_are_read_only(admin_client, delivered):
     response = admin_client.get(f"/admin/messaging/webhookevent/{delivered.pk}/change/")
 

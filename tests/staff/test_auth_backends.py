@@ -5,7 +5,9 @@ import pytest
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission, User
 
+from messaging.models import BusinessNumber
 from staff.backends import OneQueryModelBackend
+from staff.models import StaffProfile
 
 pytestmark = pytest.mark.django_db
 
@@ -95,3 +97,28 @@ def test_an_inactive_or_missing_user_is_not_signed_in(agent):
 
     assert OneQueryModelBackend().get_user(agent.pk) is None
     assert OneQueryModelBackend().get_user(agent.pk + 1000) is None
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [("limited", {"111", "222"}), ("no profile", None), ("empty profile", None), ("root", None)],
+)
+def test_a_signed_in_user_comes_with_their_number_scope_in_the_same_query(
+    agent, django_assert_num_queries, kind, expected
+):
+    numbers = [BusinessNumber.objects.create(phone_number_id=pk) for pk in ["111", "222", "333"]]
+    if kind == "root":
+        agent.is_superuser = True
+        agent.save()
+    if kind != "no profile":
+        profile = StaffProfile.objects.create(user=agent)
+        if kind in {"limited", "root"}:
+            profile.numbers.add(*numbers[:2])
+
+    with django_assert_num_queries(1):
+        user = OneQueryModelBackend().get_user(agent.pk)
+        scope = StaffProfile.objects.number_scope(user)
+
+    ids = {number.pk: number.phone_number_id for number in numbers}
+    assert scope == StaffProfile.objects.number_scope(User.objects.get(pk=agent.pk))
+    assert (scope if scope is None else {ids[pk] for pk in scope}) == expected
