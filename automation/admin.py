@@ -71,10 +71,8 @@ class NumberScopedAdmin(CheckedFiltersAdmin):
 class SharedAdmin(CheckedFiltersAdmin):
     """Settings every number shares (labels, quick replies): changing or deleting one acts
     on numbers beyond a limited person's (and a delete page lists where they use it), so
-    only staff who see every number change them; limited staff look them up."""
-
-    def has_add_permission(self, request):
-        return every_number(request.user) and super().has_add_permission(request)
+    only staff who see every number change them; limited staff look them up and add new
+    ones, which touch nobody else's conversations."""
 
     def has_change_permission(self, request, obj=None):
         return every_number(request.user) and super().has_change_permission(request, obj)
