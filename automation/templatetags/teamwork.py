@@ -10,6 +10,7 @@ from django.utils.translation import get_language
 from automation.models import Label, QuickReplyText
 from automation.notes import MENTION, notes_for_poll
 from automation.text import fill, pick_variant, script_language
+from staff.permissions import who_can_open
 
 register = template.Library()
 
@@ -69,11 +70,12 @@ def quick_replies(context, conversation):
 
 
 @register.simple_tag
-def mention_choices():
-    """Colleagues who can be @mentioned."""
+def mention_choices(conversation):
+    """Colleagues who can be @mentioned: those who can open the conversation the note is on
+    (a mention of anyone else reaches nobody: they could not read it)."""
+    staff = get_user_model().objects.filter(is_staff=True)
     return list(
-        get_user_model()
-        .objects.filter(is_active=True, is_staff=True)
+        who_can_open(staff, conversation)
         .order_by("first_name", "username")
         .only("pk", "username", "first_name", "last_name")
     )

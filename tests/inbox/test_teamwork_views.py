@@ -258,6 +258,28 @@ def test_mentioning_a_colleague_emails_them_after_the_commit_only(
     assert '<span class="mention">@salma</span>' in html
 
 
+def test_the_mention_picker_offers_only_colleagues_who_can_open_the_conversation(
+    agent_client, supervisor, django_user_model
+):
+    conversation = deliver().conversation
+    other_number = conversation.business_number.__class__.objects.create(
+        phone_number_id="222", display_phone_number="2"
+    )
+    officer = django_user_model.objects.create_user(username="omar", is_staff=True)
+    elsewhere = grant(
+        django_user_model.objects.create_user(username="hadi", is_staff=True),
+        "view_conversation",
+    )
+    StaffProfile.objects.create(user=elsewhere).numbers.add(other_number)
+
+    html = page(agent_client, conversation)
+
+    picker = html.split('id="note-mentions"')[1].split("</ul>")[0]
+    assert f'id="mention-{supervisor.pk}"' in picker
+    assert f'id="mention-{officer.pk}"' not in picker
+    assert f'id="mention-{elsewhere.pk}"' not in picker
+
+
 def test_opening_a_conversation_with_notes_costs_the_same_queries_for_1_or_60_notes(
     agent_client, agent, django_assert_num_queries
 ):
