@@ -542,3 +542,20 @@ def test_an_officer_with_every_number_sees_and_erases_everyone(client, everywher
 
     assert not Contact.objects.filter(wa_id=SAMI["wa_id"]).exists()
     assert not Message.objects.filter(wamid__in=["wamid.S1", "wamid.S2"]).exists()
+
+
+@pytest.mark.parametrize(
+    ("path", "query"),
+    [
+        ("/admin/privacy/auditevent/", {"at__year": "9" * 26}),
+        ("/admin/privacy/auditevent/", {"action__exact": "viewed\x00"}),
+        ("/admin/privacy/deletionrequest/", {"received_at__month": "-" + "9" * 26}),
+        ("/admin/privacy/deletionrequest/", {"status__exact": "\x00"}),
+    ],
+    ids=str,
+)
+def test_it_refuses_a_list_filter_it_cannot_apply_as_an_invalid_filter(admin_client, path, query):
+    response = admin_client.get(path, query)
+
+    assert response.status_code == 302
+    assert response["Location"] == f"{path}?e=1"

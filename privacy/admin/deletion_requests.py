@@ -1,5 +1,4 @@
-"""Admin for privacy: the audit log (read-only), deletion requests (erase, reject, export), and
-the export of a contact's data from messaging's contact list."""
+"""Deletion requests in the admin (policy section 7): record, export, erase, reject."""
 
 from datetime import timedelta
 from typing import Any, cast
@@ -8,9 +7,8 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.contrib.admin.widgets import ForeignKeyRawIdWidget
 from django.contrib.auth.models import User
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import ForeignKey, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -24,10 +22,15 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 
-from messaging import admin as messaging_admin
+from messaging.admin import CheckedFiltersAdmin
 from messaging.models import Contact
-from messaging.querysets import Viewer
 from privacy import audit
+from privacy.admin.forms import (
+    DeletionRequestForm,
+    RejectForm,
+    VisibleRawIdWidget,
+    who_handles_every_number,
+)
 from privacy.erasure import (
     erase_contact,
     find_person,
@@ -38,14 +41,10 @@ from privacy.erasure import (
 from privacy.export import export_response
 from privacy.models import (
     AuditEvent,
-    AuditEventQuerySet,
     DeletionRequest,
     DeletionRequestQuerySet,
-    holding,
 )
 from privacy.scrub import normalise_id
-from staff.models import StaffProfile
-from staff.permissions import users_with_perm, with_every_number
 
 
 class StaffRequest(HttpRequest):
@@ -53,42 +52,6 @@ class StaffRequest(HttpRequest):
     account through."""
 
     user: User
-
-
-@admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
-    """The audit log is append-only: nobody adds, changes or deletes entries here (retention
-    removes them after RETENTION_AUDIT_DAYS). Reading it takes the privacy.view_auditevent
-    permission (the Privacy officer role has it; superusers have every permission); someone
-    limited to some business numbers reads the entries about those numbers' objects and
-    those about none (AuditEvent.objects.visible_to)."""
-
-    list_display = ("at", "actor_name", "action", "object_type", "object_id")
-    list_filter = ("action", "at")
-    search_fields = ("actor_name", "object_id")
-    date_hierarchy = "at"
-    fields = ("at", "actor", "actor_name", "action", "object_type", "object_id", "details")
-    readonly_fields = fields
-    list_select_related = False
-    show_full_result_count = False  # a count over the whole log on every page is wasted work
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[AuditEvent]:
-        queryset = cast(AuditEventQuerySet, super().get_queryset(request))
-        return queryset.visible_to(request.user)
-
-    def has_view_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
-        # Only the view permission: Django would also let change_auditevent read the log,
-        # and that permission means nothing here.
-        return request.user.has_perm("privacy.view_auditevent")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
-        return False
 
 
 # Deletion requests (policy section 7): erase, reject, export.
@@ -125,97 +88,8 @@ class ReceivedFilter(admin.SimpleListFilter):
         return queryset
 
 
-class DeletionRequestForm(forms.ModelForm):
-    # Who fills the form in (DeletionRequestAdmin.get_form sets it): the ids a person limited
-    # to some business numbers gives must be of someone who wrote to one of them.
-    viewer: Viewer | None = None
-
-    class Meta:
-        model = DeletionRequest
-        fields = ["phone", "user_id", "contact", "channel", "received_at", "status", "notes"]
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if "status" in self.fields:
-            # Completed and rejected are reached only through "Erase data" and "Reject".
-            cast(forms.ChoiceField, self.fields["status"]).choices = [
-                (value, label)
-                for value, label in DeletionRequest.Status.choices
-                if value in DeletionRequest.OPEN_STATES
-            ]
-
-    def clean_phone(self) -> str:
-        return normalise_id(self.cleaned_data.get("phone", ""))
-
-    def clean_user_id(self) -> str:
-        return normalise_id(self.cleaned_data.get("user_id", ""))
-
-    def clean(self) -> dict[str, Any]:
-        super().clean()
-        cleaned = self.cleaned_data
-        if not (cleaned.get("phone") or cleaned.get("user_id") or cleaned.get("contact")):
-            raise forms.ValidationError(
-                _("Give the requester's phone number, business-scoped user id, or contact.")
-            )
-        self._check_ids_in_scope()
-        return cleaned
-
-    def _check_ids_in_scope(self) -> None:
-        """Someone limited to some numbers names only people who wrote to one of them: an id
-        no contact of theirs holds is refused alike, whether someone else or nobody holds it,
-        so the form tells nothing about other numbers. (The contact field offers only their
-        contacts: DeletionRequestAdmin.formfield_for_foreignkey.)"""
-        if self.viewer is None or StaffProfile.objects.number_scope(self.viewer) is None:
-            return
-        theirs = Contact.objects.visible_to(self.viewer)
-        for name in ("phone", "user_id"):
-            value = self.cleaned_data.get(name)
-            if value and name in self.changed_data and not theirs.filter(holding(value)).exists():
-                self.add_error(
-                    name,
-                    _(
-                        "Nobody who wrote to the business numbers you handle has this number "
-                        "or id. Someone who handles every number can record requests for "
-                        "anyone: %(names)s."
-                    )
-                    % {"names": who_handles_every_number("privacy.add_deletionrequest")},
-                )
-
-
-class VisibleRawIdWidget(ForeignKeyRawIdWidget):
-    """The raw id input of a contact, naming only a contact the viewer may see: an id of
-    another number's contact, typed in and sent back with the form's errors, shows nothing."""
-
-    def __init__(self, *args: Any, visible: QuerySet[Contact], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.visible = visible
-
-    def label_and_url_for_value(self, value: Any) -> tuple[str, str]:
-        try:
-            seen = self.visible.filter(pk=value).exists()
-        except (ValueError, OverflowError, ValidationError):
-            seen = False
-        return super().label_and_url_for_value(value) if seen else ("", "")
-
-
-def who_handles_every_number(perm: str) -> str:
-    """The usernames of the active staff holding `perm` who see every business number: who
-    can act where someone limited to some numbers may not."""
-    staff = users_with_perm(perm).filter(is_staff=True)
-    names = with_every_number(staff).order_by("username").values_list("username", flat=True)
-    return ", ".join(names) or str(_("nobody yet (a superuser can give someone every number)"))
-
-
-class RejectForm(forms.Form):
-    reason = forms.CharField(
-        label=_("Reason for rejection"),
-        widget=forms.Textarea(attrs={"rows": 4, "cols": 60, "dir": "auto"}),
-        strip=True,
-    )
-
-
 @admin.register(DeletionRequest)
-class DeletionRequestAdmin(admin.ModelAdmin):
+class DeletionRequestAdmin(CheckedFiltersAdmin):
     """Deletion requests, and what a privacy officer limited to some business numbers
     (StaffProfile numbers) may do with them. Such an officer acts only for people who wrote
     to their numbers, and learns nothing of other numbers:
@@ -551,27 +425,3 @@ def erased_message(obj: DeletionRequest, counts: dict[str, int]) -> str:
         "pk": obj.pk,
         "what": "; ".join(done) if done else _("nothing was stored"),
     }
-
-
-# Subject access from the contact list: messaging's admin, with privacy's export action.
-
-admin.site.unregister(Contact)
-
-
-@admin.register(Contact)
-class ContactAdmin(messaging_admin.ContactAdmin):
-    actions = ["export_data"]
-
-    def has_export_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("privacy.export_contact")
-
-    @admin.action(description=_("Export all their data (JSON)"), permissions=["export"])
-    def export_data(self, request: HttpRequest, queryset: QuerySet[Contact]) -> HttpResponse | None:
-        # The rows chosen, as far as the viewer may see them (get_queryset): other numbers'
-        # contacts chosen by id leave nothing, which is said as for an empty choice.
-        contacts = list(queryset.order_by("pk"))
-        if not contacts:
-            self.message_user(request, _("Choose at least one contact."), messages.WARNING)
-            return None
-        subject = contacts[0] if len(contacts) == 1 else None
-        return export_response(request, contacts, subject=subject)
