@@ -14,7 +14,7 @@ from django.utils.formats import localize
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext_lazy
 from django_stubs_ext import StrOrPromise
 
 from messaging import signals
@@ -223,7 +223,7 @@ def history_table(events: QuerySet[AccountEvent]) -> SafeString:
     return format_html(
         "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>"
         "</thead><tbody>{}</tbody></table>",
-        _("When"),
+        pgettext_lazy("the time an account event happened", "When"),
         _("Kind"),
         _("Event"),
         _("State"),

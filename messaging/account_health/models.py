@@ -72,7 +72,7 @@ class AccountEvent(models.Model):
     fingerprint = models.CharField(max_length=64, unique=True)
     # Set by the e-mail task when it takes the event (messaging.account_health.mail): a
     # duplicate task finds it set and sends nothing.
-    notified_at = models.DateTimeField(_("administrators e-mailed"), null=True, blank=True)
+    notified_at = models.DateTimeField(_("staff e-mailed at"), null=True, blank=True)
 
     objects = AccountEventQuerySet.as_manager()
 

@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
                 ('occurred_at', models.DateTimeField(verbose_name='when')),
                 ('received_at', models.DateTimeField(auto_now_add=True, verbose_name='received')),
                 ('fingerprint', models.CharField(max_length=64, unique=True)),
-                ('notified_at', models.DateTimeField(blank=True, null=True, verbose_name='administrators e-mailed')),
+                ('notified_at', models.DateTimeField(blank=True, null=True, verbose_name='staff e-mailed at')),
                 ('business_number', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='account_events', to='messaging.businessnumber', verbose_name='business number')),
                 ('template', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='account_events', to='messaging.messagetemplate', verbose_name='template')),
             ],
