@@ -244,10 +244,14 @@ def test_administrators_and_supervisors_of_the_number_are_emailed_and_no_one_els
 
     recipients = sorted(address for email in mail.outbox for address in email.to)
     assert recipients == ["root@example.org", "salma@example.org"]
-    body = next(e.body for e in mail.outbox if e.to == ["salma@example.org"])
-    assert "WhatsApp flagged \u2068" in body
-    assert "low quality" in body
-    assert f"/admin/messaging/accountevent/{AccountEvent.objects.get().pk}/change/" in body
+    bodies = {email.to[0]: email.body for email in mail.outbox}
+    # Each in its reader's language: Salma reads Arabic, the administrator the default.
+    assert "WhatsApp flagged \u2068" in bodies["root@example.org"]
+    assert "low quality" in bodies["root@example.org"]
+    assert "وضع واتساب علامة تحذير على الرقم \u2068" in bodies["salma@example.org"]
+    assert "لانخفاض جودته" in bodies["salma@example.org"]
+    link = f"/admin/messaging/accountevent/{AccountEvent.objects.get().pk}/change/"
+    assert all(link in body for body in bodies.values())
 
 
 def test_an_account_wide_event_reaches_supervisors_of_its_numbers_only(
