@@ -18,6 +18,7 @@ from messaging import payloads as p
 from messaging.backends import locmem
 from messaging.models import Conversation, Message
 from messaging.sending import queue_text_reply
+from tests.browser_support import AMINA, SLOW, open_conversation, row, sign_in
 from tests.live_support import close_browser_context, database, post_webhook_over_http
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -25,10 +26,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 # Anything the server learns must be on screen within 3 s (the product's promise, with a 2 s
 # poll; these tests poll every second, for a live server that answers one request at a time).
 LIVE = 3000
-# Page loads and form posts on a loaded CI machine.
-SLOW = 10_000
 
-AMINA = "966501234567"
 JOHN = "447700900123"
 OMAR = "201001234567"
 
@@ -133,21 +131,6 @@ def run_worker():
 # Staff's side: the browser.
 
 
-def scripts_ready(page):
-    """Wait until inbox.js and htmx are wired up: keys typed earlier would be lost."""
-    page.wait_for_load_state("load")
-    expect(page.locator("html")).to_have_class(re.compile(r"\bjs\b"))
-
-
-def sign_in(page, password, username="amina"):
-    page.goto("/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Conversations")).to_be_attached(timeout=SLOW)
-    scripts_ready(page)
-
-
 def mark_document(page):
     """Tag the loaded document; `still_same_document` fails if the page has reloaded since."""
     page.evaluate("window.__noReload = true")
@@ -155,16 +138,6 @@ def mark_document(page):
 
 def still_same_document(page):
     return page.evaluate("window.__noReload === true")
-
-
-def row(page, name):
-    return page.locator("#conversation-list .conversation-row", has_text=name)
-
-
-def open_conversation(page, name):
-    row(page, name).get_by_role("link").click()
-    expect(page.locator("#conversation-header h2")).to_have_text(name, timeout=SLOW)
-    scripts_ready(page)
 
 
 def timeline_message(page, text):

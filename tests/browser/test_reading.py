@@ -8,17 +8,23 @@ import pytest
 from django.core.management import call_command
 from playwright.sync_api import expect
 
-from messaging import payloads as p
 from messaging.backends import locmem
 from messaging.models import Conversation, Message
-from tests.live_support import close_browser_context, database, post_webhook_over_http
+from tests.browser_support import (
+    AMINA,
+    SLOW,
+    deliver_text,
+    open_conversation,
+    row,
+    scripts_ready,
+    sign_in,
+)
+from tests.live_support import close_browser_context, database
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 LIVE = 3000  # what the server learns shows within 3 s (a poll every second here)
-SLOW = 10_000
 
-AMINA = "966501234567"
 JOHN = "447700900123"
 
 # Makes a page believe it is in a background tab (or in front again), from before its
@@ -29,41 +35,6 @@ HIDE_TAB = """hidden => {
     });
     document.dispatchEvent(new Event("visibilitychange"));
 }"""
-
-
-def deliver_text(live_server, text, *, sender=AMINA, name="Amina Khalid"):
-    post_webhook_over_http(
-        live_server,
-        p.envelope(
-            p.value(
-                contacts=[p.contact(wa_id=sender, name=name)],
-                messages=[p.text_message(text, sender=sender)],
-            )
-        ),
-    )
-
-
-def sign_in(page, password, username="amina"):
-    page.goto("/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Conversations")).to_be_attached(timeout=SLOW)
-
-
-def scripts_ready(page):
-    page.wait_for_load_state("load")
-    expect(page.locator("html")).to_have_class(re.compile(r"\bjs\b"))
-
-
-def row(page, name):
-    return page.locator("#conversation-list .conversation-row", has_text=name)
-
-
-def open_conversation(page, name):
-    row(page, name).get_by_role("link").click()
-    expect(page.locator("#conversation-header h2")).to_have_text(name, timeout=SLOW)
-    scripts_ready(page)
 
 
 def hide_tab(page, hidden):
@@ -122,7 +93,6 @@ def test_opening_a_conversation_reads_it_for_the_list_the_title_and_the_customer
     deliver_text(live_server, "Are you open on Friday?")
     deliver_text(live_server, "Do you ship to the UK?", sender=JOHN, name="John Carter")
     sign_in(page, password)
-    scripts_ready(page)
     expect(row(page, "Amina Khalid").locator(".badge")).to_have_text("2")
 
     open_conversation(page, "Amina Khalid")
@@ -146,7 +116,7 @@ def test_opening_a_conversation_without_javascript_reads_it_only_with_mark_read(
 ):
     deliver_text(live_server, "Salaam, one question")
     page = context_for(java_script_enabled=False)
-    sign_in(page, password)
+    sign_in(page, password, javascript=False)
 
     page.goto(conversation_path())  # as a link followed from anywhere would
 
@@ -191,7 +161,6 @@ def test_messages_that_came_while_the_tab_was_hidden_are_read_when_it_is_looked_
 ):
     deliver_text(live_server, "Salaam, one question")
     sign_in(page, password)
-    scripts_ready(page)
     open_conversation(page, "Amina Khalid")
     expect(row(page, "Amina Khalid").locator(".badge")).to_have_count(0, timeout=LIVE)
     hide_tab(page, True)
@@ -218,7 +187,6 @@ def test_a_new_message_in_the_open_conversation_is_read_at_once(
 ):
     deliver_text(live_server, "Salaam, one question")
     sign_in(page, password)
-    scripts_ready(page)
     open_conversation(page, "Amina Khalid")
     expect(row(page, "Amina Khalid").locator(".badge")).to_have_count(0, timeout=LIVE)
 

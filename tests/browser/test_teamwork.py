@@ -1,26 +1,22 @@
 """Teamwork in a real browser: the quick-reply picker, internal notes and label filters, with
 customers' messages arriving as signed webhooks posted to the live server."""
 
-import re
-
 import pytest
 from django.core import mail
 from django.core.management import call_command
 from playwright.sync_api import expect
 
 from automation.models import Label, Note, QuickReply, QuickReplyText
-from messaging import payloads as p
 from messaging.backends import locmem
 from messaging.models import Message
-from tests.live_support import database, post_webhook_over_http
+from tests.browser_support import SLOW, deliver_text, open_conversation, row, sign_in
+from tests.live_support import database
 from tests.staff_support import grant
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 LIVE = 3000  # the poll runs every 2 s: anything new must show within 3 s
-SLOW = 10_000
 
-AMINA = "966501234567"
 JOHN = "447700900123"
 
 
@@ -29,42 +25,6 @@ def agent(staff_user):
     """An agent who may label conversations and write notes."""
     with database():
         return grant(staff_user, "apply_label", "add_note")
-
-
-def deliver_text(live_server, text, *, sender=AMINA, name="Amina Khalid"):
-    post_webhook_over_http(
-        live_server,
-        p.envelope(
-            p.value(
-                contacts=[p.contact(wa_id=sender, name=name)],
-                messages=[p.text_message(text, sender=sender)],
-            )
-        ),
-    )
-
-
-def sign_in(page, password, username="amina"):
-    page.goto("/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Conversations")).to_be_attached(timeout=SLOW)
-    scripts_ready(page)
-
-
-def scripts_ready(page):
-    page.wait_for_load_state("load")
-    expect(page.locator("html")).to_have_class(re.compile(r"\bjs\b"))
-
-
-def row(page, name):
-    return page.locator("#conversation-list .conversation-row", has_text=name)
-
-
-def open_conversation(page, name):
-    row(page, name).get_by_role("link").click()
-    expect(page.locator("#conversation-header h2")).to_have_text(name, timeout=SLOW)
-    scripts_ready(page)
 
 
 def run_worker():
