@@ -116,7 +116,7 @@ def message_text_condition(q):
     name, a shared contact's name, a place: messaging.search), contain `q` (any case, any
     script).
 
-    On PostgreSQL the trigram indexes (messaging migrations 0006 and 0011) find the messages
+    On PostgreSQL the trigram indexes (messaging migrations 0006 and 0012) find the messages
     of a rare term at once, but fetching every row of a common one ("refund": 2% of a million
     messages) costs more than walking the list newest first and stopping at the page's end,
     where most conversations match. A bounded look through the indexes tells which it is.

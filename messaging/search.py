@@ -5,7 +5,7 @@ a place's name and address).
 The words are read from `data` when a query asks, not copied into a column of their own:
 whatever rewrites data (an edit, a revoke, retention, the erasure of a shared card) changes
 what is found with it, and no row has to be rewritten to add them. On PostgreSQL a pg_trgm
-GIN index on the same expression (messaging migration 0011) finds them as message_text_trgm_idx
+GIN index on the same expression (messaging migration 0012) finds them as message_text_trgm_idx
 finds text; the index must be built from exactly this expression, which a test checks
 (tests/inbox/test_paging_and_search.py).
 """
