@@ -8,7 +8,6 @@ rules), unless a later event about the same thing and condition is already store
 delivers out of order): news that is no longer true is history, not news.
 """
 
-import re
 from functools import partial
 
 from django.db import transaction
@@ -18,8 +17,7 @@ from messaging.account_health.models import AccountEvent
 from messaging.db import insert_new
 from messaging.events import AccountUpdate, TemplateUpdate
 from messaging.models import BusinessNumber, MessageTemplate
-
-_NON_DIGITS = re.compile(r"\D")
+from messaging.phones import phone_digits
 
 # Template webhooks kept as events: the rest (quality, components) only update the row.
 TEMPLATE_FIELDS = frozenset({"message_template_status_update", "template_category_update"})
@@ -31,7 +29,7 @@ def record_account_update(item: AccountUpdate) -> AccountEvent | None:
     if number is not None:
         subject = f"number:{number.phone_number_id}"
     elif item.field == "phone_number_quality_update":
-        subject = f"display:{_NON_DIGITS.sub('', item.display_phone_number)}"
+        subject = f"display:{phone_digits(item.display_phone_number)}"
     else:
         subject = f"waba:{item.waba_id}"
     row = AccountEvent.build(
@@ -72,13 +70,13 @@ def record_template_update(
 def number_for_display(display: str, waba_id: str) -> BusinessNumber | None:
     """Our number with this display number (digits compared: Meta writes it "15550783881"
     here and may format it elsewhere), in this account when we know the number's."""
-    digits = _NON_DIGITS.sub("", display)
+    digits = phone_digits(display)
     if not digits:
         return None
     numbers = BusinessNumber.objects.all()
     if waba_id:
         numbers = numbers.filter(waba_id__in=[waba_id, ""])
-    return next((n for n in numbers if _NON_DIGITS.sub("", n.display_phone_number) == digits), None)
+    return next((n for n in numbers if phone_digits(n.display_phone_number) == digits), None)
 
 
 def _insert(row: AccountEvent) -> AccountEvent | None:
