@@ -439,6 +439,9 @@ WHATSAPP_READ_RECEIPTS = env_bool("WHATSAPP_READ_RECEIPTS", True)
 WHATSAPP_SEND_RATE_PER_SECOND = env_int("WHATSAPP_SEND_RATE_PER_SECOND", 80, minimum=1)
 # How often the worker runs its maintenance (outbox sweep, retention purge).
 MAINTENANCE_INTERVAL_SECONDS = env_int("MAINTENANCE_INTERVAL_SECONDS", 60, minimum=5)
+# A worker that loses the database waits for it with exponential backoff up to this long
+# between tries (messaging.worker), then carries on by itself.
+WORKER_DB_BACKOFF_MAX_SECONDS = env_int("WORKER_DB_BACKOFF_MAX_SECONDS", 30, minimum=1)
 
 # Privacy (shown on /privacy/ and in admin). Deletion requests are due this many days after
 # receipt.
