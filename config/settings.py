@@ -442,6 +442,10 @@ MAINTENANCE_INTERVAL_SECONDS = env_int("MAINTENANCE_INTERVAL_SECONDS", 60, minim
 # A worker that loses the database waits for it with exponential backoff up to this long
 # between tries (messaging.worker), then carries on by itself.
 WORKER_DB_BACKOFF_MAX_SECONDS = env_int("WORKER_DB_BACKOFF_MAX_SECONDS", 30, minimum=1)
+# A task "running" longer than this is taken for one whose worker died (killed, or cut off
+# the database mid-task): maintenance marks it failed and queues its webhook body again.
+# Longer than any task takes (applying a body: milliseconds; a send: its Graph timeouts).
+TASK_LEASE_SECONDS = env_int("TASK_LEASE_SECONDS", 300, minimum=60)
 
 # Privacy (shown on /privacy/ and in admin). Deletion requests are due this many days after
 # receipt.

@@ -6,16 +6,21 @@ database error in its own bookkeeping: claiming the next task, or recording a re
 the connection was cut mid-task. Here such an error closes the worker's connections and
 waits, with capped exponential backoff and jitter, until the database answers again; then
 the library's loop starts over. A task whose result could not be recorded stays "running"
-until the maintenance run's lease sweep (messaging.leases) fails it and queues its body again.
+until its lease is over: then the maintenance run fails it (`fail_orphaned_tasks`) and
+`ingest.requeue_stranded` queues its webhook body again.
 """
 
 import logging
 import random
 import time
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, connections
+from django.tasks import TaskResultStatus
+from django.utils import timezone
 from django_tasks_db.management.commands.db_worker import Worker
+from django_tasks_db.models import DBTaskResult
 
 logger = logging.getLogger(__name__)
 
@@ -64,3 +69,26 @@ def database_answers() -> bool:
         connections.close_all()
         return False
     return True
+
+
+class WorkerLost(Exception):
+    """Recorded as the error of a task whose worker died before it finished."""
+
+
+def fail_orphaned_tasks(now: datetime | None = None) -> int:
+    """Fail the tasks "running" for longer than TASK_LEASE_SECONDS: their worker was killed
+    or lost the database mid-task, and the library would leave them running for good."""
+    now = now or timezone.now()
+    failed = DBTaskResult.objects.filter(
+        status=TaskResultStatus.RUNNING,
+        started_at__lt=now - timedelta(seconds=settings.TASK_LEASE_SECONDS),
+    ).update(
+        status=TaskResultStatus.FAILED,
+        finished_at=now,
+        exception_class_path=f"{WorkerLost.__module__}.{WorkerLost.__qualname__}",
+        traceback="Its worker stopped before the task finished (lease over).",
+        return_value=None,
+    )
+    if failed:
+        logger.warning("%d tasks outlived their lease (worker gone): marked failed", failed)
+    return failed

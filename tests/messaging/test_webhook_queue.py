@@ -122,6 +122,38 @@ def test_a_body_just_stored_or_behind_a_backlog_is_not_stranded():
     assert webhook_tasks(status=TaskResultStatus.READY).count() == 0
 
 
+def test_a_stranded_body_is_queued_again_while_other_bodies_wait_in_line():
+    stranded = accept(body("Lost", wamid="wamid.Q2"))
+    webhook_tasks().update(status=TaskResultStatus.FAILED)
+    accept(body("Waiting", wamid="wamid.Q3"))  # steady load: there is always a task waiting
+    later = timezone.now() + timedelta(minutes=10)
+
+    assert requeue_stranded(later) == 1
+    assert requeue_stranded(later) == 0  # queued now: not twice
+    run_webhook_tasks()
+
+    stranded.refresh_from_db()
+    assert stranded.state == WebhookEvent.State.PROCESSED
+
+
+def test_a_body_whose_worker_died_is_queued_again_while_others_are_applied(settings):
+    settings.TASK_LEASE_SECONDS = 300
+    event = accept(body("Lost", wamid="wamid.Q4"))
+    killed_at = timezone.now()
+    webhook_tasks().update(status=TaskResultStatus.RUNNING, started_at=killed_at)
+    accept(body("Busy", wamid="wamid.Q5"))
+    webhook_tasks(status=TaskResultStatus.READY).update(
+        status=TaskResultStatus.RUNNING, started_at=killed_at + timedelta(minutes=9)
+    )
+
+    assert requeue_stranded(killed_at + timedelta(minutes=4)) == 0  # within its lease
+    assert requeue_stranded(killed_at + timedelta(minutes=10)) == 1
+    run_webhook_tasks()
+
+    event.refresh_from_db()
+    assert event.state == WebhookEvent.State.PROCESSED
+
+
 @pytest.mark.django_db(transaction=True)
 def test_db_worker_applies_stored_bodies_with_its_default_queues():
     accept(body())
