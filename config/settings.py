@@ -360,12 +360,13 @@ SECURE_CSP = {
 }
 
 # Background work: Django's Tasks framework with the database backend (`manage.py db_worker`).
-# Two queues, both served by `db_worker --queue-name '*'`: "webhooks" (applying stored
-# webhook bodies, first in line) and "default" (everything else).
+# One queue per kind of work, in order of urgency (messaging.queues, README "Running it"),
+# all served by `db_worker --queue-name '*'`. "default" holds tasks queued before the queues
+# were split, until a '*' worker has run them.
 TASKS = {
     "default": {
         "BACKEND": "django_tasks_db.DatabaseBackend",
-        "QUEUES": ["default", "webhooks"],
+        "QUEUES": ["sending", "webhooks", "maintenance", "notifications", "automation", "default"],
     }
 }
 

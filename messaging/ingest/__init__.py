@@ -35,15 +35,14 @@ from messaging.db import insert_new
 from messaging.ingest.apply import apply_webhook_event
 from messaging.locks import hold_for_applying
 from messaging.models import WebhookEvent
+from messaging.queues import WEBHOOKS
 
 logger = logging.getLogger(__name__)
 
 
-# Applying stored bodies goes before anything else a worker has queued (sends, automation,
-# upkeep): what staff see waits on it. Its own queue lets a deployment give it workers of
-# its own (`db_worker --queue-name webhooks`).
-WEBHOOK_QUEUE = "webhooks"
-WEBHOOK_PRIORITY = 50
+# Applying stored bodies goes before everything but sending (messaging.queues). Its own
+# queue lets a deployment give it workers of its own (`db_worker --queue-name webhooks`).
+WEBHOOK_QUEUE, WEBHOOK_PRIORITY = WEBHOOKS
 
 
 def accept(body: bytes) -> WebhookEvent:
