@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import BigIntegerField, Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, TextField
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.tasks import TaskResultStatus, task
@@ -123,8 +123,10 @@ def requeue_stranded(
             | Q(status=TaskResultStatus.RUNNING, started_at__gte=now - lease),
             task_path=apply_stored_webhook.module_path,
         )
-        .alias(event_id=Cast(KT("args_kwargs__args__0"), BigIntegerField()))
-        .filter(event_id=OuterRef("pk"))
+        # Compared as text: a cast to a number could fail on another task's first argument
+        # (PostgreSQL need not test task_path first).
+        .alias(event_id=Cast(KT("args_kwargs__args__0"), TextField()))
+        .filter(event_id=Cast(OuterRef("pk"), TextField()))
     )
     stranded = list(
         WebhookEvent.objects.filter(

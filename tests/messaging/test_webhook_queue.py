@@ -13,6 +13,7 @@ from django_tasks_db.models import DBTaskResult
 from messaging import payloads as p
 from messaging.ingest import WEBHOOK_PRIORITY, WEBHOOK_QUEUE, accept, queue_apply, requeue_stranded
 from messaging.models import Message, WebhookEvent
+from messaging.tasks import simulate_status
 from tests.webhook_support import run_webhook_tasks
 
 pytestmark = pytest.mark.django_db
@@ -134,6 +135,14 @@ def test_a_stranded_body_is_queued_again_while_other_bodies_wait_in_line():
 
     stranded.refresh_from_db()
     assert stranded.state == WebhookEvent.State.PROCESSED
+
+
+def test_other_tasks_waiting_with_any_first_argument_do_not_upset_the_search():
+    accept(body())
+    webhook_tasks().update(status=TaskResultStatus.FAILED)
+    simulate_status.enqueue("not-a-number", "wamid.Q6", "15550001", "sent")
+
+    assert requeue_stranded(timezone.now() + timedelta(minutes=10)) == 1
 
 
 def test_a_body_whose_worker_died_is_queued_again_while_others_are_applied(settings):
