@@ -61,6 +61,7 @@ from automation.notifications import notify_assignment
 from automation.rules import matches
 from automation.text import fill, person_name, pick_variant, script_language
 from messaging.models import BusinessNumber, Conversation, InboxChange, Message
+from messaging.queues import AUTOMATION
 from messaging.sending import MAX_TEXT_LENGTH, ReplyRefused, queue_outbound
 from staff.permissions import can_open, who_can_open
 
@@ -407,7 +408,7 @@ def from_own_number(contact):
     return any(number.is_called(contact.wa_id) for number in numbers)
 
 
-@task
+@task(queue_name=AUTOMATION.name, priority=AUTOMATION.priority)
 def run_automation(*message_ids):
     """Routing rules and automatic replies for new inbound messages, in the order they were
     stored. One task per webhook body: a batch of 50 messages is one queue row, not 50."""

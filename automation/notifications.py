@@ -23,6 +23,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from automation.models import StaffNotification, StaffPreferences
+from messaging.queues import NOTIFICATIONS
 from staff.models import StaffProfile
 from staff.permissions import can_open, users_with_perm
 
@@ -83,7 +84,7 @@ def waiting_alert_recipients(conversation):
 # Sending (in the task).
 
 
-@task
+@task(queue_name=NOTIFICATIONS.name, priority=NOTIFICATIONS.priority)
 def deliver_notification(notification_id):
     """Send one staff notification e-mail, in the worker."""
     return deliver(notification_id)

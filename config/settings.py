@@ -360,12 +360,13 @@ SECURE_CSP = {
 }
 
 # Background work: Django's Tasks framework with the database backend (`manage.py db_worker`).
-# Two queues, both served by `db_worker --queue-name '*'`: "webhooks" (applying stored
-# webhook bodies, first in line) and "default" (everything else).
+# One queue per kind of work, in order of urgency (messaging.queues, README "Running it"),
+# all served by `db_worker --queue-name '*'`. "default" holds tasks queued before the queues
+# were split, until a '*' worker has run them.
 TASKS = {
     "default": {
         "BACKEND": "django_tasks_db.DatabaseBackend",
-        "QUEUES": ["default", "webhooks"],
+        "QUEUES": ["sending", "webhooks", "maintenance", "notifications", "automation", "default"],
     }
 }
 
@@ -439,6 +440,13 @@ WHATSAPP_READ_RECEIPTS = env_bool("WHATSAPP_READ_RECEIPTS", True)
 WHATSAPP_SEND_RATE_PER_SECOND = env_int("WHATSAPP_SEND_RATE_PER_SECOND", 80, minimum=1)
 # How often the worker runs its maintenance (outbox sweep, retention purge).
 MAINTENANCE_INTERVAL_SECONDS = env_int("MAINTENANCE_INTERVAL_SECONDS", 60, minimum=5)
+# A worker that loses the database waits for it with exponential backoff up to this long
+# between tries (messaging.worker), then carries on by itself.
+WORKER_DB_BACKOFF_MAX_SECONDS = env_int("WORKER_DB_BACKOFF_MAX_SECONDS", 30, minimum=1)
+# A task "running" longer than this is taken for one whose worker died (killed, or cut off
+# the database mid-task): maintenance marks it failed and queues its webhook body again.
+# Longer than any task takes (applying a body: milliseconds; a send: its Graph timeouts).
+TASK_LEASE_SECONDS = env_int("TASK_LEASE_SECONDS", 300, minimum=60)
 
 # Privacy (shown on /privacy/ and in admin). Deletion requests are due this many days after
 # receipt.

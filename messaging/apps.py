@@ -13,6 +13,8 @@ class MessagingConfig(AppConfig):
         from messaging.hooks import register_maintenance_job
         from messaging.ingest import requeue_stranded
         from messaging.tasks import sweep_outbox
+        from messaging.worker import fail_orphaned_tasks
 
+        register_maintenance_job(fail_orphaned_tasks)  # first: frees bodies for the next job
         register_maintenance_job(requeue_stranded)
         register_maintenance_job(sweep_outbox)

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from messaging.hooks import maintenance_jobs
+from messaging.queues import MAINTENANCE
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ def ensure_scheduled(delay: timedelta | None = None) -> bool:
     return True
 
 
-@task
+@task(queue_name=MAINTENANCE.name, priority=MAINTENANCE.priority)
 def run_maintenance() -> None:
     try:
         for job in maintenance_jobs():

@@ -37,6 +37,7 @@ from messaging.models import (
     SendAttempt,
 )
 from messaging.outbound import graph_payload, read_receipt_payload
+from messaging.queues import SENDING, WEBHOOKS
 from messaging.uploads import discard_upload, prepare_media
 
 logger = logging.getLogger(__name__)
@@ -80,7 +81,7 @@ def claim(message_id: int) -> Message | None:
     ).get(pk=message_id)
 
 
-@task
+@task(queue_name=SENDING.name, priority=SENDING.priority)
 def send_message(message_id: int, requested_by: int | None = None) -> None:
     """Hand one pending outbound message to the transport."""
     message = claim(message_id)
@@ -338,7 +339,7 @@ def keep_wamid_in_history(message: Message, wamid: str) -> None:
     SendAttempt.objects.filter(pk=latest).update(wamid=wamid)
 
 
-@task
+@task(queue_name=SENDING.name, priority=SENDING.priority)
 def send_read_receipt(message_id: int) -> None:
     """Tell Meta the customer's message was read (it covers their earlier messages too)."""
     message = (
@@ -360,7 +361,7 @@ def send_read_receipt(message_id: int) -> None:
         logger.info("read receipt for message %s not sent: code %s", message.pk, error.code)
 
 
-@task
+@task(queue_name=WEBHOOKS.name, priority=WEBHOOKS.priority)
 def simulate_status(phone_number_id: str, wamid: str, recipient: str, status: str) -> None:
     """The console transport's stand-in for Meta: a status webhook, applied for real."""
     body = payloads.envelope(

@@ -1,8 +1,8 @@
-"""`make run`: migrate, load demo data, then serve the inbox and run the task worker together.
+"""`make run`: migrate, load demo data, then serve the inbox and run the task workers together.
 
 Development defaults fill only variables that are unset in both the environment and .env, so a
-developer's own configuration (e.g. DATABASE_URL=postgres://…) always wins. Ctrl-C stops both
-processes; if either one dies, the other is stopped too.
+developer's own configuration (e.g. DATABASE_URL=postgres://…) always wins. Ctrl-C stops every
+process; if one dies, the others are stopped too.
 """
 
 import contextlib
@@ -17,6 +17,12 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Where the development server listens unless RUN_ADDRESS (environment or .env) says otherwise.
 ADDRESS = "127.0.0.1:8000"
+
+
+# The task workers, by the queues they serve (messaging.queues): one for staff replies alone,
+# so a reply never waits for a long automation or upkeep task to finish, and one for every
+# queue, taking the most urgent waiting task first.
+WORKER_QUEUES = ("sending", "*")
 
 
 # Development stand-ins for secrets that production reads from the environment.
@@ -78,28 +84,32 @@ def main():
     address = serving_address(os.environ)
     for step in (["migrate", "--no-input"], ["seed_demo", "--address", address]):
         subprocess.run(manage(*step), check=True, cwd=BASE_DIR)
-    print(f"\nServing http://{address}/ with the task worker. Stop both with Ctrl-C.\n", flush=True)
+    print(f"\nServing http://{address}/ with the task workers. Stop with Ctrl-C.\n", flush=True)
     # Ctrl-C must reach this process even when started from a shell that ignores it; the
     # children live in their own process groups (runserver's autoreloader forks a child of
     # its own) and are stopped from here, group by group.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     processes = [
-        subprocess.Popen(manage("runserver", address), cwd=BASE_DIR, start_new_session=True),
-        subprocess.Popen(
-            manage("db_worker", "--queue-name", "*"), cwd=BASE_DIR, start_new_session=True
-        ),
+        subprocess.Popen(command, cwd=BASE_DIR, start_new_session=True)
+        for command in commands(address)
     ]
     try:
         while all(process.poll() is None for process in processes):
             time.sleep(0.5)
     except KeyboardInterrupt:
-        print("\nStopping the server and the task worker…", flush=True)
+        print("\nStopping the server and the task workers…", flush=True)
         stop(processes)
         return 0
-    print("A process stopped unexpectedly; stopping the other.", file=sys.stderr)
+    print("A process stopped unexpectedly; stopping the others.", file=sys.stderr)
     stop(processes)
     return 1
+
+
+def commands(address):
+    """The development server and the task workers."""
+    workers = [manage("db_worker", "--queue-name", queue) for queue in WORKER_QUEUES]
+    return [manage("runserver", address), *workers]
 
 
 def stop(processes):

@@ -25,13 +25,14 @@ from django.utils.translation import gettext as _
 
 from messaging.account_health.models import AccountEvent
 from messaging.account_health.wording import describe
+from messaging.queues import NOTIFICATIONS
 from staff.models import StaffProfile
 from staff.permissions import SEE_ACCOUNT_EVENTS, users_with_perm
 
 logger = logging.getLogger(__name__)
 
 
-@task
+@task(queue_name=NOTIFICATIONS.name, priority=NOTIFICATIONS.priority)
 def deliver_account_event(event_id: int) -> int:
     return deliver(event_id)
 

@@ -22,8 +22,11 @@ import hashlib
 import logging
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q, TextField
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
 from django.tasks import TaskResultStatus, task
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -32,15 +35,14 @@ from messaging.db import insert_new
 from messaging.ingest.apply import apply_webhook_event
 from messaging.locks import hold_for_applying
 from messaging.models import WebhookEvent
+from messaging.queues import WEBHOOKS
 
 logger = logging.getLogger(__name__)
 
 
-# Applying stored bodies goes before anything else a worker has queued (sends, automation,
-# upkeep): what staff see waits on it. Its own queue lets a deployment give it workers of
-# its own (`db_worker --queue-name webhooks`).
-WEBHOOK_QUEUE = "webhooks"
-WEBHOOK_PRIORITY = 50
+# Applying stored bodies goes before everything but sending (messaging.queues). Its own
+# queue lets a deployment give it workers of its own (`db_worker --queue-name webhooks`).
+WEBHOOK_QUEUE, WEBHOOK_PRIORITY = WEBHOOKS
 
 
 def accept(body: bytes) -> WebhookEvent:
@@ -103,24 +105,36 @@ def apply_stored(event_id: int, *, again: bool = False) -> WebhookEvent | None:
 
 
 def requeue_stranded(
-    now: datetime | None = None, *, older_than: timedelta = timedelta(minutes=5)
+    now: datetime | None = None,
+    *,
+    older_than: timedelta = timedelta(minutes=5),
+    limit: int = 1000,
 ) -> int:
-    """Queue again the bodies left unapplied without a live task: theirs failed outright
-    (the database went away mid-apply) or its worker was killed mid-apply (the task row
-    stays "running" for good; an apply takes milliseconds). Only when no apply task is
-    waiting or running: a backlog is not stranded, and queueing it twice would only
-    lengthen it."""
+    """Queue again the bodies left unapplied without a live task of their own: theirs failed
+    outright (the database went away mid-apply), or its worker died mid-apply and the task
+    row is "running" past its lease. Body by body, so it works under steady load too; a body
+    whose own task is still waiting, however long the backlog, is not stranded, and queueing
+    it twice would only lengthen the line. At most `limit` bodies per run, oldest first."""
     now = now or timezone.now()
-    pending = DBTaskResult.objects.filter(task_path=apply_stored_webhook.module_path).filter(
-        Q(status=TaskResultStatus.READY)
-        | Q(status=TaskResultStatus.RUNNING, started_at__gte=now - older_than)
+    lease = timedelta(seconds=settings.TASK_LEASE_SECONDS)
+    live_task = (
+        DBTaskResult.objects.filter(
+            Q(status=TaskResultStatus.READY)
+            | Q(status=TaskResultStatus.RUNNING, started_at__gte=now - lease),
+            task_path=apply_stored_webhook.module_path,
+        )
+        # Compared as text: a cast to a number could fail on another task's first argument
+        # (PostgreSQL need not test task_path first).
+        .alias(event_id=Cast(KT("args_kwargs__args__0"), TextField()))
+        .filter(event_id=Cast(OuterRef("pk"), TextField()))
     )
-    if pending.exists():
-        return 0
     stranded = list(
         WebhookEvent.objects.filter(
             state=WebhookEvent.State.RECEIVED, received_at__lt=now - older_than
-        ).values_list("pk", flat=True)
+        )
+        .exclude(Exists(live_task))
+        .order_by("received_at")
+        .values_list("pk", flat=True)[:limit]
     )
     for event_id in stranded:
         queue_apply(event_id)

@@ -13,6 +13,7 @@ from django_tasks_db.models import DBTaskResult
 from messaging import payloads as p
 from messaging.ingest import WEBHOOK_PRIORITY, WEBHOOK_QUEUE, accept, queue_apply, requeue_stranded
 from messaging.models import Message, WebhookEvent
+from messaging.tasks import simulate_status
 from tests.webhook_support import run_webhook_tasks
 
 pytestmark = pytest.mark.django_db
@@ -120,6 +121,46 @@ def test_a_body_just_stored_or_behind_a_backlog_is_not_stranded():
     webhook_tasks().update(status=TaskResultStatus.FAILED)
     assert requeue_stranded(timezone.now()) == 0  # too recent to call stranded
     assert webhook_tasks(status=TaskResultStatus.READY).count() == 0
+
+
+def test_a_stranded_body_is_queued_again_while_other_bodies_wait_in_line():
+    stranded = accept(body("Lost", wamid="wamid.Q2"))
+    webhook_tasks().update(status=TaskResultStatus.FAILED)
+    accept(body("Waiting", wamid="wamid.Q3"))  # steady load: there is always a task waiting
+    later = timezone.now() + timedelta(minutes=10)
+
+    assert requeue_stranded(later) == 1
+    assert requeue_stranded(later) == 0  # queued now: not twice
+    run_webhook_tasks()
+
+    stranded.refresh_from_db()
+    assert stranded.state == WebhookEvent.State.PROCESSED
+
+
+def test_other_tasks_waiting_with_any_first_argument_do_not_upset_the_search():
+    accept(body())
+    webhook_tasks().update(status=TaskResultStatus.FAILED)
+    simulate_status.enqueue("not-a-number", "wamid.Q6", "15550001", "sent")
+
+    assert requeue_stranded(timezone.now() + timedelta(minutes=10)) == 1
+
+
+def test_a_body_whose_worker_died_is_queued_again_while_others_are_applied(settings):
+    settings.TASK_LEASE_SECONDS = 300
+    event = accept(body("Lost", wamid="wamid.Q4"))
+    killed_at = timezone.now()
+    webhook_tasks().update(status=TaskResultStatus.RUNNING, started_at=killed_at)
+    accept(body("Busy", wamid="wamid.Q5"))
+    webhook_tasks(status=TaskResultStatus.READY).update(
+        status=TaskResultStatus.RUNNING, started_at=killed_at + timedelta(minutes=9)
+    )
+
+    assert requeue_stranded(killed_at + timedelta(minutes=4)) == 0  # within its lease
+    assert requeue_stranded(killed_at + timedelta(minutes=10)) == 1
+    run_webhook_tasks()
+
+    event.refresh_from_db()
+    assert event.state == WebhookEvent.State.PROCESSED
 
 
 @pytest.mark.django_db(transaction=True)

@@ -94,3 +94,9 @@ def test_it_serves_on_run_address_when_set_and_on_the_default_otherwise(run_dev)
     assert run_dev.serving_address({"RUN_ADDRESS": "0.0.0.0:9000"}) == "0.0.0.0:9000"
     assert run_dev.serving_address({"RUN_ADDRESS": "  "}) == "127.0.0.1:8000"
     assert run_dev.serving_address({}) == "127.0.0.1:8000"
+
+
+def test_make_run_gives_staff_replies_a_worker_of_their_own_beside_one_for_every_queue(run_dev):
+    workers = [c[c.index("db_worker") + 1 :] for c in run_dev.commands(":8000") if "db_worker" in c]
+
+    assert workers == [["--queue-name", "sending"], ["--queue-name", "*"]]
