@@ -4,6 +4,7 @@ from typing import Any
 
 from django_tasks_db.management.commands.db_worker import Command as DatabaseWorkerCommand
 
+from messaging.health import Heartbeat
 from messaging.maintenance import ensure_scheduled
 
 
@@ -20,4 +21,10 @@ class Command(DatabaseWorkerCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         ensure_scheduled(delay=timedelta(0))  # a first run right away
-        return super().handle(*args, **options)
+        # /healthz and /metrics tell from this whether workers are alive (messaging.health).
+        heartbeat = Heartbeat(options["worker_id"])
+        heartbeat.start()
+        try:
+            return super().handle(*args, **options)
+        finally:
+            heartbeat.stop()
