@@ -191,6 +191,9 @@ class Bench:
                 "WHATSAPP_GRAPH_URL": f"http://127.0.0.1:{self.graph_port}",
                 "GUNICORN_BIND": f"127.0.0.1:{self.port}",
                 "DJANGO_BENCH": "1",
+                # The start-up wait needs a 200 before any worker runs or backlog drains.
+                "HEALTHZ_WORKER_MINUTES": "0",
+                "HEALTHZ_WEBHOOK_BACKLOG_MINUTES": "0",
                 "PYTHONUNBUFFERED": "1",
             }
         )

@@ -256,6 +256,17 @@ TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
 # /healthz and /privacy/ always answer (views marked open_to_internet).
 INBOX_ALLOWED_NETWORKS = env_networks("INBOX_ALLOWED_NETWORKS")
 
+# /healthz answers 503 when no task worker has been seen for HEALTHZ_WORKER_MINUTES, or a
+# webhook body has waited to be applied for over HEALTHZ_WEBHOOK_BACKLOG_MINUTES (0: check off).
+HEALTHZ_WORKER_MINUTES = env_int("HEALTHZ_WORKER_MINUTES", 5, minimum=0)
+HEALTHZ_WEBHOOK_BACKLOG_MINUTES = env_int("HEALTHZ_WEBHOOK_BACKLOG_MINUTES", 10, minimum=0)
+
+# /metrics (Prometheus text format, messaging.metrics) answers clients in
+# METRICS_ALLOWED_NETWORKS (CIDR list; the address as TRUSTED_PROXIES tell it) and requests
+# with "Authorization: Bearer METRICS_TOKEN"; with neither set it does not exist (404).
+METRICS_ALLOWED_NETWORKS = env_networks("METRICS_ALLOWED_NETWORKS")
+METRICS_TOKEN = env_secret("METRICS_TOKEN")
+
 # Sessions end after SESSION_IDLE_MINUTES without activity (the inbox's own polling does not
 # count) and SESSION_MAX_HOURS after signing in, whatever happens (SessionExpiryMiddleware).
 SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 480, minimum=1)

@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 
-from config.views import healthz
+from config.views import healthz, metrics
 from inbox.forms import StaffAuthenticationForm
 from inbox.middleware import staff_not_required
 from messaging.views import whatsapp_webhook
@@ -31,6 +31,9 @@ urlpatterns = [
     path("accounts/two-factor/", two_factor, name="two_factor"),
     # Reachable from any network, even with INBOX_ALLOWED_NETWORKS set (staff.security).
     path("healthz", open_to_internet(healthz), name="healthz"),
+    # Its own network and token rule instead (config.views.may_scrape), so a scraper outside
+    # INBOX_ALLOWED_NETWORKS can still use the token.
+    path("metrics", open_to_internet(metrics), name="metrics"),
     path("webhooks/whatsapp/", open_to_internet(whatsapp_webhook), name="whatsapp-webhook"),
     path("admin/", admin.site.urls),
     # The public privacy policy (open_to_internet, no sign-in): privacy/views.py.

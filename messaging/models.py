@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from messaging.account_health.models import AccountEvent  # noqa: F401 - part of the app's models
 from messaging.db import db_safe
 from messaging.events import InboundMessage, StatusUpdate
+from messaging.health import WorkerHeartbeat  # noqa: F401 - part of the app's models
 from messaging.phones import format_phone, phone_digits
 from messaging.querysets import (
     BusinessNumberQuerySet,

@@ -40,6 +40,7 @@ PUBLIC_PATHS = {
     "/accounts/logout/": "signing out, also once the session has expired",
     "/privacy/": "the public privacy policy, linked from Meta's app settings",
     "/healthz": "the load balancer's health check",
+    "/metrics": "Prometheus scrapes: its own network and token rule instead (test_metrics.py)",
     "/admin/login/": "the admin's own sign-in page (Django's), where /admin/ sends visitors",
 }
 # Not URL patterns, so not walked: WhiteNoise answers /static/…, /favicon.ico and /robots.txt
@@ -160,6 +161,7 @@ EVERY_STAFF_MEMBER = {
     "logout": 405,  # signing out is a POST
     "two_factor": 200,  # setting up one's own authenticator app
     "healthz": 200,
+    "metrics": 404,  # off unless METRICS_ALLOWED_NETWORKS or METRICS_TOKEN is set
     "privacy": 200,
     "whatsapp-webhook": 403,  # the webhook's own answer to a GET without Meta's verify token
     "inbox:language": 405,  # a POST
@@ -296,6 +298,7 @@ EVERY_STAFF_MEMBER_POST = {
     "logout": 302,  # signed out (the walk signs in again)
     "two_factor": 302,  # no action chosen: back to the page
     "healthz": 405,  # GET and HEAD only
+    "metrics": 405,
     "privacy": 405,
     "whatsapp-webhook": 403,  # no signature
     "inbox:language": 400,  # no language chosen
@@ -388,11 +391,12 @@ def test_the_same_post_with_a_token_passes_the_csrf_check(superuser_client, obje
 
 
 @pytest.mark.parametrize("path", sorted(PUBLIC_PATHS))
-def test_public_pages_answer_anonymous_visitors_themselves(client, path):
+def test_public_pages_answer_anonymous_visitors_themselves(client, settings, path):
+    settings.METRICS_TOKEN = "a-token-so-that-metrics-exist"  # off (404) without one
     response = client.get(path)
 
-    # The webhook answers a bare GET with 403 (no verify token), and signing out with 405 (a
-    # POST): their own answers, not a login.
+    # The webhook answers a bare GET with 403 (no verify token), /metrics too (no token), and
+    # signing out with 405 (a POST): their own answers, not a login.
     assert response.status_code in {200, 403, 405}
     assert "Location" not in response
 

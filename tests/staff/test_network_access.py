@@ -180,11 +180,12 @@ def test_open_to_internet_marks_the_view_and_returns_it():
 
 
 def test_the_only_views_open_to_the_internet_are_the_public_ones():
-    """Exactly the webhook, the health check and the privacy page."""
+    """Exactly the webhook, the health check, the metrics (which have their own network and
+    token rule) and the privacy page."""
     from tests.url_walk import walk
 
     open_paths = {
         entry.path for entry in walk() if getattr(entry.callback, "open_to_internet", False)
     }
 
-    assert open_paths == {"/webhooks/whatsapp/", "/healthz", "/privacy/"}
+    assert open_paths == {"/webhooks/whatsapp/", "/healthz", "/metrics", "/privacy/"}

@@ -1,12 +1,14 @@
 import os
 from argparse import ArgumentParser
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from django.core.management.base import CommandError
 from django.utils.autoreload import DJANGO_AUTORELOAD_ENV, run_with_reloader
 from django_tasks_db.management.commands.db_worker import Command as DatabaseWorkerCommand
 
+from messaging.health import Heartbeat
 from messaging.maintenance import ensure_scheduled
 from messaging.worker import ResilientWorker
 
@@ -44,7 +46,18 @@ class Command(DatabaseWorkerCommand):
         if options["reload"] and not options["batch"]:
             if os.environ.get(DJANGO_AUTORELOAD_ENV) == "true":
                 worker.configure_signals()  # only the reloader's child runs tasks
-            run_with_reloader(worker.run)
+            run_with_reloader(partial(run_beating, worker, options["worker_id"]))
         else:
             worker.configure_signals()
-            worker.run()
+            run_beating(worker, options["worker_id"])
+
+
+def run_beating(worker: ResilientWorker, worker_id: str) -> None:
+    """Run the worker while its heartbeat tells /healthz and /metrics it is alive
+    (messaging.health); in the process that runs tasks, never the reloader's parent."""
+    heartbeat = Heartbeat(worker_id)
+    heartbeat.start()
+    try:
+        worker.run()
+    finally:
+        heartbeat.stop()
