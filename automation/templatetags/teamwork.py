@@ -70,9 +70,12 @@ def quick_replies(context, conversation):
 
 
 @register.simple_tag
-def mention_choices(conversation):
+def mention_choices(conversation, listed=None):
     """Colleagues who can be @mentioned: those who can open the conversation the note is on
-    (a mention of anyone else reaches nobody: they could not read it)."""
+    (a mention of anyone else reaches nobody: they could not read it). `listed`: the same
+    people when the page has them already (the assignee menu), not asked for twice."""
+    if listed:
+        return listed
     staff = get_user_model().objects.filter(is_staff=True)
     return list(
         who_can_open(staff, conversation)
