@@ -29,10 +29,10 @@ from collections.abc import Collection, Iterable
 from typing import Any
 
 from messaging.parser import is_bsuid
-from messaging.payloads import encode
 from privacy.scrub import (
     IDENTITY_KEYS,
     Person,
+    body_outcome,
     decode_body,
     normalise_id,
     scrub_body,
@@ -246,9 +246,4 @@ def remove_person(
     redacted = payload
     for someone, wamids in [(person, None)] if mentions is None else mentions:
         redacted = redact_payload(redacted, someone, only=wamids)
-    result = scrub_payload(redacted, person)
-    if result is payload:
-        return "keep", None
-    if result is None:
-        return "delete", None
-    return "rewrite", encode(result)
+    return body_outcome(payload, scrub_payload(redacted, person))

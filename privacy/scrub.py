@@ -244,7 +244,13 @@ def scrub_body(body: bytes | memoryview, person: Person) -> tuple[str, bytes | N
         text = bytes(body).decode("utf-8", errors="replace")
         named = any(value in text for value in person.ids | person.wamids)
         return ("delete", None) if named else ("keep", None)
-    result = scrub_payload(payload, person)
+    return body_outcome(payload, scrub_payload(payload, person))
+
+
+def body_outcome(payload: Any, result: Any) -> tuple[str, bytes | None]:
+    """What to do with a stored body whose decoded `payload` scrubbing turned into `result`:
+    ("keep", None) when untouched, ("delete", None) when nothing is left, else ("rewrite",
+    the new body encoded as Meta encodes them)."""
     if result is payload:
         return "keep", None
     if result is None:
