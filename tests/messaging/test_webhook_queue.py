@@ -19,8 +19,14 @@ from tests.webhook_support import run_webhook_tasks
 pytestmark = pytest.mark.django_db
 
 
+# One moment for every body: a redelivery is the same bytes, so two bodies built in different
+# seconds (a timestamp of "now") would be two deliveries, and the tests flaky.
+SENT = timezone.now()
+
+
 def body(text="Hello", wamid="wamid.Q1"):
-    return p.encode(p.envelope(p.value(messages=[p.text_message(text, wamid=wamid)])))
+    message = p.text_message(text, wamid=wamid, timestamp=SENT)
+    return p.encode(p.envelope(p.value(messages=[message])))
 
 
 def webhook_tasks(**filters):
