@@ -20,6 +20,7 @@ import jinja2
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
+from config.media_storage import media_storage
 from messaging.safe_urls import is_safe_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -319,8 +320,21 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # favicon.ico and robots.txt, which browsers and crawlers look for at the site root.
 WHITENOISE_ROOT = BASE_DIR / "static" / "root"
+# Private files: attachments staff send wait under outbox-media/ between the web request and
+# the sending task, which deletes each once Meta has it; nothing serves them (MEDIA_URL stays
+# unset). By default on this machine's disk under MEDIA_ROOT (relative paths are next to
+# manage.py); with MEDIA_STORAGE_URL=s3://bucket/prefix?endpoint_url=…&region=… in an
+# S3-compatible bucket, which web and workers on several machines must share
+# (config/media_storage.py). The bucket's keys: MEDIA_STORAGE_ACCESS_KEY_ID and
+# MEDIA_STORAGE_SECRET_ACCESS_KEY (or _FILE), or boto3's own chain when both are unset.
+MEDIA_ROOT = BASE_DIR / (os.environ.get("MEDIA_ROOT", "").strip() or "media")
+MEDIA_STORAGE_URL = os.environ.get("MEDIA_STORAGE_URL", "").strip()
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": media_storage(
+        MEDIA_STORAGE_URL,
+        env_secret("MEDIA_STORAGE_ACCESS_KEY_ID"),
+        env_secret("MEDIA_STORAGE_SECRET_ACCESS_KEY"),
+    ),
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -329,10 +343,6 @@ STORAGES = {
         )
     },
 }
-# Private files: attachments staff send wait under MEDIA_ROOT/outbox-media/ between the web
-# request and the sending task, which deletes each once Meta has it. No URL serves MEDIA_ROOT
-# (MEDIA_URL stays unset). Relative paths are next to manage.py.
-MEDIA_ROOT = BASE_DIR / (os.environ.get("MEDIA_ROOT", "").strip() or "media")
 # Largest inbound media file the inbox fetches from Meta for staff (Meta's own limit, for
 # documents, is 100 MB); anything larger is refused rather than streamed.
 WHATSAPP_MEDIA_MAX_BYTES = env_int("WHATSAPP_MEDIA_MAX_BYTES", 100 * 1024 * 1024, minimum=1)

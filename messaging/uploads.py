@@ -23,7 +23,9 @@ from messaging.models import Message
 
 logger = logging.getLogger(__name__)
 
-# Where attachments wait for the sending task, inside the default storage (MEDIA_ROOT).
+# Where attachments wait for the sending task, inside the default storage: MEDIA_ROOT on this
+# machine's disk, or the bucket MEDIA_STORAGE_URL names (messaging.storage). Only the storage
+# API reaches them, never a path, so that both work alike.
 OUTBOX_DIR = "outbox-media"
 # Meta: captions are allowed on images, videos and documents, up to 1,024 characters.
 CAPTION_TYPES = frozenset({"image", "video", "document"})
@@ -56,9 +58,10 @@ def prepare_media(message: Message) -> str | None:
 
     Raises SendError: the backend's own on a failed upload (its `retryable`, `stop_sending`
     and `code` as classified; an *ambiguous* upload is re-raised as retryable, since uploading
-    again sends nothing to the customer), or a permanent one when the file is gone (deleted by
-    retention, or never stored). The file is kept after a failure that will be retried; one
-    that fails for good has it deleted (messaging.tasks.record_failure → discard_upload()).
+    again sends nothing to the customer), a permanent one when the file is gone (deleted by
+    retention, or never stored), or a retryable one when the storage could not be read. The
+    file is kept after a failure that will be retried; one that fails for good has it deleted
+    (messaging.tasks.record_failure → discard_upload()).
     """
     if message.type not in Message.MEDIA_TYPES:
         return None
@@ -71,8 +74,14 @@ def prepare_media(message: Message) -> str | None:
     try:
         with default_storage.open(path, "rb") as file:
             content = file.read()
-    except (FileNotFoundError, OSError):
+    except FileNotFoundError:
         raise SendError("The attached file is no longer kept; attach it again to send it") from None
+    except OSError:
+        # The storage (a bucket, over the network) failed, not the file: it is still there.
+        logger.warning("could not read a waiting attachment", exc_info=True)
+        raise SendError(
+            "The attached file could not be read; trying again", retryable=True
+        ) from None
     mime_type = data.get("mime_type") or "application/octet-stream"
     filename = data.get("filename") or f"{message.type}{mimetypes.guess_extension(mime_type) or ''}"
     phone_number_id = message.conversation.business_number.phone_number_id
@@ -132,11 +141,16 @@ def delete_stale_uploads(older_than: timedelta = timedelta(days=1)) -> int:
     ago, except those of messages still pending upload. Returns how many were deleted.
 
     Files normally leave at upload; what is left belongs to messages that failed, were
-    erased, or to requests that crashed between storing the file and committing.
+    erased, or to requests that crashed between storing the file and committing. It lists the
+    storage, so with a bucket it sees the files of every machine. A storage that fails is
+    logged and skipped: the next run tries again.
     """
     try:
         _dirs, names = default_storage.listdir(OUTBOX_DIR)
     except FileNotFoundError:
+        return 0
+    except OSError:
+        logger.warning("could not list waiting attachments", exc_info=True)
         return 0
     cutoff = timezone.now() - older_than
     waiting = set(
@@ -153,6 +167,9 @@ def delete_stale_uploads(older_than: timedelta = timedelta(days=1)) -> int:
             if default_storage.get_modified_time(path) >= cutoff:
                 continue
         except FileNotFoundError:
+            continue
+        except OSError:
+            logger.warning("could not date a waiting attachment", exc_info=True)
             continue
         delete_file(path)
         deleted += 1

@@ -1,13 +1,18 @@
+import logging
 import os
 import shutil
 import sys
+import uuid
 from pathlib import Path
 
+import boto3
 import pytest
 import responses
 from django.core.management import call_command
 from django.test import Client, override_settings
+from moto.server import ThreadedMotoServer
 
+from config.media_storage import media_storage
 from messaging import payloads as p
 from messaging.backends import locmem
 from messaging.ingest import receive
@@ -57,6 +62,61 @@ def _private_media_root(settings, tmp_path):
     """Files the code under test writes land in the test's own folder: never in the checkout,
     never in one that another test, or a parallel worker, also uses."""
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+S3_BUCKET = "waba-test-media"
+S3_REGION = "us-east-1"
+S3_KEYS = ("test-access-key", "test-secret-key")
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """A local S3 server (moto's, in a thread) on loopback for the whole session, with one
+    bucket; its endpoint URL. Tests share the bucket, each under a prefix of its own
+    (s3_storage)."""
+    # One line per request on the console otherwise.
+    werkzeug = logging.getLogger("werkzeug")
+    level = werkzeug.level
+    werkzeug.setLevel(logging.WARNING)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    s3_client(endpoint).create_bucket(Bucket=S3_BUCKET)
+    yield endpoint
+    server.stop()
+    werkzeug.setLevel(level)
+
+
+def s3_client(endpoint):
+    access_key, secret_key = S3_KEYS
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name=S3_REGION,
+        aws_access_key_id=access_key,
+        aws_secret_access_key=secret_key,
+    )
+
+
+@pytest.fixture
+def s3_bucket(s3_endpoint):
+    """A boto3 client of the local S3 server, to look into the bucket behind the storage."""
+    return s3_client(s3_endpoint)
+
+
+@pytest.fixture
+def s3_storage(settings, s3_endpoint):
+    """Attachments wait in the local S3 bucket, under a prefix of this test's own, configured
+    as MEDIA_STORAGE_URL would configure them; the prefix."""
+    prefix = f"test-{uuid.uuid4().hex}"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": media_storage(
+            f"s3://{S3_BUCKET}/{prefix}?endpoint_url={s3_endpoint}&region={S3_REGION}", *S3_KEYS
+        ),
+    }
+    return prefix
 
 
 @pytest.fixture(autouse=True)

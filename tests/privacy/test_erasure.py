@@ -33,6 +33,7 @@ from tests.erasure_support import (
     zainab_contact,
     zainab_needles,
 )
+from tests.storage_support import keys_in
 
 pytestmark = pytest.mark.django_db
 
@@ -63,6 +64,19 @@ def test_after_erasure_no_table_holds_her_number_user_id_name_or_words(
 
     assert traces(zainab_needles()) == []
     assert stored_uploads() == []
+
+
+def test_erasure_deletes_her_waiting_attachment_from_a_shared_bucket(
+    s3_storage, s3_bucket, world, staff_user, django_capture_on_commit_callbacks
+):
+    # s3_storage comes before world: her attachment was stored in the bucket.
+    assert keys_in(s3_bucket, s3_storage) == [f"{s3_storage}/{world.upload_path}"]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        counts = erase_contact(phone=ZAINAB_PHONE, actor=staff_user)
+
+    assert counts["media_uploads"] == 1
+    assert keys_in(s3_bucket, s3_storage) == []
 
 
 def her_rows():

@@ -12,6 +12,7 @@ from axes.models import AccessAttempt, AccessLog
 from django.contrib.sessions.models import Session
 from django.core.checks import run_checks
 from django.core.exceptions import ImproperlyConfigured
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.tasks import TaskResultStatus
 from django.urls import reverse
 from django.utils import timezone
@@ -40,8 +41,10 @@ from messaging.models import (
     StatusEvent,
     WebhookEvent,
 )
+from messaging.uploads import store_upload
 from privacy.models import AuditEvent, DeletionRequest, ErasureTombstone
 from privacy.retention import daily_retention, purge_expired, redacted_data
+from tests.storage_support import keys_in
 
 pytestmark = pytest.mark.django_db
 
@@ -662,3 +665,17 @@ def test_attachment_files_left_behind_are_deleted_after_a_day(settings, now):
     assert counts["uploads"] == 1
     assert not stale.exists()
     assert fresh.exists()
+
+
+def test_attachment_files_left_in_a_shared_bucket_are_deleted_whichever_machine_wrote_them(
+    s3_storage, s3_bucket, settings, tmp_path, now
+):
+    for machine in ("web-1", "web-2"):
+        settings.MEDIA_ROOT = tmp_path / machine
+        store_upload(SimpleUploadedFile("form.pdf", b"%PDF-", content_type="application/pdf"))
+    assert len(keys_in(s3_bucket, s3_storage)) == 2
+
+    counts = purge_expired(now)  # two months on: both are left over
+
+    assert counts["uploads"] == 2
+    assert keys_in(s3_bucket, s3_storage) == []
