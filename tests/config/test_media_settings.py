@@ -103,9 +103,9 @@ def test_the_buckets_keys_come_from_their_own_variables_or_files(load_settings, 
 
 def test_credentials_in_the_url_stop_the_start_without_being_repeated(load_settings):
     with pytest.raises(ImproperlyConfigured, match="must not hold credentials") as raised:
-        load_settings(MEDIA_STORAGE_URL="s3://AKIAEXAMPLE:hunter2-secret@waba-files/inbox")
+        load_settings(MEDIA_STORAGE_URL="s3://AKIAEXAMPLE:PASSWORD@waba-files/inbox")
 
-    assert "hunter2" not in str(raised.value)
+    assert "PASSWORD" not in str(raised.value)
     assert "AKIAEXAMPLE" not in str(raised.value)
 
 
