@@ -5,7 +5,6 @@ import sys
 import uuid
 from pathlib import Path
 
-import boto3
 import pytest
 import responses
 from django.core.management import call_command
@@ -18,6 +17,7 @@ from messaging.backends import locmem
 from messaging.ingest import receive
 from messaging.models import Conversation
 from tests.staff_support import grant
+from tests.storage_support import S3_BUCKET, S3_KEYS, S3_REGION, s3_client
 
 
 def pytest_sessionstart(session):
@@ -64,11 +64,6 @@ def _private_media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
-S3_BUCKET = "waba-test-media"
-S3_REGION = "us-east-1"
-S3_KEYS = ("test-access-key", "test-secret-key")
-
-
 @pytest.fixture(scope="session")
 def s3_endpoint():
     """A local S3 server (moto's, in a thread) on loopback for the whole session, with one
@@ -86,17 +81,6 @@ def s3_endpoint():
     yield endpoint
     server.stop()
     werkzeug.setLevel(level)
-
-
-def s3_client(endpoint):
-    access_key, secret_key = S3_KEYS
-    return boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name=S3_REGION,
-        aws_access_key_id=access_key,
-        aws_secret_access_key=secret_key,
-    )
 
 
 @pytest.fixture

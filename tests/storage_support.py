@@ -1,7 +1,23 @@
-"""Looking into the local S3 server's bucket behind the storage (tests/conftest.py: s3_endpoint,
-s3_bucket, s3_storage)."""
+"""The local S3 server's bucket behind the storage (tests/conftest.py: s3_endpoint, s3_bucket,
+s3_storage): its name and keys, and looking into it."""
 
-from tests.conftest import S3_BUCKET
+import boto3
+
+S3_BUCKET = "waba-test-media"
+S3_REGION = "us-east-1"
+S3_KEYS = ("test-access-key", "test-secret-key")
+
+
+def s3_client(endpoint):
+    """A boto3 client of the S3 server at `endpoint`, with the test keys."""
+    access_key, secret_key = S3_KEYS
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name=S3_REGION,
+        aws_access_key_id=access_key,
+        aws_secret_access_key=secret_key,
+    )
 
 
 def keys_in(bucket, prefix):

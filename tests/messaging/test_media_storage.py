@@ -21,8 +21,7 @@ from messaging.media import queue_media_message
 from messaging.models import Message
 from messaging.uploads import OUTBOX_DIR, delete_stale_uploads, prepare_media, store_upload
 from tests import media_files as f
-from tests.conftest import S3_BUCKET, S3_KEYS, S3_REGION
-from tests.storage_support import keys_in
+from tests.storage_support import S3_BUCKET, S3_KEYS, S3_REGION, keys_in
 from tests.teamwork_support import run_queued
 
 pytestmark = pytest.mark.django_db
