@@ -9,7 +9,6 @@ import pytest
 import responses
 from django.core.management import call_command
 from django.test import Client, override_settings
-from moto.server import ThreadedMotoServer
 
 from config.media_storage import media_storage
 from messaging import payloads as p
@@ -69,6 +68,10 @@ def s3_endpoint():
     """A local S3 server (moto's, in a thread) on loopback for the whole session, with one
     bucket; its endpoint URL. Tests share the bucket, each under a prefix of its own
     (s3_storage)."""
+    # Imported here, as playwright is below: moto and Flask take most of a second to import,
+    # which runs without a test of the bucket need not pay.
+    from moto.server import ThreadedMotoServer
+
     # One line per request on the console otherwise.
     werkzeug = logging.getLogger("werkzeug")
     level = werkzeug.level
