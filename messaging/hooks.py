@@ -20,6 +20,10 @@ class RedeliveryGuard(Protocol):
         """(items to apply, what was withheld): the latter is falsy when nothing was. An item
         to apply may be a changed copy of one in `items` (part of it withheld)."""
 
+    def split_bodies(self, bodies: list[tuple[list, Any]]) -> list[tuple[list, Any]]:
+        """`split` for several bodies at once [(items, payload)], in the same order (for the
+        guard to look up what they all need in one go)."""
+
     def scrub(self, event: Any, withheld: Any) -> str:
         """Remove what was withheld from the stored `event` (a WebhookEvent); return
         "kept", "rewritten" or "deleted" (then `event` is gone)."""
@@ -28,6 +32,9 @@ class RedeliveryGuard(Protocol):
 class _LetEverythingThrough:
     def split(self, items: list, payload: Any) -> tuple[list, Any]:
         return items, None
+
+    def split_bodies(self, bodies: list[tuple[list, Any]]) -> list[tuple[list, Any]]:
+        return [(items, None) for items, _payload in bodies]
 
     def scrub(self, event: Any, withheld: Any) -> str:
         return "kept"

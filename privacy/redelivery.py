@@ -91,12 +91,7 @@ def split_redeliveries(items: list[Event], payload: Any) -> tuple[list[Event], W
     One tombstone query for the whole body, the ids its messages name included; the few
     more that the rules need run only when the body names someone erased.
     """
-    ids = {id(item): event_ids(item, payload) for item in items}
-    named = {
-        id(item): mentioned_ids(_node_at(payload, item.path)) - ids[id(item)]
-        for item in items
-        if isinstance(item, InboundMessage)
-    }
+    ids, named = _ids_in(items, payload)
     erased = _erased_at(set().union(*ids.values(), *named.values()))
     if not erased:
         return items, Withheld()
@@ -134,6 +129,30 @@ def _without(item: InboundMessage, someone: Person) -> InboundMessage:
         return item
     text, data = redacted
     return dataclasses.replace(item, text=text, data=data)
+
+
+def split_bodies(bodies: list[tuple[list[Event], Any]]) -> list[tuple[list[Event], Withheld]]:
+    """`split_redeliveries` for several bodies: one tombstone query for them all, and body
+    by body only when one of them names someone erased."""
+    named: set[str] = set()
+    for items, payload in bodies:
+        ids, mentioned = _ids_in(items, payload)
+        named = named.union(*ids.values(), *mentioned.values())
+    if not _erased_at(named):
+        return [(items, Withheld()) for items, _payload in bodies]
+    return [split_redeliveries(items, payload) for items, payload in bodies]
+
+
+def _ids_in(items: list[Event], payload: Any) -> tuple[dict[int, set[str]], dict[int, set[str]]]:
+    """({id(item): the ids of whom it is about}, {id(message): the other ids its content
+    names})."""
+    ids = {id(item): event_ids(item, payload) for item in items}
+    named = {
+        id(item): mentioned_ids(_node_at(payload, item.path)) - ids[id(item)]
+        for item in items
+        if isinstance(item, InboundMessage)
+    }
+    return ids, named
 
 
 def _erased_at(ids: set[str]) -> dict[str, datetime]:
@@ -260,6 +279,11 @@ class ErasedPeopleGuard:
 
     def split(self, items: list[Event], payload: Any) -> tuple[list[Event], Withheld]:
         return split_redeliveries(items, payload)
+
+    def split_bodies(
+        self, bodies: list[tuple[list[Event], Any]]
+    ) -> list[tuple[list[Event], Withheld]]:
+        return split_bodies(bodies)
 
     def scrub(self, event: WebhookEvent, withheld: Withheld) -> str:
         return scrub_webhook_event(event, withheld.person, withheld.grouped_mentions())

@@ -1,8 +1,9 @@
 """Webhook ingestion: store the raw body once, then apply its events idempotently.
 
 Meta → signature check (views) → `accept()` stores the raw body and queues its application,
-in one commit, before the 200 → the `apply_stored_webhook` task (run by `db_worker`) parses it
-into normalised events and applies each one (messaging.ingest.apply). The request does the
+in one commit, before the 200 → the `apply_stored_webhook` task (run by `db_worker`) parses it,
+with the other bodies waiting beside it (`apply_waiting`), into normalised events and applies
+them (messaging.ingest.apply). The request does the
 least work that makes the body durable: a slow or failing apply, a lock wait or a burst of a
 week of redeliveries never delays Meta's acknowledgement, and a worker that dies mid-apply
 leaves the body stored, unapplied, for the next run. `receive()` stores and applies at once,
@@ -24,15 +25,15 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, TextField
+from django.db.models import Case, Exists, OuterRef, Q, TextField, When
 from django.db.models.fields.json import KT
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, Length
 from django.tasks import TaskResultStatus, task
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from messaging.db import insert_new
-from messaging.ingest.apply import apply_webhook_event
+from messaging.ingest.apply import apply_webhook_event, apply_webhook_events
 from messaging.locks import hold_for_applying
 from messaging.models import WebhookEvent
 from messaging.queues import WEBHOOKS
@@ -84,9 +85,79 @@ def queue_apply(event_id: int) -> None:
     apply_stored_webhook.enqueue(event_id)
 
 
+# What one task applies at most: its own body and the oldest others waiting, together. A
+# backlog of single-message bodies drains many times faster than body by body (one set-based
+# apply, one commit and one task instead of a hundred), and a large body is applied alone.
+BATCH_BODIES = 100
+BATCH_BYTES = 1_000_000
+
+
 @task(queue_name=WEBHOOK_QUEUE, priority=WEBHOOK_PRIORITY)
 def apply_stored_webhook(event_id: int) -> None:
-    apply_stored(event_id)
+    apply_waiting(event_id)
+
+
+def apply_waiting(
+    event_id: int, *, max_bodies: int = BATCH_BODIES, max_bytes: int = BATCH_BYTES
+) -> list[WebhookEvent]:
+    """Apply the stored body `event_id` together with the oldest other bodies waiting (up to
+    `max_bodies` in all, their sizes summing to at most `max_bytes` unless the first alone is
+    larger), in one transaction, oldest first; return them.
+
+    Bodies another worker is applying (their rows locked) are skipped, `event_id`'s included:
+    workers take disjoint batches side by side instead of queueing behind each other, and a
+    body is applied exactly once (its row is locked, then PROCESSED, in the same commit).
+    The tasks still waiting for the bodies applied here are finished in that commit too: they
+    would only find their bodies done.
+    """
+    with transaction.atomic():
+        hold_for_applying()
+        events = take_waiting(event_id, max_bodies=max_bodies, max_bytes=max_bytes)
+        if not events:
+            return []
+        # Taken now: a body that held only erased people's items is deleted while applied.
+        others = [event.pk for event in events if event.pk != event_id]
+        applied = apply_webhook_events(events)
+        finish_waiting_tasks(others)
+    return applied
+
+
+def take_waiting(event_id: int, *, max_bodies: int, max_bytes: int) -> list[WebhookEvent]:
+    """Lock and return, oldest first, `event_id`'s body unless it is applied or taken, and
+    the oldest waiting bodies that fit beside it (see apply_waiting)."""
+    unapplied = Q(state=WebhookEvent.State.RECEIVED) | Q(
+        pk=event_id, state=WebhookEvent.State.FAILED
+    )
+    # Locked before they are read, sizes only: a body that does not fit stays locked, unread,
+    # until the commit (rare: bodies are small but for batches of hundreds of messages).
+    sizes = list(
+        WebhookEvent.objects.select_for_update(skip_locked=True)
+        .filter(unapplied)
+        .annotate(size=Length("body"))
+        .order_by(Case(When(pk=event_id, then=0), default=1), "received_at", "pk")
+        .values_list("pk", "size")[:max_bodies]
+    )
+    chosen: list[int] = []
+    total = 0
+    for pk, size in sizes:
+        if chosen and total + size > max_bytes:
+            break
+        chosen.append(pk)
+        total += size
+    return list(WebhookEvent.objects.filter(pk__in=chosen).order_by("received_at", "pk"))
+
+
+def finish_waiting_tasks(event_ids: list[int]) -> int:
+    """Mark the waiting apply tasks of bodies just applied as done (what running each would
+    have come to), so that workers do not claim them one by one for nothing. A task a worker
+    has already claimed runs and finds its body applied."""
+    if not event_ids:
+        return 0
+    return DBTaskResult.objects.filter(
+        task_path=apply_stored_webhook.module_path,
+        status=TaskResultStatus.READY,
+        args_kwargs__args__0__in=event_ids,
+    ).update(status=TaskResultStatus.SUCCESSFUL, finished_at=timezone.now())
 
 
 def apply_stored(event_id: int, *, again: bool = False) -> WebhookEvent | None:

@@ -1,15 +1,18 @@
-"""Applying one stored body: parse it, apply its items, record the outcome on the row.
+"""Applying stored bodies, one or many together: parse them, apply their items, record
+each outcome on its row.
 
-Ordinary messages and statuses go set-based (messaging.ingest.bulk); everything else, and
-everything when the set-based step fails, item by item, each item in a savepoint of its own.
+Ordinary messages and statuses go set-based (messaging.ingest.bulk), for all the bodies at
+once; everything else, and everything when the set-based step fails, item by item, each
+item in a savepoint of its own.
 """
 
 import json
 import logging
-from collections import Counter
 from collections.abc import Iterable
+from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from messaging import signals
@@ -46,55 +49,147 @@ logger = logging.getLogger(__name__)
 
 
 def apply_webhook_event(event: WebhookEvent) -> WebhookEvent:
-    """Parse and apply a stored body; record the outcome on the event. Never raises for bad
-    content: one failing item is recorded and the others still apply.
+    """Parse and apply one stored body; record the outcome on the event."""
+    return apply_webhook_events([event])[0]
 
-    Ordinary messages and statuses are applied set-based, a few statements for the whole
-    body (`apply_in_bulk`), anything else item by item. If the set-based step fails (a
-    value the database refuses, a deadlock), everything is rolled back to the savepoint and
-    applied again item by item, each item in a savepoint of its own.
+
+def apply_webhook_events(events: list[WebhookEvent]) -> list[WebhookEvent]:
+    """Parse and apply stored bodies, in the order given; record each one's outcome on its
+    row. Never raises for bad content: one failing item is recorded on its body and the
+    others still apply.
+
+    Ordinary messages and statuses are applied set-based, a few statements for all the
+    bodies together (`apply_in_bulk`), anything else item by item. A body that reports a
+    number or BSUID change goes alone, in its place: what follows it may depend on the new
+    identity. If the set-based step fails (a value the database refuses, a deadlock), its
+    bodies are rolled back to the savepoint and applied again item by item, each item in a
+    savepoint of its own. A body left with nothing after the redelivery guard scrubbed it
+    is deleted (its event comes back PROCESSED, without a row).
     """
-    try:
-        payload = json.loads(bytes(event.body))
-    except (ValueError, RecursionError) as exc:  # not JSON, or nested beyond reason
-        return _finish(event, ApplyContext(failures=[f"body is not JSON ({type(exc).__name__})"]))
+    bodies = [_Body(event) for event in events]
+    _withhold_erased([body for body in bodies if body.readable])
+    for group in _groups([body for body in bodies if body.readable]):
+        _apply_group(group)
+    finished = []
+    for body in bodies:
+        if body.context.withheld and _scrub_withheld(body.event, body.context) == "deleted":
+            body.event.state = WebhookEvent.State.PROCESSED  # nothing else was in it
+            continue
+        finished.append(body)
+    _finish(finished)
+    return [body.event for body in bodies]
 
-    context = ApplyContext()
-    try:
-        items = parse_webhook(payload)
-        # Items the guard withholds (erased people's redeliveries: one tombstone query for
-        # the whole body) are not applied, then scrubbed from this raw copy below.
-        live, context.withheld = redelivery_guard().split(items, payload)
-        if len(live) < len(items):
-            context.counts["erased"] = len(items) - len(live)
+
+class _Body:
+    """A stored body being applied: its row, its items (`live`: those to apply; none when it
+    could not be read) and its own context."""
+
+    def __init__(self, event: WebhookEvent) -> None:
+        self.event = event
+        self.context = ApplyContext(event_id=event.pk)
+        self.readable = False
+        self.live: list[Event] = []
+        self.erased = 0
         try:
-            _apply_items(live, context, event, in_bulk=True)
+            self.payload = json.loads(bytes(event.body))
+        except (ValueError, RecursionError) as exc:  # not JSON, or nested beyond reason
+            self.context.failures.append(f"body is not JSON ({type(exc).__name__})")
+            return
+        try:
+            self.live = parse_webhook(self.payload)
+            self.readable = True
+        except Exception as exc:
+            self.stopped(exc)
+
+    def stopped(self, exc: Exception) -> None:
+        self.readable, self.live = False, []
+        self.context.failures.append(f"applying stopped: {type(exc).__name__}")
+        logger.exception("webhook %s: applying stopped", self.event.pk)
+
+    def withhold(self, live: list[Event], withheld: Any) -> None:
+        """Apply only `live` of the parsed items; scrub `withheld` from the raw copy after."""
+        self.erased = len(self.live) - len(live)
+        self.live = live
+        self.context.withheld = withheld
+        self.start_over()
+
+    def start_over(self) -> None:
+        """A fresh context, for applying (again) from the start."""
+        self.context = ApplyContext(event_id=self.event.pk, withheld=self.context.withheld)
+        if self.erased:
+            self.context.counts["erased"] = self.erased
+
+    @property
+    def changes_identities(self) -> bool:
+        return any(isinstance(item, ContactChange) for item in self.live)
+
+
+def _withhold_erased(bodies: list[_Body]) -> None:
+    """Let the redelivery guard withhold items (erased people's redeliveries): one
+    tombstone query for all the bodies, and body by body if that fails."""
+    try:
+        splits = redelivery_guard().split_bodies([(body.live, body.payload) for body in bodies])
+    except Exception:
+        splits = None
+        logger.exception("webhook bodies: the redelivery guard failed; asking body by body")
+    for n, body in enumerate(bodies):
+        try:
+            body.withhold(
+                *(splits[n] if splits else redelivery_guard().split(body.live, body.payload))
+            )
+        except Exception as exc:
+            body.stopped(exc)
+
+
+def _groups(bodies: list["_Body"]) -> Iterable[list["_Body"]]:
+    """Runs of bodies applied together, in order; a body that changes identities alone."""
+    run: list[_Body] = []
+    for body in bodies:
+        if body.changes_identities:
+            if run:
+                yield run
+                run = []
+            yield [body]
+        else:
+            run.append(body)
+    if run:
+        yield run
+
+
+def _apply_group(bodies: list["_Body"]) -> None:
+    try:
+        try:
+            _apply_items(bodies, in_bulk=True)
         except _BulkFailed as failure:
             logger.warning(
                 "webhook %s: applying in bulk failed (%s); applying item by item",
-                event.pk,
+                ", ".join(str(body.event.pk) for body in bodies),
                 type(failure.__cause__).__name__,
             )
-            context = ApplyContext(
-                withheld=context.withheld, counts=+Counter(erased=len(items) - len(live))
-            )
-            _apply_items(live, context, event, in_bulk=False)
+            for body in bodies:
+                body.start_over()
+            _apply_items(bodies, in_bulk=False)
     except Exception as exc:  # e.g. the connection dropped mid-batch: record, don't raise
-        context.failures.append(f"applying stopped: {type(exc).__name__}")
-        logger.exception("webhook %s: applying stopped", event.pk)
-    if context.withheld and _scrub_withheld(event, context) == "deleted":
-        event.state = WebhookEvent.State.PROCESSED  # nothing else was in it
-        return event
-    return _finish(event, context)
+        for body in bodies:
+            body.context.failures.append(f"applying stopped: {type(exc).__name__}")
+        logger.exception(
+            "webhook %s: applying stopped", ", ".join(str(body.event.pk) for body in bodies)
+        )
 
 
 class _BulkFailed(Exception):
     """The set-based step failed; its cause is the database's (or our) error."""
 
 
-def _apply_items(
-    items: list[Event], context: ApplyContext, event: WebhookEvent, *, in_bulk: bool
-) -> None:
+def _apply_items(bodies: list[_Body], *, in_bulk: bool) -> None:
+    if len(bodies) == 1:
+        context = bodies[0].context
+    else:
+        # Shared: the business numbers, looked up once; each item's outcome on its body's.
+        context = ApplyContext(
+            owners={id(item): body.context for body in bodies for item in body.live}
+        )
+    items = [item for body in bodies for item in body.live]
     _note_partly_read(items, context)
     with transaction.atomic():
         items = _set_aside_own_numbers(items, context)
@@ -104,20 +199,34 @@ def _apply_items(
             except Exception as exc:
                 raise _BulkFailed from exc
         for item in items:
-            apply_one(item, context, event)
-        if context.contacts:
-            event.contacts.add(*context.contacts)
+            apply_one(item, context)
+        _link_contacts(bodies)
         # Last: the conversation rows it locks stay locked only until the commit. Still part
-        # of the set-based step: if it fails (a lock timeout), the body goes item by item.
+        # of the set-based step: if it fails (a lock timeout), the bodies go item by item.
         try:
-            Conversation.record_activity(context.activity)
+            Conversation.record_activity(
+                [message for body in bodies for message in body.context.activity]
+            )
         except Exception as exc:
             raise _BulkFailed from exc
-        if context.new_messages:
+        new_messages = sorted(pk for body in bodies for pk in body.context.new_messages)
+        if new_messages:
             # Routing and automatic replies run in a task once the new rows have
-            # committed, never inside the webhook request: one task per body.
-            ids = list(context.new_messages)
-            transaction.on_commit(lambda: _announce_received(ids), robust=True)
+            # committed, never inside the webhook request: one task per group of bodies.
+            transaction.on_commit(lambda: _announce_received(new_messages), robust=True)
+
+
+def _link_contacts(bodies: list[_Body]) -> None:
+    """Record whom each body mentions (erasure finds a person's raw bodies by it)."""
+    link = WebhookEvent.contacts.through
+    link.objects.bulk_create(
+        [
+            link(webhookevent_id=body.event.pk, contact_id=contact)
+            for body in bodies
+            for contact in sorted(body.context.contacts)
+        ],
+        ignore_conflicts=True,  # replays link again what is already linked
+    )
 
 
 def _note_partly_read(items: Iterable[Event], context: ApplyContext) -> None:
@@ -127,7 +236,7 @@ def _note_partly_read(items: Iterable[Event], context: ApplyContext) -> None:
     for item in items:
         if isinstance(item, InboundMessage) and "not_understood" in item.data:
             reason = str(item.data["not_understood"])[:200]
-            context.problems.append(
+            context.of(item).problems.append(
                 {"path": item.path, "code": None, "title": f"not fully understood: {reason}"}
             )
             logger.warning("webhook item %s kept, not fully understood: %s", item.path, reason)
@@ -156,9 +265,9 @@ def _set_aside_own_numbers(items: list[Event], context: ApplyContext) -> list[Ev
         if ours is None:
             kept.append(item)
             continue
-        context.counts["own_number"] += 1
+        context.of(item).counts["own_number"] += 1
         # The number's id, not its phone number: the summary is shown in the admin.
-        context.problems.append(
+        context.of(item).problems.append(
             {
                 "path": item.path,
                 "code": None,
@@ -171,22 +280,24 @@ def _set_aside_own_numbers(items: list[Event], context: ApplyContext) -> list[Ev
     return kept
 
 
-def apply_one(item: Event, context: ApplyContext, event: WebhookEvent) -> None:
-    """Apply one event in a savepoint; a failure is recorded and stops nothing else."""
-    new_messages = len(context.new_messages)
+def apply_one(item: Event, context: ApplyContext) -> None:
+    """Apply one event in a savepoint; a failure is recorded on its body and stops nothing
+    else."""
+    owner = context.of(item)
+    new_messages = len(owner.new_messages)
     try:
         with transaction.atomic():
-            context.contacts |= apply_event(item, context)
+            owner.contacts |= apply_event(item, context)
     except Exception as exc:
-        del context.new_messages[new_messages:]
+        del owner.new_messages[new_messages:]
         # Numbers created inside the rolled-back savepoint are gone: look them up again.
         context.businesses.clear()
         context.numbers = None
         # Only the exception type is kept: its message could quote message content.
-        context.failures.append(f"{item.path}: {type(exc).__name__}")
+        owner.failures.append(f"{item.path}: {type(exc).__name__}")
         logger.warning(
             "webhook %s: applying %s at %s failed (%s)",
-            event.pk,
+            owner.event_id,
             type(item).__name__,
             item.path,
             type(exc).__name__,
@@ -206,22 +317,39 @@ def _scrub_withheld(event: WebhookEvent, context: ApplyContext) -> str:
         return "failed"
 
 
-def _finish(event: WebhookEvent, context: ApplyContext) -> WebhookEvent:
-    event.state = WebhookEvent.State.FAILED if context.failures else WebhookEvent.State.PROCESSED
-    event.error = "\n".join(context.failures)
-    event.summary = db_safe({"events": dict(context.counts), "problems": context.problems})
-    event.attempts += 1
-    event.processed_at = timezone.now()
-    event.save(update_fields=["state", "error", "summary", "attempts", "processed_at"])
-    if context.failures:
-        logger.error("webhook %s: %d item(s) failed", event.pk, len(context.failures))
-    return event
+def _finish(bodies: list[_Body]) -> None:
+    """Record each body's outcome on its row: one UPDATE for the bodies with the same
+    outcome (usually all of them)."""
+    now = timezone.now()
+    outcomes: dict[tuple[str, str, str], list[_Body]] = {}
+    for body in bodies:
+        event, context = body.event, body.context
+        event.state = (
+            WebhookEvent.State.FAILED if context.failures else WebhookEvent.State.PROCESSED
+        )
+        event.error = "\n".join(context.failures)
+        event.summary = db_safe({"events": dict(context.counts), "problems": context.problems})
+        event.attempts += 1
+        event.processed_at = now
+        if context.failures:
+            logger.error("webhook %s: %d item(s) failed", event.pk, len(context.failures))
+        key = (event.state, event.error, json.dumps(event.summary, sort_keys=True))
+        outcomes.setdefault(key, []).append(body)
+    for same in outcomes.values():
+        event = same[0].event
+        WebhookEvent.objects.filter(pk__in=[body.event.pk for body in same]).update(
+            state=event.state,
+            error=event.error,
+            summary=event.summary,
+            attempts=F("attempts") + 1,
+            processed_at=now,
+        )
 
 
 def apply_event(item: Event, context: ApplyContext) -> set[int]:
     """Apply one normalised event; return the pks of the contacts it concerns."""
     kind = type(item).__name__
-    context.counts[kind] += 1
+    context.of(item).counts[kind] += 1
     match item:
         case InboundMessage():
             return apply_inbound_message(item, context)
@@ -232,17 +360,17 @@ def apply_event(item: Event, context: ApplyContext) -> set[int]:
         case WebhookError(malformed=True):
             # An item we could not read at all: the body stays FAILED, so that
             # `replay_webhooks` applies it once the parser can (titles name fields only).
-            context.failures.append(f"{item.path}: {item.title[:200]}")
+            context.of(item).failures.append(f"{item.path}: {item.title[:200]}")
             logger.warning("webhook item %s could not be read: %s", item.path, item.title[:200])
         case WebhookError():
-            context.problems.append(
+            context.of(item).problems.append(
                 {"path": item.path, "code": item.code, "title": item.title[:200]}
             )
             logger.warning(
                 "webhook item %s reported error %s %s", item.path, item.code, item.title[:200]
             )
         case IgnoredField():
-            context.counts[f"ignored:{item.field}"] += 1
+            context.of(item).counts[f"ignored:{item.field}"] += 1
         case TemplateUpdate():
             apply_template_update(item)
         case AccountUpdate():
@@ -271,13 +399,13 @@ def apply_inbound_message(item: InboundMessage, context: ApplyContext) -> set[in
             message.save(force_insert=True)
     except IntegrityError:
         if Message.objects.filter(wamid=item.wamid).exists():
-            context.counts["duplicate"] += 1
+            context.of(item).counts["duplicate"] += 1
             return {contact.pk}  # a redelivery: the first copy already did everything below
         raise
     Conversation.record_activity([message])
     InboxChange.objects.record(conversation.pk, message.pk)
     # A redelivery takes the duplicate branch above: automation never runs twice.
-    context.new_messages.append(message.pk)
+    context.of(item).new_messages.append(message.pk)
     if item.target_wamid:
         target = Message.objects.filter(wamid=item.target_wamid).first()
         if target and apply_annotation(message, target):

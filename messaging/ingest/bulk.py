@@ -68,35 +68,41 @@ def _apply_messages(items: list[InboundMessage], context: ApplyContext) -> list[
     # messages keep the order they were sent in, which the timeline shows, and bodies that
     # batch the same messages differently insert them, and lock their wamids, in the same
     # order.
-    messages = sorted(
+    built = sorted(
         (
-            Message.from_inbound(
-                item, conversations[businesses[item.business].pk, sender[id(item)].pk]
+            (
+                Message.from_inbound(
+                    item, conversations[businesses[item.business].pk, sender[id(item)].pk]
+                ),
+                item,
             )
             for item in items
         ),
-        key=lambda message: message.timestamp,
+        key=lambda pair: pair[0].timestamp,
     )
+    messages = [message for message, _item in built]
     inserted = {wamid: pk for pk, wamid in insert_new(Message, messages, returning=("id", "wamid"))}
     new = []
-    for message in messages:
-        # A wamid twice in one body is inserted once: only its first copy gets the row.
+    for message, item in built:
+        owner = context.of(item)
+        owner.counts[InboundMessage.__name__] += 1
+        owner.contacts.add(sender[id(item)].pk)
+        # A wamid twice in one body (or in bodies applied together) is inserted once: only
+        # its first copy gets the row.
         pk = inserted.pop(message.wamid, None)
-        if pk is not None:
-            mark_saved(message, pk)
-            new.append(message)
+        if pk is None:
+            owner.counts["duplicate"] += 1
+            continue
+        mark_saved(message, pk)
+        new.append(message)
+        owner.new_messages.append(pk)
+        owner.activity.append(message)
     new.sort(key=lambda message: (message.timestamp, message.pk))
     InboxChange.objects.bulk_create(
         InboxChange(conversation_id=message.conversation_id, message_id=message.pk)
         for message in new
     )
     apply_waiting_annotations(new)
-    context.counts[InboundMessage.__name__] += len(items)
-    if len(items) > len(new):
-        context.counts["duplicate"] += len(items) - len(new)
-    context.contacts |= {contact.pk for contact in sender.values()}
-    context.new_messages += [message.pk for message in new]
-    context.activity += new
     return leftovers
 
 
@@ -210,11 +216,12 @@ def _apply_statuses(items: list[StatusUpdate], context: ApplyContext) -> list[St
     # locked, so the outcome is computed here and written in one UPDATE per kind.
     current = {pk: status for pk, _conversation, status, _direction in messages.values()}
     changes: dict[int, dict[str, Any]] = {}
-    duplicates = 0
     for item in items:
+        owner = context.of(item)
+        owner.counts[StatusUpdate.__name__] += 1
         key = (db_safe(item.wamid), db_safe(item.status[:20]), item.timestamp)
         if key not in inserted:
-            duplicates += 1
+            owner.counts["duplicate"] += 1
             continue
         inserted.discard(key)  # a second copy in this body is a duplicate
         found = messages.get(key[0])
@@ -233,7 +240,4 @@ def _apply_statuses(items: list[StatusUpdate], context: ApplyContext) -> list[St
     InboxChange.objects.bulk_create(
         InboxChange(conversation_id=conversation_of[pk], message_id=pk) for pk in sorted(changes)
     )
-    context.counts[StatusUpdate.__name__] += len(items)
-    if duplicates:
-        context.counts["duplicate"] += duplicates
     return leftovers

@@ -1,4 +1,4 @@
-"""What applying one body carries from item to item."""
+"""What applying one body, or several together, carries from item to item."""
 
 from collections import Counter
 from dataclasses import dataclass, field
@@ -10,7 +10,13 @@ from messaging.models import BusinessNumber, Message
 
 @dataclass
 class ApplyContext:
-    """What applying one webhook body learns along the way."""
+    """What applying one webhook body learns along the way.
+
+    Several bodies applied together (messaging.ingest.apply.apply_webhook_events) share one
+    context for what is looked up once (the business numbers) and what is done once (the
+    conversations' counters, the announcement), while each body keeps its own for what is
+    recorded on its row: `of(item)` is the context of the body an item came from.
+    """
 
     # The numbers the body names, registered and kept current (business_number).
     businesses: dict[str, BusinessNumber] = field(default_factory=dict)
@@ -29,6 +35,14 @@ class ApplyContext:
     new_messages: list[int] = field(default_factory=list)
     # New ordinary inbound messages whose conversations' counters are still to move.
     activity: list[Message] = field(default_factory=list)
+    # The stored body's id, for the log.
+    event_id: int | None = None
+    # Applying several bodies together: each item's own body's context, by id(item).
+    owners: dict[int, "ApplyContext"] = field(default_factory=dict)
+
+    def of(self, item: object) -> "ApplyContext":
+        """The context an item's outcome is recorded in: its body's."""
+        return self.owners.get(id(item), self)
 
 
 def business_number(ref: BusinessRef, context: ApplyContext) -> BusinessNumber:

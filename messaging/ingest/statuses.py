@@ -34,7 +34,7 @@ def apply_status(item: StatusUpdate, context: ApplyContext) -> set[int]:
         with transaction.atomic():
             StatusEvent.from_update(item, found[0] if found else None).save(force_insert=True)
     except IntegrityError:
-        context.counts["duplicate"] += 1
+        context.of(item).counts["duplicate"] += 1
         return touched
     if found:
         message_id, conversation_id = found

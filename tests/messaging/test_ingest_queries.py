@@ -41,8 +41,9 @@ ONE_MESSAGE_QUERIES = 15 + ERASURE_LOCK
 # The POST itself: insert the body, insert its task (and, in tests, the savepoint's two).
 STORE_QUERIES = 4
 # The worker's own statements around one task: find it, mark it running, mark it done, look
-# for the next one.
-WORKER_QUERIES = 4
+# for the next one; and the task's choice of the bodies to apply together (its own and any
+# others waiting) before it locks them.
+WORKER_QUERIES = 4 + 1
 
 
 def sender(n):

@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from messaging import payloads as p
-from messaging.ingest import receive
+from messaging.ingest import accept, receive
 from messaging.models import Contact, Conversation, Message, StatusEvent, WebhookEvent
 from messaging.sending import queue_text_reply
 from privacy.erasure import erase_contact
@@ -32,6 +32,7 @@ from tests.erasure_support import (
     zainab_contact,
     zainab_needles,
 )
+from tests.webhook_support import run_webhook_tasks
 
 pytestmark = pytest.mark.django_db
 
@@ -72,6 +73,27 @@ def test_a_redelivered_pre_erasure_webhook_recreates_nothing_and_keeps_no_raw_co
 
         assert snapshot() == before
         assert traces(zainab_needles()) == []
+
+
+def test_redeliveries_applied_together_with_a_new_body_bring_nothing_of_hers_back(erased):
+    new_customer = p.encode(
+        p.envelope(
+            p.value(
+                contacts=[p.contact(wa_id="966500000777", name="Layla")],
+                messages=[p.text_message("new here", sender="966500000777", wamid="wamid.NEW")],
+            )
+        )
+    )
+    before = snapshot()
+    for body in [*erased.bodies.values(), new_customer]:
+        accept(body)
+
+    assert run_webhook_tasks() == 1
+
+    assert Message.objects.get(wamid="wamid.NEW").conversation.contact.profile_name == "Layla"
+    assert Message.objects.count() == before["messages"] + 1
+    assert traces(zainab_needles()) == []
+    assert not WebhookEvent.objects.exclude(state=WebhookEvent.State.PROCESSED).exists()
 
 
 def test_a_redelivery_through_the_webhook_answers_ok(erased, post_webhook):
