@@ -29,6 +29,8 @@ environment run.py passes) and prints one JSON object on stdout:
   conversations whose 24-hour window is open; prints each reply's text (starting with
   PREFIX) with the time (`time.time()`) just before it was queued.
 - `queues`: tasks waiting (ready) and running, by queue.
+- `discard-waiting`: waiting tasks are discarded (the automation runs the webhook phases
+  queued and no worker of theirs ran), so that a phase starts from empty queues.
 - `clear-backlog FIRST_BODY`: what `backlog` left: waiting tasks are discarded and the bodies it
   stored from id FIRST_BODY on that are still unapplied are deleted, so that a later run
   (`--keep-db`) starts from empty queues and no body is left stranded.
@@ -314,6 +316,14 @@ def command_queues():
     return {"waiting": waiting, "running": running}
 
 
+def command_discard_waiting():
+    from django.tasks import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    discarded, _ = DBTaskResult.objects.filter(status=TaskResultStatus.READY).delete()
+    return {"discarded_tasks": discarded}
+
+
 def command_clear_backlog(first_body):
     from django.tasks import TaskResultStatus
     from django_tasks_db.models import DBTaskResult
@@ -331,6 +341,7 @@ COMMANDS = {
     "apply-stats": command_apply_stats,
     "backlog": command_backlog,
     "clear-backlog": command_clear_backlog,
+    "discard-waiting": command_discard_waiting,
     "queue-replies": command_queue_replies,
     "queues": command_queues,
     "user": command_user,

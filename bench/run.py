@@ -48,7 +48,8 @@ What it does, in order:
    each answer (state=all, following the cursor each answer carries, as inbox.js does):
    the 95th percentile of (the poll answer whose list rows first show the message minus the
    POST leaving). A message never seen within 60 s after the load counts as seen when the
-   poller stopped. CPU seconds per process role and the machine's busy share are in
+   poller stopped. Tasks still waiting (the automation runs the webhook phases queued) are
+   discarded first. CPU seconds per process role and the machine's busy share are in
    meta.e2e.cpu: on a shared 2-core machine the figure means little without them.
 7. `send_msgs_per_s`: staff replies queued as the inbox queues them, sent by
    `manage.py db_worker` processes through the cloud backend to the fake Graph API, with 1
@@ -794,6 +795,7 @@ class Bench:
         run = secrets.token_hex(3)  # a message of an earlier run must not count as seen
         count = rate * seconds
         bodies = [(sign(raw, self.app_secret), raw) for raw in self.e2e_bodies(run, count, rate)]
+        discarded = self.ops("discard-waiting")["discarded_tasks"]
         self.sql("ANALYZE django_tasks_database_dbtaskresult")
         workers = self.start_workers("e2e", queues)
         time.sleep(5)  # Django start-up and db_worker's random start-up delay
@@ -842,6 +844,7 @@ class Bench:
             "poll_codes": {str(code): n for code, n in poller.codes.items()},
             "poll_error": poller.error,
             "queues_left": queues_left,
+            "discarded_before": discarded,
             "cpu": cpu.result,
         }
         if unseen or failed or poller.error:
