@@ -1,9 +1,13 @@
-"""A stand-in for Meta's Graph API, for the sending benchmark: `python -m bench.fake_graph`.
+"""A stand-in for Meta's Graph API, for the sending benchmarks: `python -m bench.fake_graph`.
 
 Answers every POST .../messages with a fresh message id, as the Cloud API does when it accepts
 a message ({"messages": [{"id": "wamid.…"}]}), and anything else with an empty JSON object.
 Threaded, keep-alive, Nagle off: it answers in well under a millisecond, so the benchmark
 measures our side. Prints how many messages it accepted when stopped (SIGTERM or Ctrl-C).
+
+It also notes when the first request for each text arrived (`time.time()`, this machine's
+clock): `GET /bench/received?prefix=P` answers {text: seconds} for the texts starting with P,
+which `reply_latency_under_backlog_ms` compares with the times the replies were queued.
 """
 
 import argparse
@@ -11,10 +15,15 @@ import itertools
 import json
 import signal
 import sys
+import threading
+import time
+import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 accepted = itertools.count(1)
 last = [0]
+received = {}
+received_lock = threading.Lock()
 
 
 class GraphHandler(BaseHTTPRequestHandler):
@@ -24,11 +33,17 @@ class GraphHandler(BaseHTTPRequestHandler):
     def do_POST(self):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length)
+        arrived = time.time()
         if self.path.endswith("/messages"):
             try:
-                recipient = json.loads(body).get("to", "")
+                message = json.loads(body)
             except ValueError:
-                recipient = ""
+                message = {}
+            recipient = message.get("to", "")
+            text = (message.get("text") or {}).get("body")
+            if text:
+                with received_lock:
+                    received.setdefault(text, arrived)
             number = next(accepted)
             last[0] = number
             answer = {
@@ -41,7 +56,13 @@ class GraphHandler(BaseHTTPRequestHandler):
         self.answer(answer)
 
     def do_GET(self):
-        self.answer({})
+        url = urllib.parse.urlsplit(self.path)
+        if url.path != "/bench/received":
+            self.answer({})
+            return
+        prefix = urllib.parse.parse_qs(url.query).get("prefix", [""])[0]
+        with received_lock:
+            self.answer({text: at for text, at in received.items() if text.startswith(prefix)})
 
     def answer(self, payload):
         data = json.dumps(payload).encode()

@@ -18,11 +18,28 @@ environment run.py passes) and prints one JSON object on stdout:
 - `webhook-stats`: stored webhook bodies by state, and why items of failed ones failed.
 - `apply-stats SINCE`: the bodies applied since SINCE (ISO time): how many, how many
   messages and statuses they held, and when the first and last were applied.
+- `backlog AUTOMATION BODIES`: the queues as a burst leaves them, for
+  `reply_latency_under_backlog_ms`: other waiting tasks are discarded, then AUTOMATION real
+  `run_automation` tasks (one per inbound text message that automation has not run for,
+  newest first, as `messages_received` queues them) and BODIES single-message webhook bodies
+  stored and queued as the webhook view does (`messaging.ingest.accept`), from existing
+  senders, each with a unique wamid.
+- `queue-replies N SECONDS NAME PREFIX`: N staff replies queued the way the inbox queues them
+  (`queue_text_reply`, one transaction each, as one request), one every SECONDS / N, in
+  conversations whose 24-hour window is open; prints each reply's text (starting with
+  PREFIX) with the time (`time.time()`) just before it was queued.
+- `queues`: tasks waiting (ready) and running, by queue.
+- `discard-waiting`: waiting tasks are discarded (the automation runs the webhook phases
+  queued and no worker of theirs ran), so that a phase starts from empty queues.
+- `clear-backlog FIRST_BODY`: what `backlog` left: waiting tasks are discarded and the bodies it
+  stored from id FIRST_BODY on that are still unapplied are deleted, so that a later run
+  (`--keep-db`) starts from empty queues and no body is left stranded.
 """
 
 import json
 import os
 import sys
+import time
 from datetime import timedelta
 
 
@@ -206,8 +223,127 @@ def command_apply_stats(since):
     }
 
 
+def command_backlog(automation, bodies):
+    from django.db import transaction
+    from django.tasks import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    from automation.engine import run_automation
+    from automation.models import AutomationRun
+    from messaging import payloads as p
+    from messaging.ingest import accept
+    from messaging.models import BusinessNumber, Contact, Message
+
+    discarded, _ = DBTaskResult.objects.filter(status=TaskResultStatus.READY).delete()
+    message_ids = list(
+        Message.objects.filter(direction=Message.Direction.INBOUND, type="text")
+        .exclude(pk__in=AutomationRun.objects.values("message_id"))
+        .order_by("-pk")
+        .values_list("pk", flat=True)[: int(automation)]
+    )
+    with transaction.atomic():
+        for message_id in message_ids:
+            run_automation.enqueue(message_id)
+    number = BusinessNumber.objects.order_by("pk").first()
+    senders = list(
+        Contact.objects.filter(conversations__business_number=number, wa_id__isnull=False)
+        .order_by("pk")
+        .values_list("wa_id", "profile_name")[:3000]
+    )
+    now = int(time.time())
+    stored = []
+    for n in range(int(bodies)):
+        wa_id, name = senders[n % len(senders)]
+        body = p.envelope(
+            p.value(
+                phone_number_id=number.phone_number_id,
+                display_phone_number=number.display_phone_number,
+                contacts=[p.contact(wa_id=wa_id, name=name or None)],
+                messages=[p.text_message(f"Backlog message {n}", sender=wa_id, timestamp=now)],
+            ),
+            waba_id=number.waba_id or p.WABA_ID,
+        )
+        stored.append(accept(p.encode(body)).pk)
+    return {
+        "discarded_tasks": discarded,
+        "automation_tasks": len(message_ids),
+        "bodies": len(stored),
+        "first_body": min(stored, default=None),
+    } | command_queues()
+
+
+def command_queue_replies(count, seconds, name, prefix):
+    from django.contrib.auth import get_user_model
+    from django.db import transaction
+    from django.utils import timezone
+
+    from messaging.models import Conversation
+    from messaging.sending import queue_text_reply
+
+    count, spacing = int(count), float(seconds) / int(count)
+    user = get_user_model().objects.get(username=name)
+    conversations = list(
+        Conversation.objects.filter(last_inbound_at__gt=timezone.now() - timedelta(hours=23))
+        .select_related("contact", "business_number")
+        .order_by("-last_inbound_at")[:count]
+    )
+    if not conversations:
+        raise SystemExit("no conversation has an open 24-hour window: seed again")
+    queued = {}
+    started = time.monotonic()
+    for i in range(count):
+        time.sleep(max(0.0, started + i * spacing - time.monotonic()))
+        text = f"{prefix} {i}: thank you for writing"
+        queued[text] = time.time()
+        with transaction.atomic():
+            queue_text_reply(conversations[i % len(conversations)], user, text)
+    return {"queued": queued, "conversations": len(conversations)}
+
+
+def command_queues():
+    from django.db.models import Count
+    from django.tasks import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    rows = (
+        DBTaskResult.objects.filter(status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING])
+        .values_list("queue_name", "status")
+        .annotate(n=Count("id"))
+    )
+    waiting, running = {}, {}
+    for queue, status, n in rows:
+        (waiting if status == TaskResultStatus.READY else running)[queue] = n
+    return {"waiting": waiting, "running": running}
+
+
+def command_discard_waiting():
+    from django.tasks import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    discarded, _ = DBTaskResult.objects.filter(status=TaskResultStatus.READY).delete()
+    return {"discarded_tasks": discarded}
+
+
+def command_clear_backlog(first_body):
+    from django.tasks import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    from messaging.models import WebhookEvent
+
+    discarded, _ = DBTaskResult.objects.filter(status=TaskResultStatus.READY).delete()
+    deleted, _ = WebhookEvent.objects.filter(
+        pk__gte=int(first_body), state=WebhookEvent.State.RECEIVED
+    ).delete()
+    return {"discarded_tasks": discarded, "deleted_bodies": deleted}
+
+
 COMMANDS = {
     "apply-stats": command_apply_stats,
+    "backlog": command_backlog,
+    "clear-backlog": command_clear_backlog,
+    "discard-waiting": command_discard_waiting,
+    "queue-replies": command_queue_replies,
+    "queues": command_queues,
     "user": command_user,
     "info": command_info,
     "status-targets": command_status_targets,

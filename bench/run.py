@@ -2,7 +2,8 @@
 """`make bench`: the performance benchmarks, end to end, on PostgreSQL.
 
     make bench                          # the full run (about 30 minutes on 2 cores)
-    .venv/bin/python -m bench.run --quick   # a small smoke run (100,000 messages, short runs)
+    .venv/bin/python -m bench.run --quick   # a small smoke run (100,000 messages, short runs;
+                                            # e2e 15 s, backlogs of 1,000, 20 replies)
     .venv/bin/python -m bench.run --keep-db # reuse the loaded database (no seed_1m_s)
     .venv/bin/python -m bench.run --quick --keep-db --only webhook,batch,status
                                             # some phases only (docs/benchmarks.md untouched)
@@ -33,16 +34,39 @@ What it does, in order:
    of those runs (client side: what Meta would wait); `webhook_batch_msgs_per_s` (50
    messages per POST) and `status_batch_per_s` (50 delivered/read statuses per POST for
    existing outbound messages).
+   After each webhook phase, 2 `db_worker --queue-name webhooks --batch` processes apply
+   what it stored, gunicorn idle (meta.apply); after the single-message one, that rate is
+   `apply_single_bodies_per_s` (bodies applied / seconds between the first and the last).
 5. `worker_rss_mb`: the largest resident size of the gunicorn workers after all that load
    (gunicorn.conf.py recycles a worker after about 5,000 requests, so this is a worker
    that has served up to that many; the peak seen while loading is in the metadata).
-6. `send_msgs_per_s`: staff replies queued as the inbox queues them, sent by
+6. `e2e_p95_ms`: 100 signed single-message POSTs per second for 60 s (bench/latency.py: an
+   open loop from up to 64 keep-alive connections, as many as the rate needs while POSTs
+   are slow (Meta's are concurrent too); each message's text carries a marker unique
+   to it and to the run), with gunicorn serving, the deployed workers (one `sending`, one
+   `*`: DEPLOYED_WORKER_QUEUES) and two `--queue-name webhooks` ones running as deployed
+   (db_worker's defaults), while the signed-in Supervisor's page polls `/poll/` 50 ms after
+   each answer (state=all, following the cursor each answer carries, as inbox.js does):
+   the 95th percentile of (the poll answer whose list rows first show the message minus the
+   POST leaving). A message never seen within 60 s after the load counts as seen when the
+   poller stopped. Tasks still waiting (the automation runs the webhook phases queued) are
+   discarded first. CPU seconds per process role and the machine's busy share are in
+   meta.e2e.cpu: on a shared 2-core machine the figure means little without them.
+7. `send_msgs_per_s`: staff replies queued as the inbox queues them, sent by
    `manage.py db_worker` processes through the cloud backend to the fake Graph API, with 1
    and with 2 workers: {"1": …, "2": …}, messages per second between the first and the last
    acceptance (worker start-up excluded).
+8. `reply_latency_under_backlog_ms`: 5,000 real automation tasks (`run_automation` of
+   inbound text messages automation has not run for) and 5,000 single-message webhook
+   bodies stored and queued as the webhook view does are waiting (`bench.ops backlog`);
+   the deployed workers start, and after 5 s 50 staff replies are queued as the inbox
+   queues them, evenly over 5 s (`bench.ops queue-replies`): the 95th percentile of (the
+   fake Graph API receiving the reply minus the reply being queued), both `time.time()` on
+   this machine. What the backlog left is discarded afterwards (`bench.ops clear-backlog`).
 
 Every figure is the median of several runs (pages 3 x 10 s, webhooks 5 x 10 s, batches
-3 x 10 s, sending 3 runs each). Results go to bench-results.json (the figures under exactly
+3 x 10 s, sending 3 runs each), but the latency ones, one run each (a percentile of 6,000
+and of 50 measurements). Results go to bench-results.json (the figures under exactly
 their names, plus "meta": date, CPU count, versions, load averages, every run's value) and
 to the table in docs/benchmarks.md; the table is printed at the end. Logs (gunicorn, the
 workers, wrk) stay in .bench/ for inspection.
@@ -73,6 +97,7 @@ from datetime import UTC, datetime
 from http.cookiejar import CookieJar
 from pathlib import Path
 
+from bench.latency import CpuMeter, InboxPoller, post_steadily, process_cpu
 from messaging import payloads as p
 from messaging.signature import sign
 
@@ -83,6 +108,12 @@ LUA = ROOT / "bench" / "lua" / "bench.lua"
 RESULTS = ROOT / "bench-results.json"
 # db_worker processes that apply what each webhook phase stored (one per core here).
 APPLY_WORKERS = 2
+# Single-message webhook bodies per second in the end-to-end phase, and the most POSTs in
+# flight at once: enough to hold the rate while each POST takes up to 0.6 s.
+E2E_RATE = 100
+E2E_CONNECTIONS = 64
+# How long to wait after the load for what has not arrived yet (a poll, a Graph request).
+DRAIN_SECONDS = 60
 DOCS = ROOT / "docs" / "benchmarks.md"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/waba_bench"
 START_MARK = "<!-- bench:results:start -->"
@@ -100,7 +131,10 @@ FIGURES = [
     ("conversation_p95_ms", "ms", "< 100"),
     ("search_p95_ms", "ms", "< 250"),
     ("poll_p95_ms", "ms", "< 10"),
+    ("apply_single_bodies_per_s", "bodies/s", "≥ 1,000"),
+    ("e2e_p95_ms", "ms", "< 1,500"),
     ("send_msgs_per_s", "messages/s", "no goal (pacing caps 80/s per number)"),
+    ("reply_latency_under_backlog_ms", "ms", "< 2,000"),
     ("worker_rss_mb", "MB", "< 150"),
     ("seed_1m_s", "s", "< 180"),
 ]
@@ -113,6 +147,9 @@ GOALS = {
     "conversation_p95_ms": ("<", 100),
     "search_p95_ms": ("<", 250),
     "poll_p95_ms": ("<", 10),
+    "apply_single_bodies_per_s": (">=", 1_000),
+    "e2e_p95_ms": ("<", 1_500),
+    "reply_latency_under_backlog_ms": ("<", 2_000),
     "worker_rss_mb": ("<", 150),
     "seed_1m_s": ("<", 180),
 }
@@ -126,7 +163,11 @@ ENGLISH = [
 ]
 ARABIC = ["السلام عليكم، متى يصل طلبي؟", "شكراً جزيلاً 🌹", "هل يمكن الشحن إلى جدة؟"]
 # The phases of a run, in order; --only picks some (e.g. the webhook ones, on a kept database).
-PHASES = ("pages", "webhook", "batch", "status", "send")
+PHASES = ("pages", "webhook", "batch", "status", "e2e", "send", "backlog")
+# The task workers as the deployment runs them (deploy/systemd/waba-worker@.service with
+# worker-1.env, compose.yaml, scripts/run_dev.py): one for staff replies alone, one for every
+# queue; with db_worker's defaults (an idle worker looks for work again after 1 s).
+DEPLOYED_WORKER_QUEUES = ("sending", "*")
 
 
 def gunicorn_shape():
@@ -165,6 +206,11 @@ class Bench:
             "batch_seconds": 5 if self.quick else 10,
             "send_runs": 1 if self.quick else 3,
             "send_messages": 200 if self.quick else 800,
+            "e2e_rate": E2E_RATE,
+            "e2e_seconds": 15 if self.quick else 60,
+            "backlog_tasks": 1_000 if self.quick else 5_000,
+            "backlog_replies": 20 if self.quick else 50,
+            "backlog_reply_seconds": 5,
         }
 
     # Set-up.
@@ -680,6 +726,7 @@ class Bench:
         self.meta.setdefault("apply", {})[phase] = stats | {
             "workers": APPLY_WORKERS,
             "items_per_s": round(rate, 1),
+            "bodies_per_s": round(stats["bodies"] / span, 1) if span > 0 else 0.0,
             "seconds": round(span, 1),
         }
         say(
@@ -714,6 +761,197 @@ class Bench:
             rates[str(workers)] = round(statistics.median(values), 1)
             self.meta["runs"][f"send_msgs_per_s_{workers}"] = values
         self.results["send_msgs_per_s"] = rates
+
+    def start_workers(self, name, queues):
+        """db_worker processes exactly as the deployment starts them, one per queue given."""
+        processes = []
+        for n, queue in enumerate(queues):
+            command = [PYTHON, "manage.py", "db_worker", "--no-reload", "--queue-name", queue]
+            processes.append(self.start(f"{name}-{n}-{queue.replace('*', 'all')}", command))
+            processes[-1].queue = queue
+        return processes
+
+    def cpu_meter(self, workers, gunicorn=True):
+        """CPU seconds of gunicorn (master, live and recycled workers), of the db_workers by
+        the queue they serve, and of this process (the load generator and the poller)."""
+
+        def roles():
+            used = Counter()
+            if gunicorn:
+                used["gunicorn"] = process_cpu(self.gunicorn.pid, reaped=True) + sum(
+                    process_cpu(pid) for pid in self.worker_pids()
+                )
+            for process in workers:
+                used[f"db_worker {process.queue}"] += process_cpu(process.pid)
+            used["bench client"] = sum(os.times()[:2])
+            return used
+
+        return CpuMeter(roles)
+
+    def end_to_end(self):
+        """`e2e_p95_ms`: E2E_RATE signed single-message POSTs per second, while gunicorn, the
+        deployed workers and two webhook workers run and a Supervisor's page polls; from each
+        POST leaving to its message's text first coming back in a poll."""
+        rate, seconds = E2E_RATE, self.scale["e2e_seconds"]
+        queues = [*DEPLOYED_WORKER_QUEUES, "webhooks", "webhooks"]
+        say(f"e2e_p95_ms: {rate} bodies/s for {seconds} s; workers: {', '.join(queues)}")
+        run = secrets.token_hex(3)  # a message of an earlier run must not count as seen
+        count = rate * seconds
+        bodies = [(sign(raw, self.app_secret), raw) for raw in self.e2e_bodies(run, count, rate)]
+        discarded = self.ops("discard-waiting")["discarded_tasks"]
+        self.sql("ANALYZE django_tasks_database_dbtaskresult")
+        workers = self.start_workers("e2e", queues)
+        time.sleep(5)  # Django start-up and db_worker's random start-up delay
+        since = self.ops("latest-change")["latest_change"]
+        marker = re.compile(rf"e2e{run}-(\d+)")
+        poller = InboxPoller(self.port, self.cookie, f"/poll/?since={since}&state=all", marker)
+        poller.start()
+        with self.pg_activity("e2e"), self.cpu_meter(workers) as cpu:
+            sends = post_steadily(self.port, "/webhooks/whatsapp/", bodies, rate, E2E_CONNECTIONS)
+            deadline = time.monotonic() + DRAIN_SECONDS
+            while len(poller.seen) < count and time.monotonic() < deadline and poller.is_alive():
+                time.sleep(0.2)
+        poller.stop()
+        stopped = time.monotonic()
+        queues_left = self.ops("queues")
+        for process in workers:
+            self.stop(process)
+        latencies, scheduled, unseen, failed = [], [], 0, Counter()
+        for index, (due, sent, status, _seconds) in enumerate(sends):
+            if status != 200:
+                failed[status] += 1
+            if index not in poller.seen:
+                unseen += 1
+            seen = poller.seen.get(index, stopped)  # unseen: at least until the poller stopped
+            latencies.append((seen - sent) * 1000)
+            scheduled.append((seen - due) * 1000)
+        post_ms = [took * 1000 for *_rest, took in sends]
+        span = sends[-1][1] - sends[0][1]
+        self.results["e2e_p95_ms"] = round(percentile(latencies, 95))
+        self.meta["e2e"] = {
+            "bodies": count,
+            "rate_per_s": round((count - 1) / span, 1) if span > 0 else None,
+            "workers": queues,
+            "p50_ms": round(percentile(latencies, 50)),
+            "p99_ms": round(percentile(latencies, 99)),
+            "max_ms": round(max(latencies)),
+            # From when each POST was due instead of when it left: the load generator's own
+            # lag (every connection busy, or no CPU for it) counted in.
+            "p95_from_schedule_ms": round(percentile(scheduled, 95)),
+            "unseen": unseen,
+            "not_200": {str(code): n for code, n in failed.items()},
+            "post_p50_ms": round(percentile(post_ms, 50), 1),
+            "post_p99_ms": round(percentile(post_ms, 99), 1),
+            "late_start_max_ms": round(max(sent - sched for sched, sent, *_ in sends) * 1000, 1),
+            "polls": poller.polls,
+            "poll_codes": {str(code): n for code, n in poller.codes.items()},
+            "poll_error": poller.error,
+            "queues_left": queues_left,
+            "discarded_before": discarded,
+            "cpu": cpu.result,
+        }
+        if unseen or failed or poller.error:
+            problems = {"unseen (counted as at least until the poller stopped)": unseen}
+            self.meta.setdefault("problems", {})["e2e"] = (
+                problems
+                | {f"HTTP {code}": n for code, n in failed.items()}
+                | ({"poller": poller.error} if poller.error else {})
+            )
+        say(
+            f"  p95 {self.results['e2e_p95_ms']:,} ms (p50 {self.meta['e2e']['p50_ms']:,}, "
+            f"p99 {self.meta['e2e']['p99_ms']:,}); {count - unseen:,} of {count:,} seen, "
+            f"{poller.polls:,} polls; POST p99 {self.meta['e2e']['post_p99_ms']} ms; "
+            f"{self.meta['e2e']['rate_per_s']}/s sent; CPU {cpu.result}"
+        )
+
+    def e2e_bodies(self, run, count, rate):
+        """Single text messages marked `e2e<run>-<n>`, 90% from existing contacts taken in
+        turn (a conversation gets its next one len(senders) / rate seconds later, long after
+        a poll showed the first: its row previews the newest message only), 10% from new
+        ones; timestamps as Meta would give them while the phase runs."""
+        info = self.info
+        number, senders = info["number"], info["senders"]
+        rng = random.Random()  # noqa: S311 - picking senders, not secrets
+        now = time.time()
+        for n in range(count):
+            if rng.random() < 0.9:
+                wa_id, name = senders[n % len(senders)]
+            else:
+                wa_id, name = f"2011{rng.randrange(10**8):08d}", "New Customer"
+            text = f"e2e{run}-{n} " + rng.choice(ARABIC if rng.random() < 0.5 else ENGLISH)
+            body = p.envelope(
+                p.value(
+                    phone_number_id=number["phone_number_id"],
+                    display_phone_number=number["display_phone_number"],
+                    contacts=[p.contact(wa_id=wa_id, name=name or None)],
+                    messages=[
+                        p.text_message(text, sender=wa_id, timestamp=int(now + n / rate) + 5)
+                    ],
+                ),
+                waba_id=number["waba_id"] or p.WABA_ID,
+            )
+            yield p.encode(body)
+
+    def reply_backlog(self):
+        """`reply_latency_under_backlog_ms`: with automation tasks and webhook bodies
+        waiting, the deployed workers start and staff replies are queued a few seconds apart;
+        from each reply being queued to its Graph request reaching the fake Graph API."""
+        tasks, replies = self.scale["backlog_tasks"], self.scale["backlog_replies"]
+        spread = self.scale["backlog_reply_seconds"]
+        say(
+            f"reply_latency_under_backlog_ms: {tasks:,} automation tasks and {tasks:,} webhook "
+            f"bodies waiting; {replies} replies over {spread} s; workers: "
+            + ", ".join(DEPLOYED_WORKER_QUEUES)
+        )
+        backlog = self.ops("backlog", tasks, tasks)
+        self.sql("ANALYZE django_tasks_database_dbtaskresult")
+        workers = self.start_workers("backlog", DEPLOYED_WORKER_QUEUES)
+        time.sleep(5)  # Django start-up and db_worker's random start-up delay
+        before = self.ops("queues")
+        prefix = f"Backlog reply {secrets.token_hex(3)}"
+        with self.pg_activity("reply_backlog"), self.cpu_meter(workers, gunicorn=False) as cpu:
+            queued = self.ops("queue-replies", replies, spread, "bench", prefix)["queued"]
+            deadline = time.monotonic() + DRAIN_SECONDS
+            while True:
+                received = self.graph_received(prefix)
+                if len(received) >= len(queued) or time.monotonic() > deadline:
+                    break
+                time.sleep(0.5)
+        after = self.ops("queues")
+        now = time.time()
+        for process in workers:
+            self.stop(process)
+        cleared = self.ops("clear-backlog", backlog["first_body"]) if backlog["bodies"] else {}
+        latencies = [(received.get(text, now) - at) * 1000 for text, at in queued.items()]
+        missing = len(queued) - len(set(queued) & set(received))
+        self.results["reply_latency_under_backlog_ms"] = round(percentile(latencies, 95))
+        self.meta["reply_backlog"] = {
+            "backlog": backlog,
+            "workers": list(DEPLOYED_WORKER_QUEUES),
+            "replies": len(queued),
+            "p50_ms": round(percentile(latencies, 50)),
+            "max_ms": round(max(latencies)),
+            "not_sent": missing,
+            "queues_when_replying": before,
+            "queues_after": after,
+            "cleared": cleared,
+            "cpu": cpu.result,
+        }
+        if missing:
+            self.meta.setdefault("problems", {})["reply_backlog"] = {
+                "not sent within the wait (counted as at least that long)": missing
+            }
+        say(
+            f"  p95 {self.results['reply_latency_under_backlog_ms']:,} ms (p50 "
+            f"{self.meta['reply_backlog']['p50_ms']:,}); waiting when replying: "
+            f"{before['waiting']}; after: {after['waiting']}; CPU {cpu.result}"
+        )
+
+    def graph_received(self, prefix):
+        query = urllib.parse.urlencode({"prefix": prefix})
+        url = f"http://127.0.0.1:{self.graph_port}/bench/received?{query}"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return json.loads(response.read())
 
     # Driving it all.
 
@@ -750,6 +988,8 @@ class Bench:
             if "webhook" in self.phases:
                 self.webhooks()
                 self.apply_backlog("webhook_single")
+                applied = self.meta["apply"]["webhook_single"]["bodies_per_s"]
+                self.results["apply_single_bodies_per_s"] = round(applied)
                 self.meta["checks"]["after_single"] = self.ops("webhook-stats")
             if "batch" in self.phases:
                 self.batches()
@@ -764,10 +1004,16 @@ class Bench:
             self.meta["worker_rss_mb_all"] = [round(size, 1) for size in sizes]
             self.meta["worker_rss_peak_mb"] = round(max(self.rss_peak, *sizes), 1)
             self.meta["checks"]["after_statuses"] = self.ops("webhook-stats")
+            self.meta["load_average"]["before_e2e"] = os.getloadavg()
+            if "e2e" in self.phases:
+                self.end_to_end()
             self.stop(self.gunicorn)
             self.meta["load_average"]["before_sending"] = os.getloadavg()
             if "send" in self.phases:
                 self.sending()
+            self.meta["load_average"]["before_backlog"] = os.getloadavg()
+            if "backlog" in self.phases:
+                self.reply_backlog()
         self.meta["load_average"]["end"] = os.getloadavg()
         self.meta["total_seconds"] = round(time.monotonic() - started)
         self.finish()
@@ -908,6 +1154,32 @@ def markdown(figures, meta):
                 f"{values['items']:,} | {values['seconds']} | {values['items_per_s']:,.0f} | "
                 f"{values['waiting']} |"
             )
+    e2e = meta.get("e2e")
+    if e2e:
+        cpu = e2e["cpu"]
+        lines += [
+            "",
+            f"End to end (`meta.e2e`): {e2e['bodies']:,} single-message bodies at "
+            f"{e2e['rate_per_s']}/s achieved, workers {', '.join(e2e['workers'])}: p50 "
+            f"{e2e['p50_ms']:,} ms, p95 {figures['e2e_p95_ms']:,} ms, p99 {e2e['p99_ms']:,} ms "
+            f"(p95 from when each POST was due: {e2e['p95_from_schedule_ms']:,} ms); POST p99 "
+            f"{e2e['post_p99_ms']} ms; {e2e['unseen']} never seen; machine busy "
+            f"{cpu['machine_busy_share']:.0%}, CPU seconds over {cpu['wall_s']} s: "
+            + ", ".join(f"{role} {seconds}" for role, seconds in cpu["cpu_s"].items())
+            + ".",
+        ]
+    backlog = meta.get("reply_backlog")
+    if backlog:
+        cpu = backlog["cpu"]
+        lines += [
+            "",
+            f"Replies under a backlog (`meta.reply_backlog`): {backlog['replies']} replies, "
+            f"workers {', '.join(backlog['workers'])}, waiting as they were queued: "
+            + ", ".join(f"{q} {n:,}" for q, n in backlog["queues_when_replying"]["waiting"].items())
+            + f"; p50 {backlog['p50_ms']:,} ms, p95 "
+            f"{figures['reply_latency_under_backlog_ms']:,} ms, max {backlog['max_ms']:,} ms; "
+            f"machine busy {cpu['machine_busy_share']:.0%}.",
+        ]
     activity = meta.get("pg_activity") or {}
     if activity:
         lines += [
