@@ -205,7 +205,9 @@ def command_webhook_stats():
 def command_apply_stats(since):
     from django.db.models import Max, Min
     from django.utils.dateparse import parse_datetime
+    from django_tasks_db.models import DBTaskResult
 
+    from messaging.ingest import apply_stored_webhook
     from messaging.models import WebhookEvent
 
     applied = WebhookEvent.objects.filter(processed_at__gte=parse_datetime(since))
@@ -213,7 +215,13 @@ def command_apply_stats(since):
     for summary in applied.values_list("summary", flat=True).iterator():
         events = summary.get("events", {})
         items += events.get("InboundMessage", 0) + events.get("StatusUpdate", 0)
-    span = applied.aggregate(first=Min("processed_at"), last=Max("processed_at"))
+    span = applied.aggregate(last=Max("processed_at"))
+    # From the first apply task a worker took, not the first body applied: a task applies
+    # up to a hundred bodies together, and the first of them is recorded when all are done.
+    started = DBTaskResult.objects.filter(
+        task_path=apply_stored_webhook.module_path, started_at__gte=parse_datetime(since)
+    ).aggregate(first=Min("started_at"))
+    span["first"] = started["first"] or applied.aggregate(first=Min("processed_at"))["first"]
     return {
         "bodies": applied.count(),
         "items": items,
