@@ -166,7 +166,7 @@ ARABIC = ["السلام عليكم، متى يصل طلبي؟", "شكراً جز
 PHASES = ("pages", "webhook", "batch", "status", "e2e", "send", "backlog")
 # The task workers as the deployment runs them (deploy/systemd/waba-worker@.service with
 # worker-1.env, compose.yaml, scripts/run_dev.py): one for staff replies alone, one for every
-# queue; with db_worker's defaults (an idle worker looks for work again after 1 s).
+# queue; with db_worker's defaults (an idle worker looks for work again after 0.2 s).
 DEPLOYED_WORKER_QUEUES = ("sending", "*")
 
 

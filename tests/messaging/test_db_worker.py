@@ -14,6 +14,7 @@ from django_tasks_db.models import DBTaskResult
 
 from messaging import payloads as p
 from messaging.ingest import WEBHOOK_QUEUE, accept
+from messaging.management.commands.db_worker import Command as DatabaseWorkerCommand
 from messaging.models import Message, WebhookEvent
 from messaging.worker import ResilientWorker
 
@@ -129,3 +130,10 @@ def test_a_worker_waits_out_a_database_outage_and_applies_what_arrives_afterward
     assert len(warnings) == 1  # once per outage, however many retries
     assert "database unavailable" in warnings[0].getMessage()
     assert any("database is back" in r.getMessage() for r in caplog.records)
+
+
+def test_an_idle_worker_looks_for_work_five_times_a_second_and_serves_every_queue_by_default():
+    options = DatabaseWorkerCommand().create_parser("manage.py", "db_worker").parse_args([])
+
+    assert options.interval == 0.2
+    assert options.queue_name == "*"
