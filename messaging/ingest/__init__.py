@@ -28,10 +28,9 @@ from django.db.models import Exists, OuterRef, Q, TextField
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.tasks import TaskResultStatus, task
-from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from messaging.db import insert_new
+from messaging.db import database_now, insert_new
 from messaging.ingest.apply import apply_webhook_event
 from messaging.locks import hold_for_applying
 from messaging.models import WebhookEvent
@@ -114,8 +113,10 @@ def requeue_stranded(
     outright (the database went away mid-apply), or its worker died mid-apply and the task
     row is "running" past its lease. Body by body, so it works under steady load too; a body
     whose own task is still waiting, however long the backlog, is not stranded, and queueing
-    it twice would only lengthen the line. At most `limit` bodies per run, oldest first."""
-    now = now or timezone.now()
+    it twice would only lengthen the line. At most `limit` bodies per run, oldest first.
+    By the database's clock: `received_at` is the web host's, `started_at` the worker
+    host's, and the margins (minutes) leave room for the skew between them."""
+    now = now or database_now()
     lease = timedelta(seconds=settings.TASK_LEASE_SECONDS)
     live_task = (
         DBTaskResult.objects.filter(
