@@ -469,6 +469,7 @@ def postgresql_only():
         pytest.skip("needs PostgreSQL: SQLite serialises every write, so nothing races")
 
 
+@pytest.mark.pgbouncer
 @pytest.mark.django_db(transaction=True)
 def test_it_applies_concurrent_overlapping_batches_without_deadlocks_or_duplicates(settings):
     postgresql_only()
@@ -507,6 +508,7 @@ def test_it_applies_concurrent_overlapping_batches_without_deadlocks_or_duplicat
     assert unread == {wa_id: 6 + (1 if n < 10 else 0) for n, wa_id in enumerate(senders)}
 
 
+@pytest.mark.pgbouncer
 @pytest.mark.django_db(transaction=True)
 def test_it_applies_concurrent_status_batches_for_the_same_messages_without_going_back(settings):
     postgresql_only()
