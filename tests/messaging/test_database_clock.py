@@ -131,3 +131,13 @@ def test_a_body_received_a_minute_ago_is_not_stranded_for_a_host_an_hour_ahead(h
     assert requeue_stranded() == 0
     assert requeue_stranded(now=database_now() + AN_HOUR) == 1
     assert WebhookEvent.objects.get().state == WebhookEvent.State.RECEIVED
+
+
+def test_a_body_stored_on_a_host_an_hour_behind_is_stamped_by_the_database_clock(host_clock):
+    host_clock(-AN_HOUR)
+
+    accept(p.encode(p.envelope(p.value(messages=[p.text_message("Hi")]))))
+
+    # Stamped by that host, it would look an hour old: stranded, and /healthz a 503.
+    assert abs(WebhookEvent.objects.get().received_at - database_now()) < CLOSE
+    assert requeue_stranded() == 0
