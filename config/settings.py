@@ -229,6 +229,12 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
 elif _db["ENGINE"] == "django.db.backends.postgresql":
     _db["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", 60, minimum=0)
     _db["CONN_HEALTH_CHECKS"] = True
+    # Behind PgBouncer in transaction pooling, `?disable_server_side_cursors=true` (README):
+    # a named cursor of `.iterator()` would outlive the transaction that holds its server
+    # connection. django-environ hands the text on as it is, and "false" would read as true.
+    cursors = _db.get("DISABLE_SERVER_SIDE_CURSORS", False)
+    if isinstance(cursors, str):
+        _db["DISABLE_SERVER_SIDE_CURSORS"] = cursors.strip().lower() in env.BOOLEAN_TRUE_STRINGS
 else:
     raise ImproperlyConfigured(
         f"DATABASE_URL must point at SQLite (sqlite:///path) or PostgreSQL (postgres://…), "

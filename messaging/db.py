@@ -1,5 +1,6 @@
 """Writing what Meta sends into any database: `db_safe()` values, and an INSERT … ON CONFLICT
-DO NOTHING that says which rows it inserted.
+DO NOTHING that says which rows it inserted. And the one clock every host agrees on,
+`database_now()`.
 
 Applying webhooks needs it (a redelivery must find its rows already there, without an error
 and without a savepoint per row), and Django's public API has no such statement:
@@ -11,10 +12,12 @@ instance's `_state` (what `save()` sets on a row it inserted). The ingest tests
 """
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connections, models, router
 from django.db.models.constants import OnConflict
+from django.utils import timezone
 
 
 def insert_new[M: models.Model](
@@ -69,3 +72,27 @@ def db_safe(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [db_safe(item) for item in value]
     return value
+
+
+def database_now(using: str = "default") -> datetime:
+    """Now by the database's clock, aware and in UTC.
+
+    Leases, send slots and sweeps compare timestamps that one host wrote with "now" on
+    another: the web process, the workers and the maintenance run may sit on machines whose
+    clocks drift apart. The database's clock is the one they share. In a statement, prefer
+    Django's `Now()` (the same clock, no round trip); this is for when Python needs the value,
+    to compute with it or to pass it on. The statement's start time on PostgreSQL, so inside a
+    transaction it matches what `Now()` gives the statements around it. SQLite runs on the
+    host that asks, so the host's clock is the database's there.
+
+    django-tasks-db itself uses the host's clock: for a task's `run_after` (when it becomes
+    ready) and for `started_at`/`finished_at`. Where our code compares those, the lease is
+    generous (minutes) next to any clock skew worth the name.
+    """
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT STATEMENT_TIMESTAMP()")
+        (value,) = cursor.fetchone()
+    return value.astimezone(UTC)

@@ -32,6 +32,8 @@ def ensure_scheduled(delay: timedelta | None = None) -> bool:
     if waiting_runs().exists():
         return False
     interval = timedelta(seconds=settings.MAINTENANCE_INTERVAL_SECONDS)
+    # The host's clock, as django-tasks-db reads `run_after` with the worker host's: an
+    # interval late or early by the hosts' skew is harmless here.
     run_maintenance.using(
         run_after=timezone.now() + (interval if delay is None else delay)
     ).enqueue()

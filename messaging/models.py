@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import connections, models, router
 from django.db.models import Q
+from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -538,7 +539,9 @@ class WebhookEvent(models.Model):
     body = models.BinaryField()
     # Identical redeliveries are recognised by their hash and stored once.
     body_sha256 = models.CharField(max_length=64, unique=True)
-    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # The database's clock, as the checks that judge how long a body has waited (health,
+    # metrics, ingest.requeue_stranded) use theirs: the web host's may be skewed.
+    received_at = models.DateTimeField(db_default=Now(), editable=False, db_index=True)
     signature_valid = models.BooleanField(default=True)
     state = models.CharField(max_length=10, choices=State.choices, default=State.RECEIVED)
     # What went wrong, without personal data: exception types, item paths, Meta error codes.

@@ -4,6 +4,12 @@ Exactly-once sending rests on one conditional UPDATE (`claim`): whichever worker
 `claimed_at` from NULL owns the attempt; a duplicate task finds nothing to claim. What happens
 after the POST leaves the process is recorded before anything else: accepted (wamid), retry
 later (with backoff), failed, or unknown (the request may have reached Meta: never resent).
+
+Every lease, slot and due time here is by the database's clock (`Now()` in statements,
+`messaging.db.database_now()` for a value Python needs): workers on several hosts compare
+what the others wrote. A task's `run_after` is the one exception, django-tasks-db's, by the
+worker host's clock: a host running ahead may start a retry before its `next_attempt_at`,
+when `claim` refuses it and the sweep queues it again once the lease is over.
 """
 
 import logging
@@ -19,6 +25,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F, Max, Q, QuerySet
+from django.db.models.functions import Now
 from django.tasks import TaskResultStatus, task
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -26,6 +33,7 @@ from django_tasks_db.models import DBTaskResult
 from messaging import payloads, signals
 from messaging.backends import get_backend
 from messaging.backends.base import SendError
+from messaging.db import database_now
 from messaging.ingest import receive
 from messaging.ingest.annotations import apply_annotation
 from messaging.ingest.statuses import advance_status, apply_pending_statuses
@@ -61,8 +69,8 @@ def backoff(attempt: int, rng: Uniform = random) -> timedelta:
 
 def claim(message_id: int) -> Message | None:
     """Take a pending message for one attempt, or None if another worker has it, it is
-    already sent, or its next attempt is not due yet."""
-    now = timezone.now()
+    already sent, or its next attempt is not due yet (by the database's clock, as the sweep
+    that judges the claim's lease)."""
     claimed = (
         Message.objects.filter(
             pk=message_id,
@@ -71,8 +79,8 @@ def claim(message_id: int) -> Message | None:
             wamid__isnull=True,
             claimed_at__isnull=True,
         )
-        .exclude(next_attempt_at__gt=now)
-        .update(claimed_at=now, attempts=F("attempts") + 1)
+        .exclude(next_attempt_at__gt=Now())
+        .update(claimed_at=Now(), attempts=F("attempts") + 1)
     )
     if not claimed:
         return None
@@ -95,7 +103,7 @@ def send_message(message_id: int, requested_by: int | None = None) -> None:
     wait = reserve_send_slot(number)
     if wait > MAX_PACING_SLEEP:
         # A backlog: come back when this number's turn comes rather than hold the worker.
-        due = timezone.now() + timedelta(seconds=wait)
+        due = database_now() + timedelta(seconds=wait)
         Message.objects.filter(pk=message.pk).update(
             claimed_at=None, attempts=F("attempts") - 1, next_attempt_at=due
         )
@@ -166,7 +174,9 @@ def reserve_send_slot(number: BusinessNumber, now: datetime | None = None) -> fl
     """Take the next sending slot of this business number; return seconds to wait for it.
 
     Slots are 1/WHATSAPP_SEND_RATE_PER_SECOND apart and shared by every worker through the
-    number's row (locked for the moment it takes to move it forward).
+    number's row (locked for the moment it takes to move it forward), and measured by the
+    database's clock: workers on hosts whose clocks differ by more than a slot would
+    otherwise send in bursts, or leave gaps.
     """
     spacing = timedelta(seconds=1 / settings.WHATSAPP_SEND_RATE_PER_SECOND)
     with transaction.atomic():
@@ -176,7 +186,7 @@ def reserve_send_slot(number: BusinessNumber, now: datetime | None = None) -> fl
             .values_list("next_send_slot", flat=True)
             .get()
         )
-        now = now or timezone.now()
+        now = now or database_now()
         slot = max(slot or now, now)
         BusinessNumber.objects.filter(pk=number.pk).update(next_send_slot=slot + spacing)
     return (slot - now).total_seconds()
@@ -211,7 +221,7 @@ def record_failure(message: Message, attempt: SendAttempt, error: SendError) -> 
         " (retryable)" if error.retryable else "",
     )
     outcome_fields = {"error_code": error.code, "error_title": error.title[:255]}
-    now = timezone.now()
+    now = database_now()
     with transaction.atomic():
         messages = Message.objects.filter(pk=message.pk)
         if error.stop_sending:
@@ -258,7 +268,7 @@ def pause_numbers(numbers: QuerySet[BusinessNumber], error: SendError) -> int:
     """Pause sending from `numbers` (a queryset) after a code 190 from any Graph API call:
     the inbox's banner tells staff, and the admin's "Resume sending" ends it."""
     paused = numbers.filter(sending_paused_at__isnull=True).update(
-        sending_paused_at=timezone.now(),
+        sending_paused_at=Now(),
         paused_reason=f"{error.title} (code {error.code})"[:255],
     )
     if paused:
@@ -291,7 +301,7 @@ def retry_message(message: Message, user: User | None, now: datetime | None = No
     gets its own, and the statuses Meta still reports for the old one do not move the new
     one's ticks. Audited. Returns whether the message was queued again.
     """
-    now = now or timezone.now()
+    now = now or database_now()
     cutoff = now - UNCONFIRMED_SEND_AGAIN_AFTER
     again = Q(status=Message.Status.FAILED) | Q(
         Q(status_at__isnull=True) | Q(status_at__lte=cutoff), status=Message.Status.UNCONFIRMED
@@ -383,8 +393,11 @@ def sweep_outbox(now: datetime | None = None) -> tuple[int, int]:
       duplicate harmless, but the queue would grow by the whole backlog every sweep.
     - Unconfirmed messages that just became eligible for "Send again" are announced, so open
       pages offer it without a reload.
+
+    `now` is the database's clock unless a test says otherwise: the claims it judges were
+    stamped by it (`claim`), whichever host made them.
     """
-    now = now or timezone.now()
+    now = now or database_now()
     lease = timedelta(seconds=settings.WHATSAPP_SEND_LEASE_SECONDS)
     abandoned = list(
         Message.objects.filter(

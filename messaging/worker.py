@@ -8,6 +8,10 @@ waits, with capped exponential backoff and jitter, until the database answers ag
 the library's loop starts over. A task whose result could not be recorded stays "running"
 until its lease is over: then the maintenance run fails it (`fail_orphaned_tasks`) and
 `ingest.requeue_stranded` queues its webhook body again.
+
+The library stamps `started_at` with the worker host's clock, not the database's; the lease
+(TASK_LEASE_SECONDS, minutes) is compared with the database's clock and leaves room for any
+skew between the two far beyond what NTP-synchronised hosts show.
 """
 
 import logging
@@ -18,9 +22,10 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import DatabaseError, connections
 from django.tasks import TaskResultStatus
-from django.utils import timezone
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
+
+from messaging.db import database_now
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +83,7 @@ class WorkerLost(Exception):
 def fail_orphaned_tasks(now: datetime | None = None) -> int:
     """Fail the tasks "running" for longer than TASK_LEASE_SECONDS: their worker was killed
     or lost the database mid-task, and the library would leave them running for good."""
-    now = now or timezone.now()
+    now = now or database_now()
     failed = DBTaskResult.objects.filter(
         status=TaskResultStatus.RUNNING,
         started_at__lt=now - timedelta(seconds=settings.TASK_LEASE_SECONDS),

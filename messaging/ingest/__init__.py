@@ -27,12 +27,11 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Case, Exists, OuterRef, Q, TextField, When
 from django.db.models.fields.json import KT
-from django.db.models.functions import Cast, Length
+from django.db.models.functions import Cast, Length, Now
 from django.tasks import TaskResultStatus, task
-from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from messaging.db import insert_new
+from messaging.db import database_now, insert_new
 from messaging.ingest.apply import apply_webhook_event, apply_webhook_events
 from messaging.locks import hold_for_applying
 from messaging.models import WebhookEvent
@@ -157,7 +156,7 @@ def finish_waiting_tasks(event_ids: list[int]) -> int:
         task_path=apply_stored_webhook.module_path,
         status=TaskResultStatus.READY,
         args_kwargs__args__0__in=event_ids,
-    ).update(status=TaskResultStatus.SUCCESSFUL, finished_at=timezone.now())
+    ).update(status=TaskResultStatus.SUCCESSFUL, finished_at=Now())
 
 
 def apply_stored(event_id: int, *, again: bool = False) -> WebhookEvent | None:
@@ -185,8 +184,10 @@ def requeue_stranded(
     outright (the database went away mid-apply), or its worker died mid-apply and the task
     row is "running" past its lease. Body by body, so it works under steady load too; a body
     whose own task is still waiting, however long the backlog, is not stranded, and queueing
-    it twice would only lengthen the line. At most `limit` bodies per run, oldest first."""
-    now = now or timezone.now()
+    it twice would only lengthen the line. At most `limit` bodies per run, oldest first.
+    By the database's clock: `received_at` is the web host's, `started_at` the worker
+    host's, and the margins (minutes) leave room for the skew between them."""
+    now = now or database_now()
     lease = timedelta(seconds=settings.TASK_LEASE_SECONDS)
     live_task = (
         DBTaskResult.objects.filter(

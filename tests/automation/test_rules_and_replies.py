@@ -890,6 +890,7 @@ def in_threads(target, args_list):
     assert errors == []
 
 
+@pytest.mark.pgbouncer
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_duplicate_webhooks_and_racing_workers_send_one_greeting():
     postgresql_only()
@@ -906,6 +907,7 @@ def test_concurrent_duplicate_webhooks_and_racing_workers_send_one_greeting():
     assert AutomationRun.objects.count() == 1
 
 
+@pytest.mark.pgbouncer
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_first_messages_in_one_conversation_get_one_greeting_and_one_away_message():
     postgresql_only()

@@ -120,6 +120,21 @@ def test_postgres_url_selects_postgresql_with_persistent_connections(load_settin
     assert database["CONN_HEALTH_CHECKS"] is True
 
 
+@pytest.mark.parametrize(
+    ("option", "disabled"),
+    [("", False), ("?disable_server_side_cursors=true", True),
+     ("?disable_server_side_cursors=True", True), ("?disable_server_side_cursors=false", False)],
+)  # fmt: skip
+def test_server_side_cursors_can_be_disabled_in_the_url_for_pgbouncer(
+    load_settings, option, disabled
+):
+    url = "postgres://waba@127.0.0.1:6432/waba" + option
+    database = load_settings(production_env(DATABASE_URL=url))["DATABASES"]["default"]
+
+    assert database.get("DISABLE_SERVER_SIDE_CURSORS", False) is disabled
+    assert database["NAME"] == "waba"
+
+
 def test_unsupported_databases_are_refused(load_settings):
     with pytest.raises(ImproperlyConfigured, match="DATABASE_URL"):
         load_settings(production_env(DATABASE_URL="mysql://root@localhost/waba"))

@@ -193,6 +193,7 @@ def test_it_finds_a_change_the_user_can_see_behind_a_page_of_others(conversation
 # The race itself, on PostgreSQL: a transaction holds the lower id while a later one commits.
 
 
+@pytest.mark.pgbouncer
 @pytest.mark.django_db(transaction=True)
 def test_a_change_committed_after_a_later_one_was_polled_still_reaches_the_page(
     conversation, viewer

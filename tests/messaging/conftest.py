@@ -1,4 +1,5 @@
 import pytest
+from django.utils import timezone
 
 
 class DatabaseFault:
@@ -81,3 +82,15 @@ def gunicorn_server(django_db_setup, django_db_blocker, tmp_path_factory):
         if connections["default"] is not original:
             connections["default"].close()
             connections["default"] = original
+
+
+@pytest.fixture
+def host_clock(monkeypatch):
+    """Set this host's clock (`django.utils.timezone.now`) off the database's by a timedelta:
+    `host_clock(timedelta(hours=1))` runs it an hour ahead. Only Python's clock moves."""
+    real_now = timezone.now
+
+    def skew(offset):
+        monkeypatch.setattr(timezone, "now", lambda: real_now() + offset)
+
+    return skew

@@ -276,6 +276,7 @@ def test_an_account_wide_event_reaches_supervisors_of_its_numbers_only(
     ]
 
 
+@pytest.mark.pgbouncer
 @pytest.mark.django_db(transaction=True)
 def test_ten_concurrent_deliveries_of_a_ban_store_one_event_and_email_once(
     settings, django_user_model

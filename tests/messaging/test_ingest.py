@@ -506,6 +506,7 @@ def blocked(pid):
         return cursor.fetchone()[0]
 
 
+@pytest.mark.pgbouncer
 @pytest.mark.django_db(transaction=True)
 def test_a_status_racing_the_senders_commit_is_applied_when_that_commit_lands():
     if connection.vendor != "postgresql":

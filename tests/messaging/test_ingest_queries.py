@@ -41,8 +41,8 @@ ONE_MESSAGE_QUERIES = 15 + ERASURE_LOCK
 # The POST itself: insert the body, insert its task (and, in tests, the savepoint's two).
 STORE_QUERIES = 4
 # The worker's own statements around one task: find it, mark it running, mark it done, look
-# for the next one; and the task's choice of the bodies to apply together (its own and any
-# others waiting) before it locks them.
+# for the next one; and one more for the task's bodies: it locks the ones it takes (its own
+# and any others waiting, by size) before it reads them.
 WORKER_QUERIES = 4 + 1
 
 
@@ -470,6 +470,7 @@ def postgresql_only():
         pytest.skip("needs PostgreSQL: SQLite serialises every write, so nothing races")
 
 
+@pytest.mark.pgbouncer
 @pytest.mark.django_db(transaction=True)
 def test_it_applies_concurrent_overlapping_batches_without_deadlocks_or_duplicates(settings):
     postgresql_only()
@@ -508,6 +509,7 @@ def test_it_applies_concurrent_overlapping_batches_without_deadlocks_or_duplicat
     assert unread == {wa_id: 6 + (1 if n < 10 else 0) for n, wa_id in enumerate(senders)}
 
 
+@pytest.mark.pgbouncer
 @pytest.mark.django_db(transaction=True)
 def test_it_applies_concurrent_status_batches_for_the_same_messages_without_going_back(settings):
     postgresql_only()

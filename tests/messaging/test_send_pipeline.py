@@ -419,6 +419,7 @@ def needs_postgresql():
         pytest.skip("needs PostgreSQL: SQLite serialises workers, so nothing races")
 
 
+@pytest.mark.pgbouncer
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_racing_over_200_pending_messages_send_each_exactly_once(
     conversation, staff_user
@@ -447,6 +448,7 @@ def test_two_workers_racing_over_200_pending_messages_send_each_exactly_once(
     assert not Message.objects.filter(direction="out", wamid__isnull=True).exists()
 
 
+@pytest.mark.pgbouncer
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_claiming_the_same_message_at_the_same_instant_get_it_once(
     conversation, staff_user

@@ -344,6 +344,7 @@ def test_every_corpus_payload_is_accepted_and_lands(post_webhook, name, body):
 # Concurrency (PostgreSQL: SQLite serialises writers, so there is no race to test)
 
 
+@pytest.mark.pgbouncer
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("same_body", [True, False], ids=["same-body", "same-message-new-body"])
 def test_twenty_concurrent_deliveries_make_one_message(settings, same_body):

@@ -13,7 +13,7 @@ from messaging.locks import hold_for_applying
 from messaging.models import Contact, Message, WebhookEvent
 from privacy.erasure import erase_contact
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.pgbouncer]
 
 PHONE = "966501112233"
 
