@@ -15,6 +15,9 @@ from messaging.models import Message
 # Hidden matches are counted up to here ("99+"): the count stops walking the conversations
 # there, so a common term costs no more than a page of the list.
 HIDDEN_LIMIT = 99
+# The search inside a conversation steps through at most this many of its matches, newest
+# first: older ones are a page load each (inbox.js loads pages as for a quote).
+FOUND_LIMIT = 100
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,18 @@ def hidden_matches(user, filters: ListFilters, matching) -> HiddenMatches | None
     if not reasons:
         return None
     return HiddenMatches(filters, len(reasons), only_by_state=not any(reasons))
+
+
+def matches_in(conversation, q, limit=FOUND_LIMIT) -> list[int]:
+    """Ids of the conversation's messages that `q` finds by their words, newest first (the
+    search inside an open conversation); up to `limit` + 1, to tell that there are more."""
+    return list(
+        Message.objects.containing(q)
+        .filter(conversation=conversation)
+        .exclude(type__in=TIMELINE_HIDDEN_TYPES)
+        .order_by("-timestamp", "-pk")
+        .values_list("pk", flat=True)[: limit + 1]
+    )
 
 
 def newest_match(conversation, q) -> int | None:

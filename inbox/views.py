@@ -153,7 +153,9 @@ def conversation(request, pk):
     record(Action.VIEW_CONVERSATION, actor=request.user, obj=conversation)
     # A message's "Reply" link, followed without JavaScript, quotes it in the composer.
     reply_to = quoted_message(conversation, parse_id(request.GET.get("reply_to")))
-    return conversation_page(request, conversation, cursor, reply_to=reply_to)
+    # Opened from a search: the page scrolls to the newest message it found (search.js).
+    match = search.newest_match(conversation, ListFilters.from_query(request.GET).q)
+    return conversation_page(request, conversation, cursor, reply_to=reply_to, search_match=match)
 
 
 @view_required

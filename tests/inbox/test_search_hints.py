@@ -5,6 +5,7 @@ its newest matching message (the page scrolls to it)."""
 import re
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from inbox import search, services
@@ -152,3 +153,16 @@ def test_it_adds_one_query_to_a_searched_list_whatever_it_hides(
 
     with django_assert_max_num_queries(len(plain) + 1):
         staff_client.get("/", {"q": "refund"})
+
+
+def test_it_marks_the_newest_message_a_search_found_for_the_page_to_open_at(staff_client):
+    conversation = deliver("Where is my refund?", sender="966500000001", name="Amina")
+    older = conversation.messages.get()
+    deliver("Thanks", sender="966500000001", name="Amina")
+    url = reverse("inbox:conversation", args=[conversation.pk])
+
+    html = staff_client.get(url, {"q": "REFUND"}).content.decode()
+
+    assert f'id="search-match" hidden data-message="m-{older.pk}" data-term="REFUND"' in html
+    assert 'id="search-match"' not in staff_client.get(url).content.decode()
+    assert 'id="search-match"' not in staff_client.get(url, {"q": "Amina"}).content.decode()
