@@ -109,9 +109,17 @@
       return;
     }
     const url = `${finder.box.dataset.url}?${new URLSearchParams({ q: term })}`;
-    const response = await fetch(url, { headers: { Accept: "application/json" } });
-    if (!response.ok || finder.term !== term) return;
-    const answer = await response.json();
+    let answer;
+    try {
+      const response = await fetch(url, { headers: { Accept: "application/json" } });
+      if (!response.ok) throw new Error(String(response.status));
+      answer = await response.json();
+    } catch {
+      // Offline or signed out: "none found" would be untrue, so the status stays empty.
+      say("");
+      return;
+    }
+    if (finder.term !== term) return; // a newer search was typed meanwhile
     finder.found = answer.messages;
     finder.more = answer.more;
     if (!finder.found.length) {
