@@ -166,3 +166,14 @@ def test_it_marks_the_newest_message_a_search_found_for_the_page_to_open_at(staf
     assert f'id="search-match" hidden data-message="m-{older.pk}" data-term="REFUND"' in html
     assert 'id="search-match"' not in staff_client.get(url).content.decode()
     assert 'id="search-match"' not in staff_client.get(url, {"q": "Amina"}).content.decode()
+
+
+def test_it_says_so_in_arabic_too(staff_client):
+    for n in range(3):
+        close(deliver(f"refund {n}", sender=f"96650000001{n}", name=f"Closed {n}"))
+    staff_client.post(reverse("inbox:language"), {"language": "ar", "next": "/"})
+
+    summary, _link, action = hint(staff_client, q="refund")
+
+    assert summary == "3 نتائج أخرى في المحادثات المغلقة"
+    assert action == "تضمينها"
