@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from automation.engine import AUTOMATIC_REPLY
 from inbox import formatting
 from messaging.models import window_remaining
 
@@ -30,6 +31,15 @@ def preview(message):
     if message is None:
         return ""
     return formatting.message_preview(message)
+
+
+def sender_label(message):
+    """Who wrote a list row's last message, when it was not the customer: "You:" for staff,
+    "Automatic reply:" for automation's (so that it does not pass for a person's answer)."""
+    if message is None or message.direction != "out":
+        return ""
+    data = message.data if isinstance(message.data, dict) else {}
+    return _("Automatic reply:") if data.get(AUTOMATIC_REPLY) else _("You:")
 
 
 def map_url(location):

@@ -7,6 +7,7 @@ looks at it. Every later step only removes formatting markers and inserts tags f
 set; no step ever unescapes, so no character of the input can become markup.
 """
 
+import html
 import re
 import unicodedata
 from bisect import bisect_left
@@ -82,6 +83,41 @@ def whatsapp_to_html(text: str) -> SafeString:
     lines = [_parse_line(line, block_lines) for line in escaped.split("\n")]
     html = "".join(_render_block(kind, group, park) for kind, group in _group_lines(lines))
     return mark_safe(_PLACEHOLDER.sub(lambda m: fragments[int(m[1])], html))  # noqa: S308
+
+
+_EMPHASIS_TAG = re.compile(r"</?(?:strong|em|s)>")
+
+
+def whatsapp_to_text(text: str) -> str:
+    """The text a reader sees in WhatsApp-formatted `text`, markers removed by the same rules
+    as whatsapp_to_html (for one-line previews and quotes; not escaped)."""
+    text = str(text or "").replace("\x00", "")
+    if not any(marker in text for marker in "*_~`"):
+        return text
+    fragments: list[str] = []
+
+    def park(plain: str) -> str:
+        fragments.append(plain)
+        return f"\x00{len(fragments) - 1}\x00"
+
+    def code(match: re.Match) -> str:
+        return park(match[1].strip("\n")) if match[1].strip() else match[0]
+
+    def inline_code(match: re.Match) -> str:
+        if _is_span(match.string, *match.span(), match[1]):
+            return park(match[1])
+        return match[0]
+
+    # On escaped text, as whatsapp_to_html works, so that the same URLs and spans are found;
+    # the only tags in the result are the emphasis tags, removed before unescaping.
+    lines = _CODE_BLOCK.sub(code, escape(text)).split("\n")
+    plain = []
+    for line in lines:
+        line = _INLINE_CODE.sub(inline_code, line)
+        line = _URL.sub(lambda match: park(match[0]), line)
+        plain.append(_EMPHASIS_TAG.sub("", _emphasis(line)))
+    joined = _PLACEHOLDER.sub(lambda m: fragments[int(m[1])], "\n".join(plain))
+    return html.unescape(joined)
 
 
 def _parse_line(line: str, block_lines: set[str]) -> tuple[str, str, str]:
@@ -263,7 +299,7 @@ def _labelled(icon: str, label: str, detail) -> str:
 
 
 def _caption(message, data) -> str:
-    return message.text or _text(data.get("caption"))
+    return whatsapp_to_text(message.text or _text(data.get("caption")))
 
 
 def _text(value) -> str:
@@ -329,7 +365,7 @@ def _unsupported(kind: str, data: dict) -> str:
 
 
 _PREVIEWS = {
-    "text": lambda m, d: m.text,
+    "text": lambda m, d: whatsapp_to_text(m.text),
     "image": lambda m, d: _labelled("📷", _("Photo"), _caption(m, d)),
     "video": lambda m, d: _labelled("🎥", _("Video"), _caption(m, d)),
     "audio": _audio_preview,
@@ -345,9 +381,11 @@ _PREVIEWS = {
     "order": _order_preview,
     "system": lambda m, d: _text(d.get("body")) or m.text or _("System message"),
     "request_welcome": lambda m, d: _("Started the chat"),
-    "edit": lambda m, d: _labelled("✏️", _("Edited"), m.text),
+    "edit": lambda m, d: _labelled("✏️", _("Edited"), whatsapp_to_text(m.text)),
     # Outbound only: sent templates are stored with their rendered text when we have it.
-    "template": lambda m, d: m.text or _labelled("📋", _("Template"), _text(d.get("name"))),
+    "template": lambda m, d: (
+        whatsapp_to_text(m.text) or _labelled("📋", _("Template"), _text(d.get("name")))
+    ),
     "unsupported": lambda m, d: _unsupported("unsupported", d),
 }
 

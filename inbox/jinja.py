@@ -51,6 +51,7 @@ def environment(**options):
     env.filters |= {
         "whatsapp": filters.whatsapp,
         "preview": filters.preview,
+        "sender_label": filters.sender_label,
         "map_url": filters.map_url,
         "https_link": formatting.https_link,
         "filesizeformat": filesizeformat,

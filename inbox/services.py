@@ -79,21 +79,36 @@ class ListFilters:
         return items
 
 
-def filtered_conversations(user, filters: ListFilters):
-    conversations = Conversation.objects.visible_to(user).filter(last_message_at__isnull=False)
-    if filters.assigned == "mine":
-        conversations = conversations.filter(assignee=user)
-    elif filters.assigned == "unassigned":
-        conversations = conversations.filter(assignee__isnull=True)
-    if filters.state != "all":
-        conversations = conversations.filter(state=filters.state)
-    if filters.number:
-        conversations = conversations.filter(business_number_id=filters.number)
+def filtered_conversations(user, filters: ListFilters, matching=None):
+    """The conversations the list shows; `matching` is search_condition(filters.q) when the
+    caller has it already (on PostgreSQL building it costs a query)."""
+    conversations = listed_conversations(user).filter(narrowing(user, filters))
     if filters.q:
-        conversations = conversations.filter(search_condition(filters.q))
-    if filters.label:
-        conversations = conversations.filter(label_filter(filters.label))
+        conversations = conversations.filter(
+            search_condition(filters.q) if matching is None else matching
+        )
     return conversations
+
+
+def listed_conversations(user):
+    """Every conversation the list may show `user`, before filters and search."""
+    return Conversation.objects.visible_to(user).filter(last_message_at__isnull=False)
+
+
+def narrowing(user, filters: ListFilters):
+    """The list's filters other than the search, as one condition."""
+    condition = Q()
+    if filters.assigned == "mine":
+        condition &= Q(assignee=user)
+    elif filters.assigned == "unassigned":
+        condition &= Q(assignee__isnull=True)
+    if filters.state != "all":
+        condition &= Q(state=filters.state)
+    if filters.number:
+        condition &= Q(business_number_id=filters.number)
+    if filters.label:
+        condition &= Q(label_filter(filters.label))
+    return condition
 
 
 def search_condition(q):
@@ -143,9 +158,9 @@ def message_text_condition(q):
     return Q(Exists(walk))
 
 
-def conversation_page(user, filters: ListFilters, after=None):
+def conversation_page(user, filters: ListFilters, after=None, matching=None):
     """One page of the conversation list, newest activity first, and the next page's cursor."""
-    conversations = filtered_conversations(user, filters).select_related(
+    conversations = filtered_conversations(user, filters, matching).select_related(
         "contact", "business_number", "assignee", "last_message"
     )
     conversations = with_teamwork(conversations)  # labels (one query) and priority

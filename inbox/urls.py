@@ -1,6 +1,7 @@
 from django.urls import path
 
 from inbox import views, views_media, views_privacy, views_teamwork, views_templates
+from inbox.views_search import find_in_conversation
 from staff.security import passive_view
 from staff.two_factor import two_factor_exempt
 
@@ -14,6 +15,7 @@ urlpatterns = [
     path("language/", two_factor_exempt(views.choose_language), name="language"),
     path("c/<int:pk>/", views.conversation, name="conversation"),
     path("c/<int:pk>/messages/", views.older_messages, name="older"),
+    path("c/<int:pk>/find/", find_in_conversation, name="find"),
     path("c/<int:pk>/reply/", views.reply, name="reply"),
     path("c/<int:pk>/assign/", views.assign, name="assign"),
     path("c/<int:pk>/state/", views.set_state, name="state"),

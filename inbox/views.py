@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from automation.notifications import notify_assignment
-from inbox import services
+from inbox import search, services
 from inbox.forms import AssignForm, ReplyForm, StateForm
 from inbox.language import set_language
 from inbox.services import ChangeCursor, ListFilters
@@ -39,7 +39,11 @@ def reaction_buttons():
 
 
 def list_context(request, filters, open_conversation=None):
-    rows, next_cursor = services.conversation_page(request.user, filters, request.GET.get("after"))
+    after = request.GET.get("after")
+    # Built once: the page and the count of hidden matches share it (a query on PostgreSQL).
+    matching = services.search_condition(filters.q) if filters.q else None
+    rows, next_cursor = services.conversation_page(request.user, filters, after, matching)
+    hidden = None if after else search.hidden_matches(request.user, filters, matching)
     return {
         "assignment_choices": [
             ("all", _("All")),
@@ -50,6 +54,7 @@ def list_context(request, filters, open_conversation=None):
         "filter_query": urlencode(filters.as_query()),
         "conversations": rows,
         "next_cursor": next_cursor,
+        "hidden_matches": hidden,
         "numbers": list(BusinessNumber.objects.visible_to(request.user)),
         "open_conversation": open_conversation,
         "open_pk": open_conversation.pk if open_conversation else None,
@@ -148,7 +153,9 @@ def conversation(request, pk):
     record(Action.VIEW_CONVERSATION, actor=request.user, obj=conversation)
     # A message's "Reply" link, followed without JavaScript, quotes it in the composer.
     reply_to = quoted_message(conversation, parse_id(request.GET.get("reply_to")))
-    return conversation_page(request, conversation, cursor, reply_to=reply_to)
+    # Opened from a search: the page scrolls to the newest message it found (search.js).
+    match = search.newest_match(conversation, ListFilters.from_query(request.GET).q)
+    return conversation_page(request, conversation, cursor, reply_to=reply_to, search_match=match)
 
 
 @view_required

@@ -288,7 +288,9 @@
     return window.matchMedia("(prefers-reduced-motion: reduce)").matches;
   }
 
-  function showOriginal(id, quote) {
+  // `done` (optional) is told the message once shown, or null when it is further back; without
+  // it, the quote's own status says so.
+  function showOriginal(id, quote, done) {
     const original = document.getElementById(id);
     if (original) {
       quoteSearch = null;
@@ -300,21 +302,30 @@
         original.classList.remove("is-highlighted");
         if (scrollTarget === original) scrollTarget = null;
       }, 1600);
+      if (done) done(original);
       return;
     }
     const older = timeline()?.querySelector(".load-older");
     const pages = quoteSearch && quoteSearch.id === id ? quoteSearch.pages : 0;
     if (older && pages < MAX_QUOTE_PAGES) {
-      quoteSearch = { id, quote, pages: pages + 1 };
+      quoteSearch = { id, quote, done, pages: pages + 1 };
       quote.setAttribute("aria-busy", "true");
       window.htmx.trigger(older, "inbox:load-older");
       return;
     }
     quoteSearch = null;
     quote.removeAttribute("aria-busy");
+    if (done) {
+      done(null);
+      return;
+    }
     const status = quote.parentElement.querySelector(".msg-quote-status");
     if (status) status.hidden = false;
   }
+
+  // The same for other scripts (search.js): bring message `id` into view, loading older
+  // pages as a quote does, with `requester` marked busy meanwhile.
+  window.inboxShowMessage = (id, requester, done) => showOriginal(id, requester, done);
 
   // Reading: the open conversation is read (and the customer sent a read receipt) when its
   // header shows unread messages on a page being looked at: as it opens, when the poll brings
@@ -354,7 +365,7 @@
       }
       if (quoteSearch) {
         const search = quoteSearch;
-        if (document.contains(search.quote)) showOriginal(search.id, search.quote);
+        if (document.contains(search.quote)) showOriginal(search.id, search.quote, search.done);
         else quoteSearch = null;
       }
     }

@@ -183,6 +183,7 @@ INBOX = {
     "inbox:index": 200,
     "inbox:conversation": 200,
     "inbox:older": 200,
+    "inbox:find": 200,
     "inbox:template": 200,
     "inbox:poll": 400,  # a bad request (no `since`), once permission is checked
     "inbox:media": 404,  # the walked message is a text: no media, once permission is checked

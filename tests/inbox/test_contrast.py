@@ -47,6 +47,7 @@ TEXT = [
     ("--text", "--bg"),
     ("--text", "--surface"),
     ("--text", "--bubble-out"),
+    ("--text", "--surface-muted"),  # the note of matches a search's filters hide
     ("--text-muted", "--bg"),
     ("--text-muted", "--surface"),
     ("--text-muted", "--surface-muted"),

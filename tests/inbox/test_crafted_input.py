@@ -43,6 +43,7 @@ INBOX = {
     "inbox:language": ([], ["language", "next"]),
     "inbox:conversation": (["reply_to", *FILTERS], []),
     "inbox:older": (["before", *FILTERS], []),
+    "inbox:find": (["q"], []),
     "inbox:reply": (FILTERS, ["text", "client_token", "reply_to"]),
     "inbox:assign": (FILTERS, ["assignee"]),
     "inbox:state": (FILTERS, ["state"]),

@@ -17,6 +17,7 @@ from inbox.formatting import (
     message_preview,
     reported_errors,
     whatsapp_to_html,
+    whatsapp_to_text,
 )
 from messaging.models import Conversation, Message, window_remaining
 from messaging.phones import format_phone
@@ -413,8 +414,38 @@ def test_it_keeps_a_preview_of_eighty_characters_whole():
     assert message_preview(message("text", "x" * 80)) == "x" * 80
 
 
-def test_it_keeps_formatting_markers_and_html_as_plain_text_in_previews():
-    assert message_preview(message("text", "*Urgent* <b>")) == "*Urgent* <b>"
+def test_it_strips_formatting_markers_but_keeps_html_as_plain_text_in_previews():
+    assert message_preview(message("text", "*Urgent* <b>")) == "Urgent <b>"
+
+
+@pytest.mark.parametrize(
+    ("text", "plain"),
+    [
+        ("*bold* _italic_ ~struck~", "bold italic struck"),
+        ("*_both_* and ~*nested*~", "both and nested"),
+        ("```print(1)```", "print(1)"),
+        ("Use `*stars*` literally", "Use *stars* literally"),
+        ("https://example.org/a_b_c_ stays", "https://example.org/a_b_c_ stays"),
+        ("snake_case_name and 2*3*4", "snake_case_name and 2*3*4"),
+        ("* not bold *", "* not bold *"),
+        ("*عاجل* الطلب", "عاجل الطلب"),
+        ("Tom & Jerry's <tag> *x*", "Tom & Jerry's <tag> x"),
+    ],
+)
+def test_it_reads_whatsapp_formatting_as_the_plain_text_a_reader_sees(text, plain):
+    assert whatsapp_to_text(text) == plain
+
+
+def test_it_strips_formatting_from_captions_and_edits_in_previews():
+    photo = message("image", "", {"caption": "*Receipt* attached"})
+    edit = message("edit", "_Fixed_ typo")
+
+    assert message_preview(photo) == "📷 Photo: Receipt attached"
+    assert message_preview(edit) == "✏️ Edited: Fixed typo"
+
+
+def test_it_previews_a_multi_line_code_block_by_its_first_line_without_backticks():
+    assert message_preview(message("text", "```\nfirst line\nsecond\n```")) == "first line"
 
 
 @pytest.mark.parametrize(

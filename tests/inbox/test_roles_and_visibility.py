@@ -198,6 +198,7 @@ def test_other_numbers_conversations_are_404_for_every_action(sales_only, two_nu
     for url, method in [
         (reverse("inbox:conversation", args=[support.pk]), "get"),
         (reverse("inbox:older", args=[support.pk]), "get"),
+        (reverse("inbox:find", args=[support.pk]), "get"),
         (reverse("inbox:reply", args=[support.pk]), "post"),
         (reverse("inbox:assign", args=[support.pk]), "post"),
         (reverse("inbox:state", args=[support.pk]), "post"),
