@@ -3,6 +3,7 @@
 from django import forms
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import get_language_info
 from django.utils.translation import gettext_lazy as _
 
 from automation.models import Label, QuickReply, StaffPreferences
@@ -50,9 +51,11 @@ class QuickReplyForm(forms.ModelForm):
         existing = {}
         if self.instance.pk:
             existing = {text.language: text.text for text in self.instance.texts.all()}
-        for code, name in settings.LANGUAGES:
+        for code, _name in settings.LANGUAGES:
+            # The language's name in the page's language ("Arabic", not "العربية").
+            language = get_language_info(code)["name_translated"]
             self.fields[text_field_name(code)] = forms.CharField(
-                label=_("Text in %(language)s") % {"language": name},
+                label=_("Text in %(language)s") % {"language": language},
                 required=False,
                 max_length=TEXT_LIMIT,
                 widget=forms.Textarea(attrs={"rows": 4, "lang": code, "dir": "auto"}),

@@ -376,3 +376,16 @@ def test_the_lists_take_the_same_number_of_queries_however_long_they_are(
         response = client.get(url)
 
     assert "Label 4" in response.content.decode() or "/reply-4" in response.content.decode()
+
+
+@pytest.mark.parametrize(("language", "label"), [("en", "Text in Arabic"), ("ar", "النص بـ")])
+def test_each_text_is_labelled_with_its_language_in_the_pages_language(
+    supervisor, quick_reply, language, label
+):
+    client = signed_in(supervisor)
+    client.post(reverse("inbox:language"), {"language": language})
+
+    html = client.get(reverse("inbox:quick_reply_edit", args=[quick_reply.pk])).content.decode()
+
+    assert label in html
+    assert "Text in العربية" not in html
