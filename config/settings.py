@@ -312,6 +312,8 @@ OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("ar", "العربية")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Formats a language's Django locale lacks (config/formats/ar: Arabic dates with times).
+FORMAT_MODULE_PATH = ["config.formats"]
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True

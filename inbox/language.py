@@ -1,6 +1,8 @@
-"""Each staff member's interface language, kept on their profile and applied on every device.
+"""Each staff member's interface language and theme, kept on their profile and applied on
+every device.
 
-The choice is copied into the session at sign-in, so applying it costs no query per request.
+Both are copied into the session at sign-in, so applying them costs no query per request
+(base.html reads the theme from the session).
 """
 
 from django.conf import settings
@@ -11,6 +13,7 @@ from django.utils import translation
 from staff.models import StaffProfile
 
 SESSION_KEY = "inbox_language"
+THEME_SESSION_KEY = "inbox_theme"
 
 
 def set_language(request, language):
@@ -22,9 +25,13 @@ def set_language(request, language):
 
 @receiver(user_logged_in)
 def restore_language(sender, request, user, **kwargs):
-    language = StaffProfile.objects.filter(user=user).values_list("language", flat=True).first()
-    if language and request is not None:
+    chosen = StaffProfile.objects.filter(user=user).values_list("language", "theme").first()
+    if chosen is None or request is None:
+        return
+    language, theme = chosen
+    if language:
         request.session[SESSION_KEY] = language
+    request.session[THEME_SESSION_KEY] = theme
 
 
 class UserLanguageMiddleware:

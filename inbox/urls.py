@@ -1,6 +1,13 @@
 from django.urls import path
 
-from inbox import views, views_media, views_privacy, views_teamwork, views_templates
+from inbox import (
+    views,
+    views_media,
+    views_privacy,
+    views_settings,
+    views_teamwork,
+    views_templates,
+)
 from inbox.views_search import find_in_conversation
 from staff.security import passive_view
 from staff.two_factor import two_factor_exempt
@@ -37,7 +44,28 @@ urlpatterns = [
     path("c/<int:pk>/notes/", views_teamwork.note, name="note"),
     path(
         "settings/notifications/",
-        views_teamwork.notification_settings,
+        views_settings.notification_settings,
         name="notification_settings",
+    ),
+    path("settings/", views_settings.preferences, name="preferences"),
+    path("settings/labels/", views_settings.labels, name="labels"),
+    path("settings/labels/add/", views_settings.label_add, name="label_add"),
+    path("settings/labels/<int:label_pk>/", views_settings.label_edit, name="label_edit"),
+    path(
+        "settings/labels/<int:label_pk>/delete/",
+        views_settings.label_delete,
+        name="label_delete",
+    ),
+    path("settings/quick-replies/", views_settings.quick_replies, name="quick_replies"),
+    path("settings/quick-replies/add/", views_settings.quick_reply_add, name="quick_reply_add"),
+    path(
+        "settings/quick-replies/<int:quick_reply_pk>/",
+        views_settings.quick_reply_edit,
+        name="quick_reply_edit",
+    ),
+    path(
+        "settings/quick-replies/<int:quick_reply_pk>/delete/",
+        views_settings.quick_reply_delete,
+        name="quick_reply_delete",
     ),
 ]

@@ -16,6 +16,7 @@ from inbox import search, services
 from inbox.forms import AssignForm, ReplyForm, StateForm
 from inbox.language import set_language
 from inbox.services import ChangeCursor, ListFilters
+from inbox.views_settings import viewers_or_landing
 from messaging.ids import parse_id
 from messaging.models import BusinessNumber, Conversation, Message
 from messaging.sending import ReplyRefused, queue_reaction, queue_text_reply
@@ -131,7 +132,9 @@ def refuse(form):
     return HttpResponseBadRequest(" ".join(reasons), content_type="text/plain; charset=utf-8")
 
 
-@view_required
+# Signing in lands here: someone whose work is elsewhere (a privacy officer's deletion
+# requests) goes there rather than to "no access".
+@viewers_or_landing
 @require_GET
 def index(request):
     filters = ListFilters.from_query(request.GET)

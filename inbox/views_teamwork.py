@@ -1,18 +1,15 @@
-"""Teamwork in the inbox: labels on a conversation, internal notes, and each person's
-notification settings. Configuration (labels, quick replies, business hours, automatic replies,
-routing rules) lives in the admin (automation/admin.py)."""
+"""Teamwork in the inbox: labels on a conversation and internal notes. Labels and quick replies
+are set up on the settings pages (inbox.views_settings); business hours, automatic replies and
+routing rules in the admin (automation/admin.py)."""
 
-from django import forms
 from django.contrib import messages as flash
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseBadRequest
-from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_POST
 
 from automation.labels import add_label, remove_label
-from automation.models import Label, StaffPreferences
+from automation.models import Label
 from automation.notes import NoteRefused, add_note
 from inbox.views import after_action, back_to, get_conversation
 from messaging.ids import parse_id
@@ -90,23 +87,3 @@ def note(request, pk):
         response["HX-Trigger"] = "inbox:poll"
         return response
     return back_to(request, conversation)
-
-
-class PreferencesForm(forms.ModelForm):
-    class Meta:
-        model = StaffPreferences
-        fields = ["notify_assigned", "notify_mentioned", "notify_waiting", "available"]
-        labels = {"available": gettext_lazy("Round-robin rules may assign conversations to me")}
-
-
-def notification_settings(request):
-    """Which e-mails this person receives, and whether round-robin may pick them."""
-    preferences = StaffPreferences.objects.filter(user=request.user).first() or StaffPreferences(
-        user=request.user
-    )
-    form = PreferencesForm(request.POST or None, instance=preferences)
-    if request.method == "POST" and form.is_valid():
-        form.save()
-        flash.success(request, _("Your notification settings are saved."))
-        return redirect("inbox:notification_settings")
-    return render(request, "inbox/teamwork/notification_settings.html", {"form": form})

@@ -36,6 +36,12 @@ class StaffProfileManager(models.Manager):
         return user._number_scope
 
 
+class Theme(models.TextChoices):
+    SYSTEM = "system", _("System")
+    LIGHT = "light", _("Light")
+    DARK = "dark", _("Dark")
+
+
 class StaffProfile(models.Model):
     """Per-person settings that follow a staff member from device to device."""
 
@@ -44,6 +50,13 @@ class StaffProfile(models.Model):
     )
     language = models.CharField(
         _("language"), max_length=10, choices=settings.LANGUAGES, blank=True
+    )
+    theme = models.CharField(
+        _("theme"),
+        max_length=10,
+        choices=Theme.choices,
+        default=Theme.SYSTEM,
+        help_text=_("System follows the device's light or dark setting."),
     )
     # Empty: every business number. Otherwise conversations of other numbers do not exist for
     # this person (404 everywhere: lists, search, conversations, media, polls).

@@ -90,3 +90,20 @@ def with_every_number(users):
     StaffProfile.objects.number_scope): superusers, and everyone given no numbers."""
     scope = StaffProfile.numbers.through.objects.filter(staffprofile__user_id=OuterRef("pk"))
     return users.filter(Q(is_superuser=True) | ~Exists(scope))
+
+
+def may_use_admin(user):
+    """Whether the admin has anything for `user`: an active member of staff holding any
+    permission (the admin lists a model to whoever has one of its permissions), or a
+    superuser. The navigation links the admin for them only."""
+    if not (user.is_active and user.is_staff):
+        return False
+    return user.is_superuser or bool(user.get_all_permissions())
+
+
+# Where someone who may not read conversations starts: the admin page of their work.
+DELETION_REQUESTS = "privacy.view_deletionrequest"
+
+
+def can_handle_deletion_requests(user):
+    return user.has_perm(DELETION_REQUESTS)

@@ -189,7 +189,9 @@ class DeletionRequestAdmin(CheckedFiltersAdmin):
 
     @admin.display(description=_("deadline"), ordering="received_at")
     def deadline_display(self, obj: DeletionRequest) -> SafeString:
-        when = date_format(timezone.localtime(obj.deadline), "SHORT_DATE_FORMAT")
+        # The date as the admin writes the date of a moment (DATETIME_FORMAT) in the same
+        # language: one way of writing dates on the page.
+        when = date_format(timezone.localtime(obj.deadline), "DATE_FORMAT")
         if obj.is_overdue:
             return format_html(
                 '<span class="deadline deadline-overdue" title="{}">{}</span>',
@@ -209,7 +211,16 @@ class DeletionRequestAdmin(CheckedFiltersAdmin):
     @admin.display(description=_("record deleted after"))
     def deleted_after_display(self, obj: DeletionRequest) -> str:
         when = obj.deleted_after
-        return date_format(timezone.localtime(when), "SHORT_DATE_FORMAT") if when else "—"
+        return date_format(timezone.localtime(when), "DATE_FORMAT") if when else "—"
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: DeletionRequest | None = None
+    ) -> bool:
+        # A completed or rejected request is the record of what was done: shown, never
+        # edited (the admin then offers no Save buttons, and refuses a POST).
+        if obj is not None and not obj.is_open:
+            return False
+        return super().has_change_permission(request, obj)
 
     def get_readonly_fields(
         self, request: HttpRequest, obj: DeletionRequest | None = None

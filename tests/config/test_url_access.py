@@ -120,7 +120,12 @@ def objects(staff_user, django_capture_on_commit_callbacks):
     AccessAttempt.objects.create(**attempt, failures_since_start=1)
     AccessFailureLog.objects.create(**attempt)
     TOTPDevice.objects.create(user=staff_user, name="phone")
-    return {"pk": conversation.pk, "message_pk": reply.pk}
+    return {
+        "pk": conversation.pk,
+        "message_pk": reply.pk,
+        "label_pk": label.pk,
+        "quick_reply_pk": QuickReply.objects.get().pk,
+    }
 
 
 def is_login_redirect(response):
@@ -165,7 +170,8 @@ EVERY_STAFF_MEMBER = {
     "privacy": 200,
     "whatsapp-webhook": 403,  # the webhook's own answer to a GET without Meta's verify token
     "inbox:language": 405,  # a POST
-    "inbox:notification_settings": 200,  # one's own e-mail settings
+    "inbox:notification_settings": 302,  # now part of one's preferences: there
+    "inbox:preferences": 200,  # one's own language, theme and e-mails
     "admin:index": 200,  # lists what they may use (for some: nothing)
     "admin:login": 302,  # already signed in: on to the admin index
     "admin:logout": 405,  # a POST
@@ -200,6 +206,19 @@ INBOX = {
 }  # fmt: skip
 VIEW, ADD, CHANGE, DELETE = "view", "add", "change", "delete"
 MANAGE = {VIEW, ADD, CHANGE, DELETE}
+# The team's labels and quick replies, on the inbox's settings pages: for those whom the
+# admin lets manage them (Supervisor), by the same rules.
+SETTINGS = dict.fromkeys(
+    [
+        "inbox:labels", "inbox:label_add", "inbox:label_edit", "inbox:label_delete",
+        "inbox:quick_replies", "inbox:quick_reply_add", "inbox:quick_reply_edit",
+        "inbox:quick_reply_delete",
+    ],
+    200,
+)  # fmt: skip
+# Where the inbox's address sends staff who may not read conversations: a privacy officer
+# to the deletion requests (signing in lands there), staff without permissions nowhere.
+INDEX = {"Privacy officer": 302, "staff without permissions": 403}
 # What each role may do with each admin model (anything not listed: nothing, a 403).
 ADMIN = {
     "staff without permissions": {},
@@ -257,6 +276,10 @@ def expected_get(kind, route):
     if key == "admin:app_list":
         assert route.path == "/admin/messaging/"
         return APP_LIST.get(kind, 404)
+    if key in SETTINGS:
+        return SETTINGS[key] if kind == "Supervisor" else 403
+    if key == "inbox:index" and kind in INDEX:
+        return INDEX[kind]
     if key.startswith("inbox:"):
         return INBOX[key] if kind in {"Agent", "Supervisor"} else 403
     if key in ADMIN_EXTRAS.get(kind, {}):
@@ -304,7 +327,8 @@ EVERY_STAFF_MEMBER_POST = {
     "whatsapp-webhook": 403,  # no signature
     "inbox:language": 400,  # no language chosen
     "inbox:poll": 405,  # GET only, refused before anything else
-    "inbox:notification_settings": 200,  # nothing sent, nothing saved: the form again
+    "inbox:notification_settings": 302,  # to the preferences
+    "inbox:preferences": 200,  # nothing sent, nothing saved: the form again
     "admin:index": 200,
     "admin:login": 200,  # the form again: signing in as someone else needs credentials
     "admin:logout": 302,  # signed out (the walk signs in again)

@@ -58,11 +58,24 @@ INBOX = {
     "inbox:media": ([], []),
     "inbox:label": (FILTERS, ["label", "action"]),
     "inbox:note": (FILTERS, ["text"]),
-    "inbox:notification_settings": (
+    "inbox:notification_settings": ([], []),
+    "inbox:preferences": (
         [],
-        ["notify_assigned", "notify_mentioned", "notify_waiting", "available"],
+        [
+            "profile-language", "profile-theme", "notify-notify_assigned",
+            "notify-notify_mentioned", "notify-notify_waiting", "notify-available",
+        ],
     ),
-}
+    **dict.fromkeys(["inbox:labels", "inbox:quick_replies"], ([], [])),
+    **dict.fromkeys(
+        ["inbox:label_add", "inbox:label_edit", "inbox:label_delete"],
+        ([], ["name", "colour", "description"]),
+    ),
+    **dict.fromkeys(
+        ["inbox:quick_reply_add", "inbox:quick_reply_edit", "inbox:quick_reply_delete"],
+        ([], ["shortcut", "title", "is_active", "text_en", "text_ar"]),
+    ),
+}  # fmt: skip
 PRIVACY_PAGE = {"privacy": (["lang"], [])}
 AUTOMATION_ADMIN = re.compile(r"^admin:automation_\w+_(changelist|add|change|delete|history)$")
 # The admin's own query parameters on a list (search, order, page, popup, errors).
@@ -86,12 +99,16 @@ def ids(numbers, staff):
     """The path arguments of the walk (a real conversation and its reply) and a row of every
     automation model, for the admin's pages to open."""
     make_template("hello", [{"type": "BODY", "text": "Hello {{1}}"}])
-    QuickReply.objects.create(shortcut="hours", title="Hours").texts.create(
-        language="en", text="We open at nine."
-    )
+    quick_reply = QuickReply.objects.create(shortcut="hours", title="Hours")
+    quick_reply.texts.create(language="en", text="We open at nine.")
     StaffPreferences.objects.create(user=staff)
     reply = numbers.ours.conversation.messages.get(direction="out")
-    return {"pk": numbers.ours.conversation.pk, "message_pk": reply.pk}
+    return {
+        "pk": numbers.ours.conversation.pk,
+        "message_pk": reply.pk,
+        "label_pk": numbers.ours.label.pk,
+        "quick_reply_pk": quick_reply.pk,
+    }
 
 
 def routes(ids):
@@ -137,7 +154,7 @@ def admin_reads(client, route):
 def crafted_paths(route):
     """The route's path with each id argument replaced by an out-of-range number."""
     for name, value in route.kwargs:
-        if name in {"pk", "message_pk", "object_id"}:
+        if name in {"pk", "message_pk", "object_id", "label_pk", "quick_reply_pk"}:
             for crafted in ["9" * 26, "9" * 5000]:
                 yield route.path.replace(f"/{value}/", f"/{crafted}/", 1)
 

@@ -430,13 +430,13 @@ def test_it_streams_media_in_a_fixed_number_of_queries(
     )
 
 
-def test_it_shows_notification_settings_in_a_fixed_number_of_queries(
+def test_it_shows_the_preferences_in_a_fixed_number_of_queries(
     supervisor_client, supervisor, number, first, django_assert_max_num_queries
 ):
     assert_constant(
         supervisor_client,
         django_assert_max_num_queries,
-        reverse("inbox:notification_settings"),
+        reverse("inbox:preferences"),
         lambda: grow(number, first, supervisor),
     )
 

@@ -398,15 +398,21 @@ def test_people_switch_off_each_kind_of_email_on_their_settings_page(
     client, supervisor, staff_user, staff_client
 ):
     response = staff_client.post(
-        reverse("inbox:notification_settings"),
-        {"notify_mentioned": "on", "notify_waiting": "on", "available": "on"},
+        reverse("inbox:preferences"),
+        {
+            "profile-language": "en",
+            "profile-theme": "system",
+            "notify-notify_mentioned": "on",
+            "notify-notify_waiting": "on",
+            "notify-available": "on",
+        },
     )
     assert response.status_code == 302
     preferences = StaffPreferences.objects.get(user=staff_user)
     assert (preferences.notify_assigned, preferences.notify_mentioned) == (False, True)
     assert (
-        'name="notify_assigned"'
-        in staff_client.get(reverse("inbox:notification_settings")).content.decode()
+        'name="notify-notify_assigned"'
+        in staff_client.get(reverse("inbox:preferences")).content.decode()
     )
 
     client.force_login(supervisor)

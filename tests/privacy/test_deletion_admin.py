@@ -234,9 +234,7 @@ def test_a_closed_request_says_when_retention_deletes_it(client, officer, settin
     request = make_request(
         phone="", status="rejected", rejection_reason="Not them", completed_at=closed_at
     )
-    deleted_after = date_format(
-        timezone.localtime(closed_at + timedelta(days=100)), "SHORT_DATE_FORMAT"
-    )
+    deleted_after = date_format(timezone.localtime(closed_at + timedelta(days=100)), "DATE_FORMAT")
 
     html = login(client, officer).get(url(request, "change")).content.decode()
     open_html = client.get(url(make_request(), "change")).content.decode()
