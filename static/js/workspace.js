@@ -87,8 +87,24 @@
     if (panel && panel.contains(event.target) && PHONE.matches) setPanel(false, { focus: true });
   });
 
+  // The poll replaces the header when the conversation changes: a menu someone has open
+  // stays open rather than closing under their pointer.
+  let menuWasOpen = false;
+  document.addEventListener("htmx:oobBeforeSwap", (event) => {
+    const target = event.detail.target;
+    if (target && target.id === "conversation-header") {
+      menuWasOpen = Boolean(target.querySelector(".more-menu[open]"));
+    }
+  });
+  document.addEventListener("htmx:oobAfterSwap", () => {
+    if (menuWasOpen) {
+      const menu = document.querySelector("#conversation-header .more-menu");
+      if (menu) menu.setAttribute("open", "");
+      menuWasOpen = false;
+    }
+    syncToggle();
+  });
   document.addEventListener("htmx:afterSettle", syncToggle);
-  document.addEventListener("htmx:oobAfterSwap", syncToggle);
 
   function start() {
     const state = remembered();
