@@ -25,7 +25,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext
 from jinja2 import Environment
 
-from inbox import filters, formatting
+from inbox import filters, formatting, icons
 
 
 def translate(message):
@@ -47,7 +47,7 @@ def environment(**options):
     # Always escaped, whatever the settings say: these render message text from anyone.
     options.pop("autoescape", None)
     env = Environment(autoescape=True, **options)
-    env.globals |= {"_": translate, "url": url, "moment": filters.moment}
+    env.globals |= {"_": translate, "url": url, "moment": filters.moment, "icon": icons.icon}
     env.filters |= {
         "whatsapp": filters.whatsapp,
         "preview": filters.preview,

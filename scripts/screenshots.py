@@ -10,9 +10,11 @@ Re-run after UI or translation changes. From the project root:
     .venv/bin/python scripts/screenshots.py          # --help for the options
     kill %1
 
-It signs in as the demo user and writes, each with the first conversation of the list open:
-inbox-en.png and inbox-ar.png (1280x800) and inbox-phone.png (360x740, English). Chromium
-comes from CHROMIUM_PATH, else /usr/bin/chromium.
+It signs in as the demo user and writes, each with the first conversation of the list open,
+desktop (1366x820) and phone (360x740) shots in English and Arabic, light and dark:
+inbox-desktop-en-light.png … inbox-phone-ar-dark.png. It prints what the issue-18 acceptance
+measures on each (header height, the timeline's visible height). Chromium comes from
+CHROMIUM_PATH, else /usr/bin/chromium.
 """
 
 import argparse
@@ -28,17 +30,28 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-background-networking",
 ]
-SHOTS = [  # file name, viewport, interface language
-    ("inbox-en.png", {"width": 1280, "height": 800}, "en"),
-    ("inbox-ar.png", {"width": 1280, "height": 800}, "ar"),
-    ("inbox-phone.png", {"width": 360, "height": 740}, "en"),
+SCREENS = {"desktop": {"width": 1366, "height": 820}, "phone": {"width": 360, "height": 740}}
+SHOTS = [  # file name, viewport, interface language, colour scheme
+    (f"inbox-{screen}-{language}-{scheme}.png", viewport, language, scheme)
+    for screen, viewport in SCREENS.items()
+    for language in ("en", "ar")
+    for scheme in ("light", "dark")
 ]
+VISIBLE_HEIGHT = """el => {
+  const r = el.getBoundingClientRect();
+  return Math.max(0, Math.min(r.bottom, window.innerHeight) - Math.max(r.top, 0));
+}"""
 
 
-def capture(browser, args, name, viewport, language):
+def capture(browser, args, name, viewport, language, scheme):
     phone = viewport["width"] < 500
     context = browser.new_context(
-        base_url=args.base_url, viewport=viewport, locale="en-GB", is_mobile=phone, has_touch=phone
+        base_url=args.base_url,
+        viewport=viewport,
+        locale="en-GB",
+        is_mobile=phone,
+        has_touch=phone,
+        color_scheme=scheme,
     )
     page = context.new_page()
     page.goto("/")
@@ -54,8 +67,13 @@ def capture(browser, args, name, viewport, language):
     page.locator("#timeline article.msg").last.wait_for()
     page.wait_for_load_state("networkidle")
     page.screenshot(path=OUT / name)
+    header = page.locator("#conversation-header").bounding_box()["height"]
+    timeline = page.locator("#timeline").evaluate(VISIBLE_HEIGHT)
     context.close()
-    print(f"wrote {OUT / name}")
+    print(
+        f"wrote {OUT / name}: header {header:.0f} px, timeline {timeline:.0f} px "
+        f"({timeline / viewport['height']:.0%} of {viewport['height']})"
+    )
 
 
 def main():
@@ -68,8 +86,8 @@ def main():
     executable = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        for name, viewport, language in SHOTS:
-            capture(browser, args, name, viewport, language)
+        for name, viewport, language, scheme in SHOTS:
+            capture(browser, args, name, viewport, language, scheme)
         browser.close()
 
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import get_language
 
-from inbox import filters, formatting, jinja
+from inbox import filters, formatting, icons, jinja
 from messaging.account_health.wording import describe
 from messaging.models import AccountEvent
 from messaging.phones import format_phone
@@ -29,6 +29,7 @@ register.filter("map_url", filters.map_url)
 register.filter("window_left", filters.window_left)
 register.filter("window_closes", filters.window_closes)
 register.filter("priority_of", filters.priority_of)
+register.simple_tag(icons.icon, name="icon")
 
 
 @register.filter

@@ -10,6 +10,7 @@ import pytest
 from django.conf import settings
 
 CSS = (settings.BASE_DIR / "static" / "css" / "app.css").read_text(encoding="utf-8")
+WORKSPACE_CSS = (settings.BASE_DIR / "static" / "css" / "workspace.css").read_text(encoding="utf-8")
 
 
 def declarations(block):
@@ -96,9 +97,10 @@ def test_read_ticks_differ_from_delivered_ones_by_more_than_colour():
 
 
 def test_text_boxes_and_selects_are_edged_with_the_control_border():
-    for selector in (
-        ".search, .list-filters select, .assign-form select {",
-        ".composer textarea {",
+    for css, selector in (
+        (CSS, ".search, .list-filters select {"),
+        (CSS, ".composer textarea {"),
+        (WORKSPACE_CSS, ".assign-form select {"),
     ):
-        rule = CSS.split(selector, 1)[1].split("}", 1)[0]
+        rule = css.split(selector, 1)[1].split("}", 1)[0]
         assert "border: 1px solid var(--control-border)" in rule, selector

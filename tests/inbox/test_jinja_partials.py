@@ -156,7 +156,7 @@ def test_a_location_shows_its_name_address_and_https_url_as_a_link():
 def test_a_location_url_that_is_not_https_is_shown_as_text_only(url):
     html = bubble(type="location", text="", data=LOCATION | {"url": url})
 
-    hrefs = re.findall(r'href="([^"]*)"', html)
+    hrefs = re.findall(r'<a [^>]*href="([^"]*)"', html)
     assert all(href.startswith(("https://www.openstreetmap.org/", "/c/")) for href in hrefs)
     assert "<script>" not in html
     assert html.count(escape(url.strip())) == 1

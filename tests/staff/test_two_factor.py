@@ -78,7 +78,7 @@ def test_staff_member_sets_up_an_authenticator_app_and_confirms_it_with_a_code(
     html = page.content.decode()
     pending = TOTPDevice.objects.get(user=staff_user)
     assert not pending.confirmed
-    assert "<svg" in html
+    assert '<svg class="qr-code"' in html
     # The key for manual entry, in base32 groups of four.
     secret = re.search(r'class="two-factor-secret"[^>]*>([A-Z2-7 ]+)<', html).group(1)
     assert secret.replace(" ", "") in pending.config_url
@@ -92,13 +92,13 @@ def test_staff_member_sets_up_an_authenticator_app_and_confirms_it_with_a_code(
     assert staff_client.session[DEVICE_ID_SESSION_KEY] == pending.persistent_id
     follow = staff_client.get(TWO_FACTOR)
     assert b"Two-factor sign-in is on" in follow.content
-    assert b"<svg" not in follow.content  # the key is never shown again
+    assert b'<svg class="qr-code"' not in follow.content  # the key is never shown again
 
 
 def test_the_qr_code_is_inline_svg_that_the_content_security_policy_allows(staff_client):
     response = staff_client.get(TWO_FACTOR)
 
-    svg = re.search(r"<svg.*?</svg>", response.content.decode(), re.S).group(0)
+    svg = re.search(r'<svg class="qr-code".*?</svg>', response.content.decode(), re.S).group(0)
     assert "style" not in svg
     assert "<script" not in svg
     assert 'role="img"' in svg
@@ -111,7 +111,7 @@ def test_reloading_the_set_up_page_keeps_the_same_key(staff_client, staff_user):
     second = staff_client.get(TWO_FACTOR).content
 
     assert TOTPDevice.objects.filter(user=staff_user).count() == 1
-    assert re.search(rb"<svg.*?</svg>", first, re.S).group(0) in second
+    assert re.search(rb'<svg class="qr-code".*?</svg>', first, re.S).group(0) in second
 
 
 def test_a_wrong_code_does_not_confirm_the_device(staff_client, staff_user):
