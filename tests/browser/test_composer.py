@@ -196,9 +196,15 @@ def test_opening_a_conversation_with_enter_puts_focus_in_the_composer(
 
     expect(page.locator("#conversation-header h2")).to_have_text("John Carter", timeout=SLOW)
     scripts_ready(page)
-    expect(page.locator("#reply-text")).to_be_focused()
+    box = page.locator("#reply-text")
+    expect(box).to_be_focused()
+    # The placeholder reads in the page's direction (in Arabic: right to left, punctuation in
+    # place); typed text still picks its own.
+    direction = "(box) => getComputedStyle(box).direction"
+    assert box.evaluate(direction) == ("rtl" if language == "ar" else "ltr")
     page.keyboard.type("Hello John")
-    expect(page.locator("#reply-text")).to_have_value("Hello John")
+    expect(box).to_have_value("Hello John")
+    assert box.evaluate(direction) == "ltr"
     assert page_errors == []
 
 
