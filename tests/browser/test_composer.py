@@ -8,7 +8,16 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser_support import SLOW, deliver_text, open_conversation, row, scripts_ready, sign_in
+from messaging.models import Conversation
+from tests.browser_support import (
+    AMINA,
+    SLOW,
+    deliver_text,
+    open_conversation,
+    row,
+    scripts_ready,
+    sign_in,
+)
 from tests.live_support import database
 from tests.staff_support import grant
 
@@ -239,4 +248,28 @@ def test_question_mark_opens_the_shortcut_help_and_letters_switch_the_composer_m
     page.keyboard.press("r")
     expect(page.locator("#reply-text")).to_be_focused()
     expect(page.locator("#composer")).not_to_have_class(re.compile(r"\bis-note\b"))
+    assert page_errors == []
+
+
+def test_keys_assign_to_me_close_and_go_to_the_next_unread_conversation(
+    page, page_errors, agent, password, live_server
+):
+    deliver_text(live_server, "Do you ship to the UK?", sender=JOHN, name="John Carter")
+    deliver_text(live_server, "Where is my parcel?")
+    sign_in(page, password)
+    open_conversation(page, "Amina Khalid")  # the newest: John's, unread, is below it
+    header = page.locator("#conversation-header")
+    page.keyboard.press("Escape")
+
+    page.keyboard.press("a")
+    expect(header).to_contain_text("Assigned to you", timeout=SLOW)
+    page.keyboard.press("c")
+    expect(header.get_by_role("button", name="Reopen")).to_be_visible(timeout=SLOW)
+    page.locator("#timeline").focus()
+    page.keyboard.press("u")
+
+    expect(page.locator("#conversation-header h2")).to_have_text("John Carter", timeout=SLOW)
+    with database():
+        amina = Conversation.objects.get(contact__wa_id=AMINA)
+    assert (amina.assignee.username, amina.state) == ("amina", "closed")
     assert page_errors == []
