@@ -202,6 +202,8 @@
 
   function growTextarea(textarea) {
     textarea.style.removeProperty("height");
+    // Empty, its scrollHeight is the placeholder's, which may wrap on a phone: one line then.
+    if (!textarea.value) return;
     textarea.style.height = `${Math.min(textarea.scrollHeight, 200)}px`;
   }
 
