@@ -8,7 +8,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from messaging.models import Conversation
+from automation.models import Note
+from messaging.models import Conversation, Message
 from tests.browser_support import (
     AMINA,
     SLOW,
@@ -18,7 +19,7 @@ from tests.browser_support import (
     scripts_ready,
     sign_in,
 )
-from tests.live_support import database
+from tests.live_support import close_browser_context, database
 from tests.staff_support import grant
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -39,6 +40,19 @@ def agent(staff_user):
     """An agent who may write notes."""
     with database():
         return grant(staff_user, "add_note")
+
+
+@pytest.fixture
+def page_without_javascript(
+    browser, live_server, page_errors, live_settings, serialised_live_server
+):
+    context = browser.new_context(
+        base_url=live_server.url, locale="en-GB", java_script_enabled=False
+    )
+    page = context.new_page()
+    page.on("response", lambda r: r.status >= 400 and page_errors.append(f"{r.status} {r.url}"))
+    yield page
+    close_browser_context(context)
 
 
 @pytest.fixture
@@ -272,4 +286,56 @@ def test_keys_assign_to_me_close_and_go_to_the_next_unread_conversation(
     with database():
         amina = Conversation.objects.get(contact__wa_id=AMINA)
     assert (amina.assignee.username, amina.state) == ("amina", "closed")
+    assert page_errors == []
+
+
+def test_the_composer_grows_with_its_text_up_to_a_limit(
+    page, page_errors, agent, password, live_server
+):
+    deliver_text(live_server, "Tell me everything")
+    sign_in(page, password)
+    open_conversation(page, "Amina Khalid")
+    box = page.locator("#reply-text")
+    empty = box.bounding_box()["height"]
+
+    box.fill("one\ntwo\nthree")
+    box.dispatch_event("input")
+    three_lines = box.bounding_box()["height"]
+    box.fill("\n".join(f"line {n}" for n in range(40)))
+    box.dispatch_event("input")
+    many_lines = box.bounding_box()["height"]
+
+    assert empty < three_lines < many_lines <= 200
+    assert box.evaluate("(box) => box.scrollHeight > box.clientHeight")  # scrolls past it
+    assert page_errors == []
+
+
+def test_without_javascript_the_reply_form_sends_and_the_note_form_adds_notes(
+    page_without_javascript, page_errors, agent, password, live_server
+):
+    page = page_without_javascript
+    deliver_text(live_server, "Anyone there?")
+    sign_in(page, password, javascript=False)
+    row(page, "Amina Khalid").get_by_role("link").click()
+    expect(page.get_by_role("button", name="Internal note", exact=True)).to_be_hidden()
+
+    page.get_by_role("textbox", name="Reply").fill("Yes, here")
+    page.get_by_role("button", name="Send", exact=True).click()
+    expect(page.locator("#timeline article.msg-out", has_text="Yes, here")).to_be_visible(
+        timeout=SLOW
+    )
+    page.locator("#note-composer summary").click()
+    page.get_by_role("textbox", name="Note for colleagues: never sent to the customer").fill(
+        "Answered by hand"
+    )
+    page.get_by_role("button", name="Add note").click()
+
+    expect(page.locator("#timeline article.msg-note", has_text="Answered by hand")).to_be_visible(
+        timeout=SLOW
+    )
+    with database():
+        assert Note.objects.get().text == "Answered by hand"
+        assert list(Message.objects.filter(direction="out").values_list("text", flat=True)) == [
+            "Yes, here"
+        ]
     assert page_errors == []
