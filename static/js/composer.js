@@ -88,6 +88,7 @@
     if (!element) return;
     const canNote = Boolean(element.dataset.noteUrl);
     const chosen = next === "note" && canNote ? "note" : "reply";
+    const changed = chosen !== current;
     current = chosen;
     element.dataset.mode = chosen;
     element.classList.toggle("is-note", chosen === "note");
@@ -112,7 +113,11 @@
       submit.disabled = !enabled;
     }
     if (label) label.textContent = label.dataset[`${key}Label`];
-    document.dispatchEvent(new CustomEvent("composer:changed", { detail: { mode: chosen } }));
+    // Only a change of mode: a header brought by the poll re-applies the same mode, and must
+    // not close a picker being used.
+    if (changed) {
+      document.dispatchEvent(new CustomEvent("composer:changed", { detail: { mode: chosen } }));
+    }
   }
 
   function focusBox() {
