@@ -131,7 +131,7 @@ def test_the_mention_picker_never_scrolls_the_page_and_an_added_note_is_scrolled
     assert page_errors == []
 
 
-def test_a_note_mode_is_visibly_different_and_its_text_never_goes_out_as_a_reply(
+def test_note_mode_looks_different_from_reply_mode_and_replaces_the_separate_note_form(
     page, page_errors, agent, password, live_server
 ):
     deliver_text(live_server, "Is my refund ready?")
