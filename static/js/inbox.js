@@ -191,6 +191,7 @@
     const header = document.getElementById("conversation-header");
     const composer = document.getElementById("composer");
     if (!header || !composer || composer.dataset.canReply !== "1") return;
+    if (composer.dataset.mode === "note") return; // notes need no window (composer.js)
     const open = header.dataset.windowOpen === "1";
     composer.querySelectorAll("textarea, button[type=submit]").forEach((control) => {
       control.disabled = !open;
@@ -201,6 +202,8 @@
 
   function growTextarea(textarea) {
     textarea.style.removeProperty("height");
+    // Empty, its scrollHeight is the placeholder's, which may wrap on a phone: one line then.
+    if (!textarea.value) return;
     textarea.style.height = `${Math.min(textarea.scrollHeight, 200)}px`;
   }
 
@@ -210,7 +213,9 @@
     if (target.matches && target.matches("#composer textarea")) {
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
-        if (target.value.trim()) target.form.requestSubmit();
+        if (target.value.trim() || target.form.classList.contains("has-attachment")) {
+          target.form.requestSubmit();
+        }
       }
       return;
     }

@@ -1,5 +1,7 @@
-// Media: the composer's attachment form (chosen file, caption, reply-to) and media previews
-// that can no longer load. Everything here also works without this file, only less nicely.
+// Media: the composer's attachment form (a file chosen with its button, pasted or dropped on
+// the conversation, previewed in the composer, whose text becomes its caption; reply-to) and
+// media previews that can no longer load. Everything here also works without this file (the
+// attachment form's own file input, caption and Send file), only less nicely.
 (function () {
   "use strict";
 
@@ -23,6 +25,7 @@
     form.classList.toggle("has-file", Boolean(file));
     if (!file) {
       label.textContent = "";
+      showPreview(null);
       return;
     }
     const max = Number(form.dataset.maxBytes || 0);
@@ -30,12 +33,122 @@
       input.value = "";
       form.classList.remove("has-file");
       label.textContent = form.dataset.tooLarge;
+      showPreview(null);
       return;
     }
     label.textContent = `${file.name} · ${formatSize(file.size)}`;
-    const caption = form.querySelector("[name=caption]");
-    if (caption && !caption.disabled) caption.focus();
+    showPreview(file);
+    document.getElementById("reply-text")?.focus();
   });
+
+  function composer() {
+    return document.getElementById("composer");
+  }
+
+  let previewUrl = null;
+
+  // The chosen file in the composer: a thumbnail for a picture, its name and size, and a way
+  // to drop it. The composer's text is sent as its caption.
+  function showPreview(file) {
+    const form = composer();
+    const preview = form?.querySelector("[data-attach-preview]");
+    if (!preview) return;
+    if (previewUrl) URL.revokeObjectURL(previewUrl);
+    previewUrl = null;
+    preview.replaceChildren();
+    form.classList.toggle("has-attachment", Boolean(file));
+    preview.hidden = !file;
+    if (!file) return;
+    if (file.type.startsWith("image/")) {
+      previewUrl = URL.createObjectURL(file);
+      const image = document.createElement("img");
+      image.src = previewUrl;
+      image.alt = "";
+      preview.appendChild(image);
+    }
+    const name = document.createElement("span");
+    name.className = "attach-preview-name";
+    name.dir = "auto";
+    name.textContent = `${file.name} · ${formatSize(file.size)}`;
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.className = "link-button";
+    remove.dataset.attachRemove = "";
+    remove.textContent = preview.dataset.removeLabel;
+    preview.append(name, remove);
+  }
+
+  function chooseFile(file) {
+    const input = document.querySelector("#attach-form input[type=file]");
+    if (!input || input.disabled || !file) return false;
+    const files = new DataTransfer();
+    files.items.add(file);
+    input.files = files.files;
+    input.dispatchEvent(new Event("change", { bubbles: true }));
+    return true;
+  }
+
+  function dropFile() {
+    const input = document.querySelector("#attach-form input[type=file]");
+    if (input) {
+      input.value = "";
+      input.dispatchEvent(new Event("change", { bubbles: true }));
+    }
+    showPreview(null);
+  }
+
+  document.addEventListener("click", (event) => {
+    if (event.target.closest("[data-attach-remove]")) dropFile();
+  });
+
+  // A picture pasted into the composer (a screenshot) is attached, not pasted as text.
+  document.addEventListener("paste", (event) => {
+    if (event.target.id !== "reply-text" || composer()?.dataset.mode === "note") return;
+    const file = event.clipboardData && event.clipboardData.files[0];
+    if (file && chooseFile(file)) event.preventDefault();
+  });
+
+  // Files dragged onto the open conversation.
+  function dropZone(event) {
+    return event.target.closest?.(".inbox-conversation") && document.getElementById("attach-form");
+  }
+  function carriesFiles(event) {
+    return Array.from(event.dataTransfer?.types || []).includes("Files");
+  }
+  document.addEventListener("dragover", (event) => {
+    if (!dropZone(event) || !carriesFiles(event)) return;
+    event.preventDefault();
+    composer()?.classList.add("is-dragging");
+  });
+  document.addEventListener("dragleave", (event) => {
+    if (!event.relatedTarget || !dropZone({ target: event.relatedTarget })) {
+      composer()?.classList.remove("is-dragging");
+    }
+  });
+  document.addEventListener("drop", (event) => {
+    composer()?.classList.remove("is-dragging");
+    if (!dropZone(event) || !carriesFiles(event)) return;
+    event.preventDefault();
+    chooseFile(event.dataTransfer.files[0]);
+  });
+
+  // Sending the composer with a file chosen sends the file, its text as the caption (the
+  // attachment form's own caption and button stay hidden with this file).
+  document.addEventListener(
+    "submit",
+    (event) => {
+      const form = event.target;
+      if (form.id !== "composer" || form.dataset.mode === "note") return;
+      if (!form.classList.contains("has-attachment")) return;
+      const attach = document.getElementById("attach-form");
+      if (!attach) return;
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      attach.elements.caption.value = form.elements.text.value;
+      attach.requestSubmit();
+    },
+    true,
+  );
 
   // A reply chosen in the text composer ("Reply" on a message) applies to the file too.
   document.addEventListener(
@@ -52,10 +165,19 @@
   // The fresh form after a sent file: the reply it answered is done.
   document.addEventListener("htmx:load", (event) => {
     const form = event.target;
-    if (form.id !== "attach-form" || form.dataset.sent !== "1") return;
-    const composer = document.getElementById("composer");
-    const cancel = composer?.querySelector("[data-cancel-reply]");
-    if (cancel && composer.elements.reply_to?.value) cancel.click();
+    if (form.id !== "attach-form") return;
+    showPreview(null);
+    if (form.dataset.sent !== "1") return;
+    const element = composer();
+    const cancel = element?.querySelector("[data-cancel-reply]");
+    if (cancel && element.elements.reply_to?.value) cancel.click();
+    const text = element?.elements.text;
+    if (text) {
+      text.value = "";
+      text.dispatchEvent(new Event("input", { bubbles: true }));
+    }
+    const timeline = document.getElementById("timeline");
+    if (timeline) timeline.scrollTop = timeline.scrollHeight;
   });
 
   // The 24-hour window can close (or open again) while the page is open.

@@ -1,6 +1,6 @@
-// Teamwork in the inbox: the quick-reply picker ("/" in the reply box), @mentions in notes,
-// and Ctrl+Enter to add a note. Everything else (labels, notes) is server-rendered forms that
-// work without this file.
+// Teamwork in the inbox: the quick-reply picker ("/" in the composer's Reply mode) and
+// @mentions (in its Note mode, composer.js). Everything else (labels, notes) is
+// server-rendered forms that work without this file.
 //
 // A picker is a server-rendered listbox (ul[role=listbox] of li[role=option], each with
 // data-insert: the text to insert, and data-search: what typing filters on). The textarea
@@ -10,14 +10,18 @@
   "use strict";
 
   const PICKERS = [
-    { textarea: "#reply-text", list: "quick-reply-list", trigger: "/", replaceToken: true },
-    { textarea: "#note-text", list: "note-mentions", trigger: "@", replaceToken: true },
+    { textarea: "#reply-text", list: "quick-reply-list", trigger: "/", mode: "reply" },
+    { textarea: "#reply-text", list: "note-mentions", trigger: "@", mode: "note" },
   ];
+
+  function modeOf(textarea) {
+    return textarea.form && textarea.form.dataset.mode === "note" ? "note" : "reply";
+  }
   const state = { picker: null, token: null };
 
   function pickerFor(textarea) {
     if (!textarea || textarea.tagName !== "TEXTAREA") return null;
-    const config = PICKERS.find((p) => textarea.matches(p.textarea));
+    const config = PICKERS.find((p) => textarea.matches(p.textarea) && p.mode === modeOf(textarea));
     if (!config) return null;
     const list = document.getElementById(config.list);
     return list ? { ...config, element: textarea, listbox: list } : null;
@@ -53,9 +57,20 @@
     options(picker.listbox).forEach((o) => o.setAttribute("aria-selected", String(o === option)));
     if (option) {
       picker.element.setAttribute("aria-activedescendant", option.id);
-      option.scrollIntoView({ block: "nearest" });
+      reveal(picker.listbox, option);
     } else {
       picker.element.removeAttribute("aria-activedescendant");
+    }
+  }
+
+  // Scrolls the list alone: scrollIntoView would scroll every scrollable ancestor too, the
+  // page among them, and push the top bar out of sight.
+  function reveal(listbox, option) {
+    const top = option.offsetTop;
+    const bottom = top + option.offsetHeight;
+    if (top < listbox.scrollTop) listbox.scrollTop = top;
+    else if (bottom > listbox.scrollTop + listbox.clientHeight) {
+      listbox.scrollTop = bottom - listbox.clientHeight;
     }
   }
 
@@ -171,28 +186,27 @@
           return;
         }
       }
-      // Notes: Enter is a new line; Ctrl+Enter (Cmd+Enter) adds the note.
-      if (target.matches && target.matches("#note-text") && event.key === "Enter") {
-        if (event.ctrlKey || event.metaKey) {
-          event.preventDefault();
-          if (target.value.trim()) target.form.requestSubmit();
-        }
-      }
     },
     true,
   );
 
-  // The reply box belongs to inbox.html: tell assistive technology about its picker.
+  // The composer belongs to inbox.html: tell assistive technology about the picker of its
+  // current mode.
   function wire() {
-    PICKERS.forEach((config) => {
-      const textarea = document.querySelector(config.textarea);
-      const list = document.getElementById(config.list);
-      if (!textarea || !list) return;
-      textarea.setAttribute("aria-autocomplete", "list");
-      textarea.setAttribute("aria-controls", list.id);
-      const hint = document.getElementById("quick-reply-hint");
-      if (hint && config.trigger === "/") textarea.setAttribute("aria-describedby", hint.id);
-    });
+    const textarea = document.querySelector("#reply-text");
+    if (!textarea) return;
+    const config = PICKERS.find((p) => p.mode === modeOf(textarea));
+    const list = document.getElementById(config.list);
+    const hint = document.getElementById("quick-reply-hint");
+    if (hint && config.trigger === "/") textarea.setAttribute("aria-describedby", hint.id);
+    else textarea.removeAttribute("aria-describedby");
+    if (!list) {
+      textarea.removeAttribute("aria-autocomplete");
+      textarea.removeAttribute("aria-controls");
+      return;
+    }
+    textarea.setAttribute("aria-autocomplete", "list");
+    textarea.setAttribute("aria-controls", list.id);
   }
 
   // A composer or note form being replaced takes its open picker with it.
@@ -200,14 +214,10 @@
     const target = event.detail.target;
     if (state.picker && target && target.contains(state.picker.element)) close();
   });
-  document.addEventListener("htmx:afterSettle", (event) => {
-    wire();
-    const target = event.detail.elt;
-    const notes = document.getElementById("note-composer");
-    if (target && target.id === "note-composer" && notes && notes.open) {
-      const textarea = notes.querySelector("textarea");
-      if (textarea) textarea.focus();
-    }
-  });
+  document.addEventListener("htmx:afterSettle", wire);
   document.addEventListener("DOMContentLoaded", wire);
+  document.addEventListener("composer:changed", () => {
+    close();
+    wire();
+  });
 })();

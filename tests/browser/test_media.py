@@ -109,13 +109,18 @@ def test_a_photo_attached_as_a_reply_is_uploaded_and_sent_by_media_id(
     expect(quote).to_be_visible()
     expect(quote).to_contain_text("Can you send the receipt?")
     form = page.locator("#attach-form")
-    expect(form.get_by_role("button", name="Send file")).to_be_hidden()  # until a file is chosen
+    # The composer sends the file, its text the caption: the form's own stay hidden.
+    expect(form.get_by_role("button", name="Send file")).to_be_hidden()
     form.locator("input[type=file]").set_input_files(
         {"name": "receipt.png", "mimeType": "image/png", "buffer": photo}
     )
-    expect(form.locator("[data-attach-name]")).to_contain_text("receipt.png")
-    form.get_by_placeholder("Caption (optional)").fill("Here it is")
-    form.get_by_role("button", name="Send file").click()
+    preview = page.locator("#composer [data-attach-preview]")
+    expect(preview).to_contain_text("receipt.png")
+    expect(preview.locator("img")).to_be_visible()
+    expect(form.get_by_role("button", name="Send file")).to_be_hidden()
+    expect(page.locator("#reply-text")).to_be_focused()
+    page.keyboard.type("Here it is")
+    page.keyboard.press("Enter")
 
     sent = page.locator("#timeline article.msg-out", has_text="Here it is")
     expect(sent).to_be_visible(timeout=SLOW)
@@ -123,7 +128,10 @@ def test_a_photo_attached_as_a_reply_is_uploaded_and_sent_by_media_id(
     expect(sent.locator(".msg-quote")).to_contain_text("Can you send the receipt?")
     expect(sent.locator(".tick-pending")).to_be_visible()
     expect(page.locator("#attach-form [data-attach-name]")).to_have_text("")  # a fresh form
+    expect(preview).to_be_hidden()
+    expect(page.locator("#reply-text")).to_have_value("")
     expect(quote).to_be_hidden()  # the reply it answered is done
+    assert not Message.objects.filter(direction="out", type="text").exists()
     with database():
         message = Message.objects.get(direction="out")
         waiting = message.data["upload"]
@@ -145,4 +153,39 @@ def test_a_photo_attached_as_a_reply_is_uploaded_and_sent_by_media_id(
     assert (message.data["media_id"], "upload" in message.data) == (media_id, False)
     assert not default_storage.exists(waiting)  # the file left with the upload
     assert page.locator(f"#m-{message.pk}").count() == 1
+    assert page_errors == []
+
+
+def test_a_picture_pasted_into_the_composer_or_dropped_on_the_conversation_is_attached(
+    page, page_errors, staff_user, password, live_server
+):
+    deliver(live_server, p.text_message("Send me a photo", sender=AMINA))
+    sign_in_and_open(page, password)
+    preview = page.locator("#composer [data-attach-preview]")
+    files = "([bytes, name]) => { const data = new DataTransfer(); " + (
+        "data.items.add(new File([new Uint8Array(bytes)], name, {type: 'image/png'})); "
+        "return data; }"
+    )
+    photo = list(f.png())
+
+    page.locator("#reply-text").focus()
+    page.evaluate(
+        "([bytes]) => { const data = new DataTransfer(); data.items.add(new File("
+        "[new Uint8Array(bytes)], 'pasted.png', {type: 'image/png'})); document.getElementById("
+        "'reply-text').dispatchEvent(new ClipboardEvent('paste', {clipboardData: data, "
+        "bubbles: true, cancelable: true})); }",
+        [photo],
+    )
+    expect(preview).to_contain_text("pasted.png")
+    expect(page.locator("#reply-text")).to_have_value("")  # attached, not pasted as text
+    preview.get_by_role("button", name="Remove file").click()
+    expect(preview).to_be_hidden()
+    assert page.locator("#attach-form input[type=file]").evaluate("(i) => i.files.length") == 0
+
+    dropped = page.evaluate_handle(files, [photo, "dropped.png"])
+    page.locator("#timeline").dispatch_event("drop", {"dataTransfer": dropped})
+    expect(preview).to_contain_text("dropped.png")
+    assert page.locator("#attach-form input[type=file]").evaluate("(i) => i.files[0].name") == (
+        "dropped.png"
+    )
     assert page_errors == []

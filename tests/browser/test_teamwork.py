@@ -1,6 +1,8 @@
 """Teamwork in a real browser: the quick-reply picker, internal notes and label filters, with
 customers' messages arriving as signed webhooks posted to the live server."""
 
+import re
+
 import pytest
 from django.core import mail
 from django.core.management import call_command
@@ -97,20 +99,22 @@ def test_a_note_appears_in_the_timeline_and_is_never_sent_to_whatsapp(
     sign_in(page, password)
     open_conversation(page, "Amina Khalid")
 
-    page.locator("#note-composer summary").click()
-    note_box = page.get_by_role("textbox", name="Note for colleagues: never sent to the customer")
-    note_box.click()
+    page.get_by_role("button", name="Internal note").click()
+    note_box = page.get_by_role("textbox", name="Internal note")
+    expect(note_box).to_be_focused()
+    expect(page.locator("#composer")).to_have_class(re.compile(r"\bis-note\b"))
     page.keyboard.type("Photos look bad, refund approved. @sal")
     mentions = page.get_by_role("listbox", name="Colleagues to mention")
     expect(mentions.get_by_role("option")).to_have_count(1)
     page.keyboard.press("Enter")
     expect(note_box).to_have_value("Photos look bad, refund approved. @salma ")
-    page.keyboard.press("Control+Enter")
+    page.keyboard.press("Enter")
 
     note = page.locator("#timeline article.msg-note", has_text="refund approved")
     expect(note).to_be_visible(timeout=LIVE)
     expect(note).to_contain_text("Internal note, not sent to the customer")
     expect(note.locator(".mention")).to_have_text("@salma")
+    expect(note_box).to_have_value("")
     expect(page.locator("#timeline article.msg-out")).to_have_count(0)
     run_worker()  # everything queued runs: nothing of the note goes to WhatsApp
     assert whatsapp_messages_sent() == []

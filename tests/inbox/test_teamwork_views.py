@@ -223,11 +223,31 @@ def test_an_empty_note_is_refused_with_a_reason(agent_client):
     assert not Note.objects.exists()
 
 
+def test_the_composer_offers_a_note_mode_posting_to_the_note_view_and_keeps_the_plain_note_form(
+    agent_client,
+):
+    conversation = deliver().conversation
+
+    html = page(agent_client, conversation)
+
+    composer = html.split('id="composer"')[1].split("</form>")[0]
+    assert f'data-note-url="{reverse("inbox:note", args=[conversation.pk])}?' in composer
+    assert f'action="{reverse("inbox:reply", args=[conversation.pk])}?' in composer
+    assert 'data-mode="note"' in composer
+    assert 'id="note-mentions"' in composer  # the @mention picker sits in the composer
+    # Without JavaScript the note form of its own adds notes.
+    notes = html.split('id="note-composer"')[1].split("</details>")[0]
+    assert f'action="{reverse("inbox:note", args=[conversation.pk])}?' in notes
+
+
 def test_notes_need_the_permission(staff_client):
     conversation = deliver().conversation
 
     assert add_note(staff_client, conversation, "hello").status_code == 403
-    assert 'id="note-composer"' not in page(staff_client, conversation)
+    html = page(staff_client, conversation)
+    assert 'id="note-composer"' not in html
+    assert "data-note-url" not in html
+    assert 'id="note-mentions"' not in html
 
 
 def test_mentioning_a_colleague_emails_them_after_the_commit_only(

@@ -1,5 +1,7 @@
 """The sign-in and sign-out views, and who gets past them."""
 
+import re
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -177,3 +179,11 @@ def test_a_strong_new_password_is_accepted(staff_client, staff_user, password):
     assert response.status_code == 302
     staff_user.refresh_from_db()
     assert staff_user.check_password(new)
+
+
+def test_the_login_page_clears_the_composer_drafts_of_whoever_was_signed_in(client):
+    """Drafts live in the tab's sessionStorage; the sign-in page (where signing out, or an
+    ended session, leads) runs the script that deletes them."""
+    html = client.get("/accounts/login/").content.decode()
+
+    assert re.search(r'<script src="/static/js/signed_out\.[0-9a-f]+\.js" defer nonce=', html)
