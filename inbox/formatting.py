@@ -291,8 +291,8 @@ def _one_line(text: str) -> str:
     return Truncator(line).chars(PREVIEW_LENGTH)
 
 
-def _labelled(icon: str, label: str, detail) -> str:
-    label = f"{icon} {label}" if icon else label
+def _labelled(label: str, detail) -> str:
+    # Words, not emoji: a preview is read on machines without an emoji font too.
     if not detail or not str(detail).strip():
         return label
     return _("%(label)s: %(detail)s") % {"label": label, "detail": detail}
@@ -322,13 +322,13 @@ def _contacts_preview(message, data) -> str:
             "name": name,
             "count": others,
         }
-    return _labelled("👤", _("Contact"), name)
+    return _labelled(_("Contact"), name)
 
 
 def _audio_preview(message, data) -> str:
     if data.get("voice"):
-        return _labelled("🎤", _("Voice message"), "")
-    return _labelled("🎵", _("Audio"), "")
+        return _labelled(_("Voice message"), "")
+    return _labelled(_("Audio"), "")
 
 
 def _interactive_preview(message, data) -> str:
@@ -352,7 +352,7 @@ def _order_preview(message, data) -> str:
     count = ""
     if items:
         count = ngettext("%(count)d item", "%(count)d items", len(items)) % {"count": len(items)}
-    return _labelled("🛒", _("Order"), count)
+    return _labelled(_("Order"), count)
 
 
 def _unsupported(kind: str, data: dict) -> str:
@@ -366,13 +366,13 @@ def _unsupported(kind: str, data: dict) -> str:
 
 _PREVIEWS = {
     "text": lambda m, d: whatsapp_to_text(m.text),
-    "image": lambda m, d: _labelled("📷", _("Photo"), _caption(m, d)),
-    "video": lambda m, d: _labelled("🎥", _("Video"), _caption(m, d)),
+    "image": lambda m, d: _labelled(_("Photo"), _caption(m, d)),
+    "video": lambda m, d: _labelled(_("Video"), _caption(m, d)),
     "audio": _audio_preview,
-    "document": lambda m, d: "📄 " + (_text(d.get("filename")) or _caption(m, d) or _("Document")),
+    "document": lambda m, d: _labelled(_("Document"), _text(d.get("filename")) or _caption(m, d)),
     "sticker": lambda m, d: _("Sticker"),
     "location": lambda m, d: _labelled(
-        "📍", _("Location"), _text(d.get("name")) or _text(d.get("address"))
+        _("Location"), _text(d.get("name")) or _text(d.get("address"))
     ),
     "contacts": _contacts_preview,
     "interactive": _interactive_preview,
@@ -381,10 +381,10 @@ _PREVIEWS = {
     "order": _order_preview,
     "system": lambda m, d: _text(d.get("body")) or m.text or _("System message"),
     "request_welcome": lambda m, d: _("Started the chat"),
-    "edit": lambda m, d: _labelled("✏️", _("Edited"), whatsapp_to_text(m.text)),
+    "edit": lambda m, d: _labelled(_("Edited"), whatsapp_to_text(m.text)),
     # Outbound only: sent templates are stored with their rendered text when we have it.
     "template": lambda m, d: (
-        whatsapp_to_text(m.text) or _labelled("📋", _("Template"), _text(d.get("name")))
+        whatsapp_to_text(m.text) or _labelled(_("Template"), _text(d.get("name")))
     ),
     "unsupported": lambda m, d: _unsupported("unsupported", d),
 }
