@@ -13,6 +13,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 DARK_BG = "rgb(17, 22, 20)"  # --bg in the dark scheme (static/css/app.css)
 LIGHT_BG = "rgb(245, 246, 244)"
+# A note's paper in each scheme (static/css/teamwork.css, light-dark()): the other stylesheets
+# follow the chosen theme too, not only app.css's variables.
+NOTE_BG = {DARK_BG: "rgb(46, 40, 18)", LIGHT_BG: "rgb(255, 246, 204)"}
 
 
 @pytest.fixture
@@ -37,6 +40,16 @@ def background(page):
     return page.evaluate("getComputedStyle(document.body).backgroundColor")
 
 
+def note_background(page):
+    return page.evaluate(
+        """() => {
+            const note = document.body.appendChild(document.createElement("div"));
+            note.className = "note-bubble";
+            return getComputedStyle(note).backgroundColor;
+        }"""
+    )
+
+
 @pytest.mark.parametrize(
     ("device", "theme", "expected"),
     [("light", "dark", DARK_BG), ("dark", "light", LIGHT_BG), ("dark", "system", DARK_BG)],
@@ -54,6 +67,7 @@ def test_the_chosen_theme_wins_over_the_device(
     page.goto("/")
 
     assert background(page) == expected
+    assert note_background(page) == NOTE_BG[expected]
     assert page_errors == []
 
 
