@@ -87,8 +87,9 @@ def snapshot(numbers):
 
 def leaks(numbers, html, asked):
     """The words of number 2 in a page, and its label if shown worn by a conversation (a
-    label's name alone is not number 2's: every number shares the labels). What the page
-    was asked for (a search box shows its own words again) does not count."""
+    label's name alone is not number 2's: every number shares the labels, and the labels
+    settings page lists every one as a `label-sample`). What the page was asked for (a search
+    box shows its own words again) does not count."""
     for value in asked.values():
         html = html.replace(str(value), "")
     worn = f'label-chip {numbers.theirs.label.css_class}">'
