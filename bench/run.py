@@ -967,7 +967,9 @@ class Bench:
             if not self.options.keep_db:
                 say(f"Database {self.database_name()}: created afresh, migrated")
                 self.recreate_database()
-                self.manage("migrate", "--no-input")
+            # A kept database too: it may have been loaded by an older checkout.
+            self.manage("migrate", "--no-input")
+            if not self.options.keep_db:
                 self.seed()
             self.manage("collectstatic", "--no-input")
             self.ops("user", "bench", self.password)
