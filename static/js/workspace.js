@@ -88,19 +88,31 @@
   });
 
   // The poll replaces the header when the conversation changes: a menu someone has open
-  // stays open rather than closing under their pointer.
+  // stays open rather than closing under their pointer, and keyboard focus stays on the
+  // same control of the new header instead of falling back to the page.
+  const FOCUSABLE = "a[href], button, summary, select, input, textarea, [tabindex]";
   let menuWasOpen = false;
+  let focusedIndex = -1;
   document.addEventListener("htmx:oobBeforeSwap", (event) => {
     const target = event.detail.target;
     if (target && target.id === "conversation-header") {
       menuWasOpen = Boolean(target.querySelector(".more-menu[open]"));
+      focusedIndex = target.contains(document.activeElement)
+        ? Array.from(target.querySelectorAll(FOCUSABLE)).indexOf(document.activeElement)
+        : -1;
     }
   });
   document.addEventListener("htmx:oobAfterSwap", () => {
+    const header = document.getElementById("conversation-header");
     if (menuWasOpen) {
-      const menu = document.querySelector("#conversation-header .more-menu");
+      const menu = header && header.querySelector(".more-menu");
       if (menu) menu.setAttribute("open", "");
       menuWasOpen = false;
+    }
+    if (focusedIndex >= 0 && header) {
+      const control = header.querySelectorAll(FOCUSABLE)[focusedIndex];
+      if (control) control.focus();
+      focusedIndex = -1;
     }
     syncToggle();
   });
