@@ -119,3 +119,4 @@ def test_on_a_phone_the_settings_fit_the_screen_and_still_link_the_admin(
 
     assert widths == dict.fromkeys(widths, 360)
     assert page.locator(".settings-nav a[href='/admin/']").is_visible()
+    assert not page.locator(".topbar a[href='/admin/']").is_visible()  # no room beside the icons
