@@ -180,13 +180,15 @@ def reserve_send_slot(number: BusinessNumber, now: datetime | None = None) -> fl
     """
     spacing = timedelta(seconds=1 / settings.WHATSAPP_SEND_RATE_PER_SECOND)
     with transaction.atomic():
-        slot = (
+        # The database's clock read by the statement that locks the row: no query of its own.
+        slot, database_clock = (
             BusinessNumber.objects.select_for_update()
             .filter(pk=number.pk)
-            .values_list("next_send_slot", flat=True)
+            .annotate(clock=Now())
+            .values_list("next_send_slot", "clock")
             .get()
         )
-        now = now or database_now()
+        now = now or database_clock
         slot = max(slot or now, now)
         BusinessNumber.objects.filter(pk=number.pk).update(next_send_slot=slot + spacing)
     return (slot - now).total_seconds()
